@@ -1,0 +1,6 @@
+# Warnings are errors on Postern's own targets; third-party headers come in as SYSTEM.
+function(postern_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Werror
+    $<$<CXX_COMPILER_ID:GNU>:-Wshadow=local>
+    $<$<CXX_COMPILER_ID:Clang>:-Wshadow-uncaptured-local>)
+endfunction()

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Builds Postern and runs every test: unit, integration (real PostgreSQL), CLI and end-to-end
+# (real binaries, real clients), all under AddressSanitizer + UndefinedBehaviorSanitizer, then the
+# fuzz targets for a short bounded time. One PostgreSQL cluster serves the whole suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+
+jobs=${POSTERN_JOBS:-$(nproc)}
+build=${POSTERN_TEST_BUILD:-build-test}
+
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPOSTERN_SANITIZE=ON >/dev/null
+ninja -C "$build" -j "$jobs"
+
+CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPOSTERN_FUZZ=ON >/dev/null
+fuzz_targets=$(ninja -C build-fuzz -t targets all | sed -n 's/^\([a-z_]*_fuzz\): .*/\1/p' | sort -u)
+if [ -n "$fuzz_targets" ]; then
+  # shellcheck disable=SC2086
+  ninja -C build-fuzz -j "$jobs" $fuzz_targets
+fi
+
+# The suite's PostgreSQL, stopped whatever happens.
+pgdir=$(mktemp -d /tmp/postern-suite-XXXXXX)
+chmod 755 "$pgdir"
+cleanup() { scripts/pg-cluster.sh stop "$pgdir/pg"; rm -rf "$pgdir"; }
+trap cleanup EXIT
+POSTERN_TEST_PG_URL=$(scripts/pg-cluster.sh start "$pgdir/pg" --fsync off)
+export POSTERN_TEST_PG_URL
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+ctest --test-dir "$build" --output-on-failure -j "$jobs" "$@"
+if [ -n "$fuzz_targets" ]; then
+  ctest --test-dir build-fuzz --output-on-failure -R '^fuzz_' -j "$jobs"
+fi
+echo "all tests passed"

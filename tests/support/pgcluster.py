@@ -1,0 +1,72 @@
+"""The test suite's PostgreSQL for Python tests (CLI and end-to-end).
+
+Uses the cluster scripts/test.sh started (POSTERN_TEST_PG_URL), or starts a private one with
+scripts/pg-cluster.sh. `fresh_database(prefix)` returns the URL of a new empty database.
+`PrivateCluster` is a cluster of a test's own, for tests that stop and restart PostgreSQL.
+"""
+import atexit
+import itertools
+import os
+import shutil
+import subprocess
+import tempfile
+
+SOURCE_DIR = os.environ.get(
+    "POSTERN_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+PG_CLUSTER = os.path.join(SOURCE_DIR, "scripts", "pg-cluster.sh")
+_counter = itertools.count(1)
+
+
+def _with_database(url, name):
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+class PrivateCluster:
+    """A cluster in a temporary folder; start() may be called again after stop()."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="postern-pg-")
+        os.chmod(self.dir, 0o755)  # the postgres user must reach it
+        self.url = None
+
+    def start(self):
+        out = subprocess.run([PG_CLUSTER, "start", os.path.join(self.dir, "pg"), "--fsync", "off"],
+                             check=True, capture_output=True, text=True)
+        self.url = out.stdout.strip()
+        return self.url
+
+    def stop(self):
+        subprocess.run([PG_CLUSTER, "stop", os.path.join(self.dir, "pg")], check=False,
+                       capture_output=True)
+
+    def destroy(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+_shared = None
+
+
+def admin_url():
+    global _shared
+    url = os.environ.get("POSTERN_TEST_PG_URL")
+    if url:
+        return _with_database(url, "postgres")
+    if _shared is None:
+        _shared = PrivateCluster()
+        _shared.start()
+        atexit.register(_shared.destroy)
+    return _with_database(_shared.url, "postgres")
+
+
+def psql(url, sql):
+    """Runs SQL with psql and returns its unaligned output."""
+    out = subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql],
+                         check=True, capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def fresh_database(prefix):
+    name = f"{prefix}_{os.getpid()}_{next(_counter)}"
+    psql(admin_url(), f'CREATE DATABASE "{name}"')
+    return _with_database(admin_url(), name)
