@@ -1,0 +1,549 @@
+// The command tree and handlers. See commands.hpp.
+#include "commands.hpp"
+
+#include "exit_codes.hpp"
+#include "output.hpp"
+#include "password_input.hpp"
+
+#include "postern/schema/address.hpp"
+#include "postern/schema/errors.hpp"
+#include "postern/schema/migrations.hpp"
+#include "postern/schema/sender_rule.hpp"
+
+#include <CLI/CLI.hpp>
+#include <pqxx/pqxx>
+
+#include <charconv>
+#include <cstdint>
+#include <cstdlib>
+#include <functional>
+#include <iostream>
+#include <pwd.h>
+#include <unistd.h>
+
+namespace postern::mailadmin {
+
+namespace schema = postern::schema;
+
+const char* help_text() {
+  return R"(Usage: mailadmin [OPTIONS] COMMAND ARGS...
+       mailadmin [OPTIONS]              interactive: one command per line, `exit` to leave
+
+Commands:
+  add user USER [--password-stdin]      create a user (password asked twice on a terminal,
+                                        else read as one line from standard input)
+  add address ADDRESS                   create an address (its domain need not exist)
+  add domain DOMAIN                     create a domain
+  grant address ADDRESS to USER         let USER send as ADDRESS
+  grant domain DOMAIN to USER           let USER send as any address @DOMAIN
+  revoke address ADDRESS from USER      take an address grant away
+  revoke domain DOMAIN from USER        take a domain grant away
+  list users|addresses|domains          list, sorted
+  show user|address|domain NAME         a user's grants, or who holds an address or domain
+  del user|address|domain NAME          delete, with every grant that names it
+  passwd USER [--password-stdin]        set a new password
+  disable USER / enable USER            refuse or allow the user's logins
+  check USER ADDRESS                    may USER send as ADDRESS, and through which grant
+        [--subaddress-delimiter D] [--case-sensitive]   (the relay's sender policy)
+  audit [--since TIMESTAMP]             every change made with mailadmin (times in UTC)
+  migrate [--status]                    apply pending schema migrations, or show them
+  help                                  this text
+
+Options (anywhere on the line):
+  --db URL            PostgreSQL connection URL (default $DATABASE_URL, else libpq's PG* variables)
+  --actor NAME        name recorded in the audit log (default: the OS user)
+  --json              machine-readable output for list, show, check, audit and migrate
+  -v, --verbose       confirm each change (changes print nothing by default)
+  -h, --help          this text
+
+Exit codes: 0 ok, 1 other failure, 2 usage, 3 not found, 4 already exists, 5 invalid input,
+  6 database unreachable, 7 schema not migrated or changed, 10 check: may not send.
+)";
+}
+
+namespace {
+
+// ---- settings -------------------------------------------------------------------------------
+
+std::string default_actor() {
+  if (const passwd* pw = getpwuid(geteuid()); pw != nullptr && pw->pw_name && *pw->pw_name) {
+    return pw->pw_name;
+  }
+  if (const char* user = std::getenv("USER"); user != nullptr && *user) return user;
+  return "uid " + std::to_string(geteuid());
+}
+
+void env_number(const char* name, std::uint32_t& target) {
+  const char* text = std::getenv(name);
+  if (text == nullptr || *text == '\0') return;
+  std::uint32_t value = 0;
+  const char* end = text + std::char_traits<char>::length(text);
+  auto [ptr, ec] = std::from_chars(text, end, value);
+  if (ec != std::errc{} || ptr != end || value == 0) {
+    throw UsageError(std::string(name) + " must be a positive integer");
+  }
+  target = value;
+}
+
+std::string database_url(const Settings& settings) {
+  if (settings.db_url_given) return settings.db_url;
+  if (const char* url = std::getenv("DATABASE_URL")) return url;
+  return "";  // libpq falls back to PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD...
+}
+
+// ---- input normalisation --------------------------------------------------------------------
+
+template <class T>
+T strict(const schema::Parsed<T>& parsed) {
+  if (!parsed) throw schema::InvalidInput(parsed.error);
+  return *parsed;
+}
+
+std::string user_name(const std::string& text) { return strict(schema::normalize_user_name(text)); }
+std::string domain_name(const std::string& text) { return strict(schema::normalize_domain(text)); }
+std::string address_text(const std::string& text) { return strict(schema::parse_address(text)).str(); }
+
+// Names of rows that should already exist: the normalised form when the text is valid, else the
+// text as given (a legacy row Secure Emailing accepted may not be valid today, and must still be
+// shown, revoked or deleted). When such a raw name is not found, the syntax error is the answer.
+struct Lookup {
+  std::string key;
+  std::string error;  // the parse error when key is the raw text
+
+  template <class T, class F>
+  static Lookup of(const schema::Parsed<T>& parsed, const std::string& raw, F&& to_key) {
+    if (parsed) return {to_key(*parsed), ""};
+    return {raw, parsed.error};
+  }
+  [[noreturn]] void not_found(const std::string& what) const {
+    if (!error.empty()) throw schema::InvalidInput(error);
+    throw schema::NotFound(what + " " + key + " does not exist");
+  }
+};
+
+Lookup lookup_user(const std::string& raw) {
+  return Lookup::of(schema::normalize_user_name(raw), raw, [](const std::string& s) { return s; });
+}
+Lookup lookup_domain(const std::string& raw) {
+  return Lookup::of(schema::normalize_domain(raw), raw, [](const std::string& s) { return s; });
+}
+Lookup lookup_address(const std::string& raw) {
+  return Lookup::of(schema::parse_address(raw), raw,
+                    [](const schema::Address& a) { return a.str(); });
+}
+
+// Runs a change on existing rows; a raw (invalid) name that is not found reports its syntax.
+template <class F>
+void on_existing(std::initializer_list<const Lookup*> lookups, F&& change) {
+  try {
+    change();
+  } catch (const schema::NotFound&) {
+    for (const Lookup* l : lookups) {
+      if (!l->error.empty()) throw schema::InvalidInput(l->error);
+    }
+    throw;
+  }
+}
+
+// ---- the command tree -----------------------------------------------------------------------
+
+class CommandLine {
+ public:
+  CommandLine(Session& session, Settings settings) : session_(session), s_(std::move(settings)) {
+    build();
+  }
+
+  LineResult run(const std::vector<std::string>& words);
+
+ private:
+  struct Node {
+    CLI::App* app;
+    std::string usage;            // shown for any wrong use of this command
+    std::function<int()> action;  // empty for a group such as `add`
+    std::vector<Node*> children;
+  };
+
+  void build();
+  Node* node(Node* parent, const std::string& name, const std::string& usage,
+             std::function<int()> action = {});
+  CLI::Option* positional(Node* n, const std::string& name, std::string& target);
+  Node* deepest_parsed();
+
+  schema::Store& store() { return session_.store(database_url(s_)); }
+  Format format() const { return s_.json ? Format::Json : Format::Human; }
+  void confirm(const std::string& what) const {
+    if (s_.verbose) std::cout << what << '\n';
+  }
+  std::string password(const std::string& user, bool must_exist);
+
+  int add_user();
+  int passwd();
+  int set_enabled(bool enabled);
+  int check();
+  int audit();
+  int migrate();
+
+  Session& session_;
+  Settings s_;
+  CLI::App app_{"Postern administration", "mailadmin"};
+  std::vector<std::unique_ptr<Node>> nodes_;
+  Node* root_ = nullptr;
+  CLI::Option* db_option_ = nullptr;
+
+  // Arguments: each line runs one command, so commands share these.
+  std::string a1_, a2_, a3_;  // positionals in order
+  std::string since_, subaddress_delimiter_;
+  bool password_stdin_ = false, status_ = false, case_sensitive_ = false;
+};
+
+CommandLine::Node* CommandLine::node(Node* parent, const std::string& name,
+                                     const std::string& usage, std::function<int()> action) {
+  auto owned = std::make_unique<Node>();
+  owned->app = parent ? parent->app->add_subcommand(name) : &app_;
+  owned->usage = usage;
+  owned->action = std::move(action);
+  Node* n = owned.get();
+  nodes_.push_back(std::move(owned));
+  if (parent) parent->children.push_back(n);
+  return n;
+}
+
+CLI::Option* CommandLine::positional(Node* n, const std::string& name, std::string& target) {
+  return n->app->add_option(name, target)->required();
+}
+
+void CommandLine::build() {
+  app_.set_help_flag("-h,--help", "show help");
+  app_.fallthrough();   // global options are valid after the command words too
+  app_.allow_extras();  // unknown words are reported by run(), as one line
+  app_.add_flag("--json", s_.json, "JSON output");
+  app_.add_flag("-v,--verbose", s_.verbose, "confirm changes");
+  db_option_ = app_.add_option("--db", s_.db_url, "PostgreSQL URL");
+  app_.add_option("--actor", s_.actor, "audit actor");
+  // Advanced, for tests and small machines: weaker Argon2id costs. Not in help_text().
+  app_.add_option("--argon2-memory-kib", s_.argon2.memory_kib)->group("Advanced");
+  app_.add_option("--argon2-iterations", s_.argon2.iterations)->group("Advanced");
+
+  root_ = node(nullptr, "", "mailadmin COMMAND ARGS... (try mailadmin help)");
+
+  // add
+  Node* add = node(root_, "add", "add user USER | add address ADDRESS | add domain DOMAIN");
+  Node* n = node(add, "user", "add user USER [--password-stdin]", [this] { return add_user(); });
+  positional(n, "USER", a1_);
+  n->app->add_flag("--password-stdin", password_stdin_);
+  n = node(add, "address", "add address ADDRESS", [this] {
+    store().add_address(address_text(a1_), s_.actor);
+    confirm("address " + address_text(a1_) + " added");
+    return 0;
+  });
+  positional(n, "ADDRESS", a1_);
+  n = node(add, "domain", "add domain DOMAIN", [this] {
+    const auto domain = domain_name(a1_);
+    store().add_domain(domain, s_.actor);
+    confirm("domain " + domain + " added");
+    return 0;
+  });
+  positional(n, "DOMAIN", a1_);
+
+  // grant / revoke
+  for (const bool granting : {true, false}) {
+    const std::string verb = granting ? "grant" : "revoke";
+    const std::string word = granting ? "to" : "from";
+    Node* group = node(root_, verb,
+                       verb + " address ADDRESS " + word + " USER | " + verb + " domain DOMAIN " +
+                           word + " USER");
+    for (const bool is_address : {true, false}) {
+      const std::string kind = is_address ? "address" : "domain";
+      const std::string usage = verb + " " + kind + " " + (is_address ? "ADDRESS" : "DOMAIN") +
+                                " " + word + " USER";
+      n = node(group, kind, usage, [this, granting, is_address, word, usage, kind] {
+        if (a2_ != word) throw UsageError("usage: " + usage);
+        const Lookup user = lookup_user(a3_);
+        const Lookup target = is_address ? lookup_address(a1_) : lookup_domain(a1_);
+        on_existing({&user, &target}, [&] {
+          auto& st = store();
+          if (is_address && granting) st.grant_address(target.key, user.key, s_.actor);
+          if (is_address && !granting) st.revoke_address(target.key, user.key, s_.actor);
+          if (!is_address && granting) st.grant_domain(target.key, user.key, s_.actor);
+          if (!is_address && !granting) st.revoke_domain(target.key, user.key, s_.actor);
+        });
+        confirm(granting ? "granted " + kind + " " + target.key + " to " + user.key
+                         : "revoked " + kind + " " + target.key + " from " + user.key);
+        return 0;
+      });
+      positional(n, is_address ? "ADDRESS" : "DOMAIN", a1_);
+      positional(n, word, a2_);
+      positional(n, "USER", a3_);
+    }
+  }
+
+  // list
+  Node* list = node(root_, "list", "list users|addresses|domains");
+  node(list, "users", "list users", [this] {
+    print_users(std::cout, store().list_users(), format());
+    return 0;
+  });
+  node(list, "addresses", "list addresses", [this] {
+    print_addresses(std::cout, store().list_addresses(), format());
+    return 0;
+  });
+  node(list, "domains", "list domains", [this] {
+    print_domains(std::cout, store().list_domains(), format());
+    return 0;
+  });
+
+  // show
+  Node* show = node(root_, "show", "show user USER | show address ADDRESS | show domain DOMAIN");
+  n = node(show, "user", "show user USER", [this] {
+    const Lookup user = lookup_user(a1_);
+    auto details = store().find_user(user.key);
+    if (!details) user.not_found("user");
+    print_user(std::cout, *details, format());
+    return 0;
+  });
+  positional(n, "USER", a1_);
+  n = node(show, "address", "show address ADDRESS", [this] {
+    const Lookup address = lookup_address(a1_);
+    auto users = store().users_of_address(address.key);
+    if (!users) address.not_found("address");
+    print_address_users(std::cout, address.key, std::move(*users), format());
+    return 0;
+  });
+  positional(n, "ADDRESS", a1_);
+  n = node(show, "domain", "show domain DOMAIN", [this] {
+    const Lookup domain = lookup_domain(a1_);
+    auto users = store().users_of_domain(domain.key);
+    if (!users) domain.not_found("domain");
+    print_domain_users(std::cout, domain.key, std::move(*users), format());
+    return 0;
+  });
+  positional(n, "DOMAIN", a1_);
+
+  // del
+  Node* del = node(root_, "del", "del user USER | del address ADDRESS | del domain DOMAIN");
+  n = node(del, "user", "del user USER", [this] {
+    const Lookup user = lookup_user(a1_);
+    on_existing({&user}, [&] { store().delete_user(user.key, s_.actor); });
+    confirm("user " + user.key + " deleted");
+    return 0;
+  });
+  positional(n, "USER", a1_);
+  n = node(del, "address", "del address ADDRESS", [this] {
+    const Lookup address = lookup_address(a1_);
+    on_existing({&address}, [&] { store().delete_address(address.key, s_.actor); });
+    confirm("address " + address.key + " deleted");
+    return 0;
+  });
+  positional(n, "ADDRESS", a1_);
+  n = node(del, "domain", "del domain DOMAIN", [this] {
+    const Lookup domain = lookup_domain(a1_);
+    on_existing({&domain}, [&] { store().delete_domain(domain.key, s_.actor); });
+    confirm("domain " + domain.key + " deleted");
+    return 0;
+  });
+  positional(n, "DOMAIN", a1_);
+
+  // single-word commands
+  n = node(root_, "passwd", "passwd USER [--password-stdin]", [this] { return passwd(); });
+  positional(n, "USER", a1_);
+  n->app->add_flag("--password-stdin", password_stdin_);
+  n = node(root_, "disable", "disable USER", [this] { return set_enabled(false); });
+  positional(n, "USER", a1_);
+  n = node(root_, "enable", "enable USER", [this] { return set_enabled(true); });
+  positional(n, "USER", a1_);
+  n = node(root_, "check",
+           "check USER ADDRESS [--subaddress-delimiter D] [--case-sensitive]",
+           [this] { return check(); });
+  positional(n, "USER", a1_);
+  positional(n, "ADDRESS", a2_);
+  n->app->add_option("--subaddress-delimiter", subaddress_delimiter_);
+  n->app->add_flag("--case-sensitive", case_sensitive_);
+  n = node(root_, "audit", "audit [--since TIMESTAMP]", [this] { return audit(); });
+  n->app->add_option("--since", since_);
+  n = node(root_, "migrate", "migrate [--status]", [this] { return migrate(); });
+  n->app->add_flag("--status", status_);
+  node(root_, "help", "help", [] {
+    std::cout << help_text();
+    return 0;
+  });
+}
+
+CommandLine::Node* CommandLine::deepest_parsed() {
+  Node* current = root_;
+  for (;;) {
+    Node* next = nullptr;
+    for (Node* child : current->children) {
+      if (child->app->parsed()) next = child;
+    }
+    if (next == nullptr) return current;
+    current = next;
+  }
+}
+
+// Reads the new password before anything else can fail, so that in a piped REPL the password
+// line is always consumed (never run as a command); on a terminal, checks first whether the
+// user exists so nobody types a password for nothing.
+std::string CommandLine::password(const std::string& user, bool must_exist) {
+  if (!password_stdin_ && isatty(STDIN_FILENO)) {
+    const Lookup name = lookup_user(user);
+    if (!must_exist && !name.error.empty()) throw schema::InvalidInput(name.error);
+    const bool exists = store().find_user(name.key).has_value();
+    if (exists && !must_exist) throw schema::AlreadyExists("user " + name.key + " already exists");
+    if (!exists && must_exist) name.not_found("user");
+  }
+  std::string pw = read_new_password(password_stdin_);
+  session_.password_read = true;
+  return pw;
+}
+
+int CommandLine::add_user() {
+  const std::string pw = password(a1_, false);
+  const std::string name = user_name(a1_);
+  auto& st = store();
+  st.add_user(name, schema::hash_password(pw, s_.argon2), s_.actor);
+  confirm("user " + name + " added");
+  return 0;
+}
+
+int CommandLine::passwd() {
+  const std::string pw = password(a1_, true);
+  const Lookup user = lookup_user(a1_);
+  auto& st = store();
+  const std::string hash = schema::hash_password(pw, s_.argon2);
+  on_existing({&user}, [&] { st.set_password(user.key, hash, s_.actor); });
+  confirm("password of " + user.key + " changed");
+  return 0;
+}
+
+int CommandLine::set_enabled(bool enabled) {
+  const Lookup user = lookup_user(a1_);
+  on_existing({&user}, [&] { store().set_enabled(user.key, enabled, s_.actor); });
+  confirm("user " + user.key + (enabled ? " enabled" : " disabled"));
+  return 0;
+}
+
+int CommandLine::check() {
+  const Lookup user = lookup_user(a1_);
+  const schema::Address sender = strict(schema::parse_address(a2_));
+  auto details = store().find_user(user.key);
+  if (!details) user.not_found("user");
+  schema::SenderPolicy policy;
+  policy.local_part_case_sensitive = case_sensitive_;
+  policy.subaddress_delimiter = subaddress_delimiter_;
+  CheckResult result{details->name, sender.str(), details->enabled,
+                     schema::may_send_as({details->addresses, details->domains}, sender, policy)};
+  print_check(std::cout, result, format());
+  return result.allowed() ? kOk : kCheckDenied;
+}
+
+int CommandLine::audit() {
+  std::vector<schema::AuditEntry> entries;
+  try {
+    entries = store().audit(since_);
+  } catch (const schema::InvalidInput&) {
+    throw schema::InvalidInput("invalid timestamp \"" + since_ + "\" for --since");
+  }
+  print_audit(std::cout, entries, format());
+  return 0;
+}
+
+int CommandLine::migrate() {
+  // Its own connection: the Store expects a migrated schema, this command makes one.
+  session_.forget_store();
+  pqxx::connection db{database_url(s_)};
+  if (status_) {
+    print_migration_status(std::cout, schema::migration_status(db), format());
+  } else {
+    print_migrated(std::cout, schema::migrate(db), format());
+  }
+  return 0;
+}
+
+LineResult CommandLine::run(const std::vector<std::string>& words) {
+  std::vector<std::string> args(words.rbegin(), words.rend());  // CLI11 takes them reversed
+  try {
+    app_.parse(args);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << help_text();
+    return {true, 0, s_};
+  } catch (const CLI::RequiredError&) {
+    throw UsageError("usage: " + deepest_parsed()->usage);
+  } catch (const CLI::ArgumentMismatch& e) {  // an option without its value
+    const Node* n = deepest_parsed();
+    throw UsageError(n == root_ ? one_line(e.what())
+                                : one_line(e.what()) + " (usage: " + n->usage + ")");
+  } catch (const CLI::ParseError& e) {
+    throw UsageError(one_line(e.what()));
+  }
+  s_.db_url_given = s_.db_url_given || db_option_->count() > 0;
+  if (s_.argon2.memory_kib == 0 || s_.argon2.iterations == 0) {
+    throw UsageError("--argon2-memory-kib and --argon2-iterations must be positive");
+  }
+
+  Node* n = deepest_parsed();
+  for (const auto& extra : app_.remaining(true)) {
+    if (!extra.empty() && extra.front() == '-') {
+      throw UsageError("unknown option " + extra + (n == root_ ? "" : " (usage: " + n->usage + ")"));
+    }
+  }
+  const auto extras = app_.remaining(true);
+  if (n == root_) {
+    if (extras.empty()) return {false, 0, s_};
+    throw UsageError("unknown command \"" + extras.front() + "\" (try mailadmin help)");
+  }
+  if (!n->action) {  // a group word without (or with an unknown) second word
+    if (!extras.empty()) {
+      throw UsageError("unknown command \"" + n->app->get_name() + " " + extras.front() +
+                       "\" (usage: " + n->usage + ")");
+    }
+    throw UsageError("usage: " + n->usage);
+  }
+  if (!extras.empty()) throw UsageError("usage: " + n->usage);
+  return {true, n->action(), s_};
+}
+
+}  // namespace
+
+Settings default_settings() {
+  Settings s;
+  s.actor = default_actor();
+  env_number("POSTERN_ARGON2_MEMORY_KIB", s.argon2.memory_kib);
+  env_number("POSTERN_ARGON2_ITERATIONS", s.argon2.iterations);
+  return s;
+}
+
+Session::Session(Settings defaults) : defaults_(std::move(defaults)) {}
+Session::~Session() = default;
+
+schema::Store& Session::store(const std::string& url) {
+  if (store_ && (url != store_url_ || !store_->is_open())) forget_store();
+  if (!store_) {
+    auto fresh = std::make_unique<schema::Store>(url);
+    {
+      // --since and every printed time are UTC, whatever the server's or PGTZ's zone.
+      pqxx::nontransaction tx{fresh->connection()};
+      tx.exec("SET TIME ZONE 'UTC'");
+    }
+    const auto plan = schema::migration_status(fresh->connection());
+    if (!plan.problems.empty()) throw schema::SchemaError(plan.problems.front());
+    if (!plan.pending.empty()) {
+      throw schema::SchemaError("database schema is not migrated; run mailadmin migrate");
+    }
+    store_ = std::move(fresh);
+    store_url_ = url;
+  }
+  return *store_;
+}
+
+void Session::forget_store() {
+  store_.reset();
+  store_url_.clear();
+}
+
+LineResult run_command_line(const std::vector<std::string>& words, Session& session) {
+  session.password_read = false;
+  CommandLine line{session, session.defaults()};
+  return line.run(words);
+}
+
+}  // namespace postern::mailadmin

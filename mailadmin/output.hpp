@@ -1,0 +1,52 @@
+// Renderers for everything mailadmin prints on stdout: the human layout (kept recognisable from
+// Secure Emailing's mailadmin, with its typos fixed) and a JSON form with stable keys for
+// scripts (--json). Pure functions of their input; no database access.
+#pragma once
+
+#include "postern/schema/migrations.hpp"
+#include "postern/schema/sender_rule.hpp"
+#include "postern/schema/store.hpp"
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace postern::mailadmin {
+
+enum class Format { Human, Json };
+
+// list users: {"users":[{"name":"demo","enabled":true}]}
+void print_users(std::ostream& out, std::vector<schema::UserSummary> users, Format format);
+// list addresses / list domains: {"addresses":[...]} / {"domains":[...]}
+void print_addresses(std::ostream& out, std::vector<std::string> addresses, Format format);
+void print_domains(std::ostream& out, std::vector<std::string> domains, Format format);
+
+// show user: {"user":{"name","enabled","legacy_password","password_scheme","created_at",
+//                     "last_login_at","addresses","domains"}}
+void print_user(std::ostream& out, const schema::UserDetails& user, Format format);
+// show address: {"address":{"address":A,"users":[...]}}; show domain: {"domain":{"domain":D,...}}
+void print_address_users(std::ostream& out, const std::string& address,
+                         std::vector<std::string> users, Format format);
+void print_domain_users(std::ostream& out, const std::string& domain,
+                        std::vector<std::string> users, Format format);
+
+struct CheckResult {
+  std::string user;
+  std::string address;
+  bool enabled;
+  schema::SenderDecision decision;
+  bool allowed() const { return enabled && decision.allowed; }
+};
+// check: {"user","address","allowed","enabled","via":"address"|"domain"|null,"grant":...|null}
+void print_check(std::ostream& out, const CheckResult& result, Format format);
+
+// audit: {"audit":[{"at","actor","action","subject","detail"}]}
+void print_audit(std::ostream& out, const std::vector<schema::AuditEntry>& entries, Format format);
+
+// migrate --status: {"migrations":[{"version","name","state","applied_at"}]}, state one of
+// "applied", "pending", "changed", "unknown".
+void print_migration_status(std::ostream& out, const schema::MigrationPlan& plan, Format format);
+// migrate: {"applied":[{"version","name"}]}
+void print_migrated(std::ostream& out, const std::vector<int>& versions, Format format);
+
+}  // namespace postern::mailadmin

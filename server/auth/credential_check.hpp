@@ -1,0 +1,37 @@
+// AUTH: checks a user name and password against PostgreSQL on the blocking pool (Argon2id never
+// runs on an I/O thread), refuses disabled users, replaces a legacy MD5 or outdated hash after a
+// successful login, and brakes brute force through FailureThrottle (growing delays, then 421).
+//
+//   smtp::AuthOutcome outcome = co_await check.verify(request, client_address);
+#pragma once
+
+#include "postern/schema/password.hpp"
+#include "server/auth/failure_throttle.hpp"
+#include "server/smtp/step.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <string>
+
+namespace postern {
+class BlockingPool;
+}
+
+namespace postern::auth {
+
+class CredentialCheck {
+ public:
+  CredentialCheck(BlockingPool& pool, schema::Argon2Params argon2, FailureThrottle::Limits limits);
+
+  // The user name is normalised as mailadmin stores it. The reply to a failure is delayed here.
+  boost::asio::awaitable<smtp::AuthOutcome> verify(const smtp::VerifyCredentials& request,
+                                                   const std::string& client_address);
+
+ private:
+  BlockingPool& pool_;
+  schema::Argon2Params argon2_;
+  FailureThrottle throttle_;
+  std::string dummy_hash_;  // verified for unknown users, so timing does not reveal who exists
+};
+
+}  // namespace postern::auth

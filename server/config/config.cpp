@@ -1,0 +1,261 @@
+// The keys of postern.yaml: one reader per section, in the order of postern.example.yaml.
+// Readers only read; what relates several keys (or needs a secret file) is queued as a check
+// and runs once the whole file has been read and no key is unknown.
+#include "server/config/config.hpp"
+
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdlib>
+#include <system_error>
+#include <utility>
+
+#include "server/config/config_reader.hpp"
+#include "server/config/read_file.hpp"
+
+namespace postern::config {
+namespace {
+
+using detail::Empty;
+using detail::Section;
+using detail::quote;
+using Checks = std::vector<std::function<void()>>;
+
+constexpr const char* kDatabaseUrlVariable = "POSTERN_DATABASE_URL";
+
+// The name goes into the greeting, EHLO replies and Received: headers: no spaces or CRLF.
+bool is_domain_name(const std::string& name) {
+  return name.size() <= 253 && name.front() != '.' && name.back() != '.' &&
+         std::all_of(name.begin(), name.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '.';
+         });
+}
+
+bool is_ip_address(const std::string& text) {
+  unsigned char buffer[16];
+  return inet_pton(AF_INET, text.c_str(), buffer) == 1 ||
+         inet_pton(AF_INET6, text.c_str(), buffer) == 1;
+}
+
+// yaml-cpp says "illegal map value" or the like for a tab in indentation, a common slip.
+std::string tab_hint(const std::string& text, int line) {
+  std::size_t start = 0;
+  for (int i = 0; i < line && start != std::string::npos; ++i) {
+    start = text.find('\n', start);
+    if (start != std::string::npos) ++start;
+  }
+  if (start == std::string::npos) return "";
+  const std::size_t indent_end = text.find_first_not_of(" \t", start);
+  const std::string_view indent = std::string_view(text).substr(start, indent_end - start);
+  return indent.find('\t') == std::string_view::npos ? "" : " (tabs cannot indent YAML)";
+}
+
+std::string system_hostname() {
+  char name[HOST_NAME_MAX + 1] = {};
+  if (gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
+  return name;
+}
+
+void read_hostname(Section& root, Config& cfg) {
+  if (root.read("hostname", cfg.hostname)) {
+    if (!is_domain_name(cfg.hostname)) {
+      root.fail_at("hostname", "expected a domain name, got " + quote(cfg.hostname));
+    }
+  } else {
+    cfg.hostname = system_hostname();
+  }
+}
+
+// The URL is a secret, so it may come from the environment or a file (a Kubernetes Secret)
+// instead of the config file. The environment wins: the same ConfigMap then works everywhere.
+void read_database(Section& root, Config& cfg, const Environment& env, Checks& checks) {
+  root.section("database", [&](Section& s) {
+    std::string url;
+    std::string url_file;
+    const bool has_url = s.read("url", url);
+    const bool has_file = s.read("url_file", url_file);
+    s.read("pool_size", cfg.database_pool_size);
+    s.read("timeout_seconds", cfg.database_timeout_seconds);
+    checks.push_back([s, url, url_file, has_url, has_file, &cfg, &env] {
+      if (has_url && has_file) s.fail_at("url_file", "cannot be combined with database.url");
+      if (const auto from_env = env(kDatabaseUrlVariable); from_env && !from_env->empty()) {
+        cfg.database_url = *from_env;
+      } else if (has_file) {
+        try {
+          cfg.database_url = detail::read_file(url_file);
+        } catch (const std::system_error& e) {
+          s.fail_at("url_file", "cannot read " + url_file + ": " + e.code().message());
+        }
+        // Secret files are usually written by `echo` or an editor.
+        while (!cfg.database_url.empty() &&
+               (cfg.database_url.back() == '\n' || cfg.database_url.back() == '\r')) {
+          cfg.database_url.pop_back();
+        }
+        if (cfg.database_url.empty()) s.fail_at("url_file", url_file + " is empty");
+      } else if (has_url) {
+        cfg.database_url = url;
+      } else {
+        detail::fail(s.file(), 0, "database.url",
+                     "required (or database.url_file, or POSTERN_DATABASE_URL)");
+      }
+    });
+  });
+}
+
+void read_tls(Section& root, Config& cfg, Checks& checks) {
+  root.section("tls", [&](Section& s) {
+    TlsConfig tls;
+    const bool has_certificate = s.read("certificate", tls.certificate_file);
+    const bool has_key = s.read("key", tls.key_file);
+    if (!s.present()) return;
+    if (has_certificate && has_key) cfg.tls = tls;
+    checks.push_back([s, has_certificate, has_key] {
+      if (!has_certificate && !has_key) s.fail_here("expected certificate and key");
+      if (!has_key) s.fail_at("key", "required with tls.certificate");
+      if (!has_certificate) s.fail_at("certificate", "required with tls.key");
+    });
+  });
+}
+
+void read_listeners(Section& root, Config& cfg, Checks& checks) {
+  std::vector<ListenerConfig> listeners;
+  const bool present = root.list("listeners", [&](Section& s) {
+    ListenerConfig listener;
+    if (s.read("address", listener.address) && !is_ip_address(listener.address)) {
+      s.fail_at("address", "expected an IPv4 or IPv6 address, got " + quote(listener.address));
+    }
+    s.read("port", listener.port);
+    s.read("tls", listener.tls,
+           {{"starttls", ListenerTls::StartTls}, {"implicit", ListenerTls::Implicit}});
+    s.read("allow_plaintext_auth_on_loopback", listener.allow_plaintext_auth_on_loopback);
+    if (listener.tls == ListenerTls::Implicit) {
+      checks.push_back([s, &cfg] {
+        if (!cfg.tls) s.fail_at("tls", "implicit needs a tls section (certificate and key)");
+      });
+    }
+    listeners.push_back(listener);
+  });
+  if (!present) return;
+  if (listeners.empty()) root.fail_at("listeners", "at least one listener is required");
+  cfg.listeners = std::move(listeners);
+}
+
+void read_limits(Section& root, Config& cfg) {
+  root.section("limits", [&](Section& s) {
+    s.read("max_message_size", cfg.max_message_size);
+    s.read("max_recipients", cfg.max_recipients);
+    s.read("max_errors", cfg.max_errors);
+    s.read("max_connections", cfg.max_connections);
+    s.read("max_connections_per_ip", cfg.max_connections_per_ip);
+    s.read("command_timeout_seconds", cfg.command_timeout_seconds);
+    s.read("data_timeout_seconds", cfg.data_timeout_seconds);
+  });
+}
+
+void read_auth(Section& root, Config& cfg) {
+  root.section("auth", [&](Section& s) {
+    // libsodium's floors (crypto_pwhash_MEMLIMIT_MIN is 8 KiB, OPSLIMIT_MIN is 1).
+    s.read("argon2_memory_kib", cfg.argon2_memory_kib, 8);
+    s.read("argon2_iterations", cfg.argon2_iterations, 1);
+    s.read("failures_per_ip", cfg.auth_failures_per_ip);
+    s.read("failures_per_user", cfg.auth_failures_per_user);
+    s.read("failure_window_seconds", cfg.auth_failure_window_seconds);
+    s.read("failure_delay_ms", cfg.auth_failure_delay_ms, 0);
+  });
+}
+
+void read_policy(Section& root, Config& cfg) {
+  root.section("policy", [&](Section& s) {
+    s.read("local_part_case_sensitive", cfg.local_part_case_sensitive);
+    if (s.read("subaddress_delimiter", cfg.subaddress_delimiter, Empty::Allowed)) {
+      // The sender rule splits dot-string local parts only, so a delimiter must be one of their
+      // non-alphanumeric characters.
+      static constexpr std::string_view kAllowed = "+-_.=!#$%&'*/?^`{|}~";
+      const std::string& d = cfg.subaddress_delimiter;
+      if (d.size() > 1 || (d.size() == 1 && kAllowed.find(d[0]) == std::string_view::npos)) {
+        s.fail_at("subaddress_delimiter", "expected \"\" or one of the characters " +
+                                              std::string(kAllowed) + ", got " + quote(d));
+      }
+    }
+    s.read("check_header_from", cfg.check_header_from);
+  });
+}
+
+void read_submission(Section& root, Config& cfg) {
+  root.section("submission", [&](Section& s) {
+    s.read("add_message_id", cfg.add_message_id);
+    s.read("add_date", cfg.add_date);
+    s.read("add_received", cfg.add_received);
+    s.read("add_x_peer", cfg.add_x_peer);
+  });
+}
+
+void read_logging(Section& root, Config& cfg) {
+  root.section("logging", [&](Section& s) {
+    s.read("level", cfg.log_level,
+           {{"debug", LogLevel::Debug},
+            {"info", LogLevel::Info},
+            {"warning", LogLevel::Warning},
+            {"error", LogLevel::Error}});
+  });
+}
+
+void read_threads(Section& root, Config& cfg) {
+  root.section("threads", [&](Section& s) {
+    s.read("io", cfg.io_threads, 0);
+  });
+}
+
+}  // namespace
+
+Config parse_config(const std::string& yaml_text, const std::string& file_name_for_errors,
+                    const Environment& env) {
+  const std::string& file = file_name_for_errors;
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(yaml_text);
+  } catch (const YAML::Exception& e) {
+    detail::fail(file, e.mark.line + 1, "",
+                 "YAML syntax error: " + e.msg + tab_hint(yaml_text, e.mark.line));
+  }
+  if (documents.size() > 1) {
+    detail::fail(file, documents[1].Mark().line + 1, "", "expected one YAML document, found more");
+  }
+
+  Config cfg;
+  Checks checks;
+  Section root = Section::root(documents.empty() ? YAML::Node() : documents[0], file);
+  read_hostname(root, cfg);
+  read_database(root, cfg, env, checks);
+  read_tls(root, cfg, checks);
+  read_listeners(root, cfg, checks);
+  read_limits(root, cfg);
+  read_auth(root, cfg);
+  read_policy(root, cfg);
+  read_submission(root, cfg);
+  read_logging(root, cfg);
+  root.read("shutdown_grace_seconds", cfg.shutdown_grace_seconds, 0);
+  read_threads(root, cfg);
+  root.finish();
+  for (const auto& check : checks) check();
+  return cfg;
+}
+
+Config load_config(const std::string& path) {
+  std::string text;
+  try {
+    text = detail::read_file(path);
+  } catch (const std::system_error& e) {
+    throw ConfigError(path + ": cannot read: " + e.code().message());
+  }
+  return parse_config(text, path, [](const std::string& name) -> std::optional<std::string> {
+    const char* value = std::getenv(name.c_str());
+    if (value == nullptr) return std::nullopt;
+    return std::string(value);
+  });
+}
+
+}  // namespace postern::config

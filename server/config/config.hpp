@@ -1,0 +1,99 @@
+// The configuration of the relay daemon `postern`: the types every part of the server reads, and
+// the loader for `postern.yaml` (documented key by key in postern.example.yaml at the repo root).
+//
+// main() calls load_config(path) once at start-up, logs describe(config) and hands the parts on;
+// on a ConfigError it prints what() — one line, "file:line: dotted.key: problem" — and exits.
+// Tests call parse_config() with YAML text and a fake Environment, touching no files or env vars.
+// Everything is checked here, so that the rest of the server can trust the values: unknown keys,
+// wrong types, out-of-range numbers and contradictory settings are all errors, never ignored.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace postern::config {
+
+struct ConfigError : std::runtime_error {
+  using runtime_error::runtime_error;
+};
+
+enum class ListenerTls {
+  StartTls,  // plaintext, STARTTLS offered when a tls section exists (ports 587, 9000)
+  Implicit,  // TLS from the first byte (port 465); needs a tls section
+};
+
+struct ListenerConfig {
+  std::string address = "0.0.0.0";  // an IPv4 or IPv6 literal
+  std::uint16_t port = 9000;
+  ListenerTls tls = ListenerTls::StartTls;
+  bool allow_plaintext_auth_on_loopback = false;  // AUTH without TLS from 127.0.0.0/8 and ::1
+};
+
+struct TlsConfig {  // both paths are set; the files are read by the TLS set-up, not here
+  std::string certificate_file;
+  std::string key_file;
+};
+
+enum class LogLevel { Debug, Info, Warning, Error };
+
+struct Config {
+  std::string hostname;      // default: gethostname()
+  std::string database_url;  // secret: POSTERN_DATABASE_URL, else database.url or database.url_file
+  unsigned database_pool_size = 8;  // threads for Argon2 and queries, one connection each
+  unsigned database_timeout_seconds = 5;  // connect and statement timeout
+  std::vector<ListenerConfig> listeners = {ListenerConfig{}};
+  std::optional<TlsConfig> tls;  // absent: no STARTTLS offered, no implicit-TLS listener allowed
+  // limits
+  std::size_t max_message_size = 25 * 1024 * 1024;
+  unsigned max_recipients = 100;
+  unsigned max_errors = 5;
+  unsigned max_connections = 1000;
+  unsigned max_connections_per_ip = 50;
+  unsigned command_timeout_seconds = 300;
+  unsigned data_timeout_seconds = 600;
+  // auth
+  std::uint32_t argon2_memory_kib = 19456;
+  std::uint32_t argon2_iterations = 2;
+  unsigned auth_failures_per_ip = 10;
+  unsigned auth_failures_per_user = 10;
+  unsigned auth_failure_window_seconds = 900;
+  unsigned auth_failure_delay_ms = 1000;  // added to a failed AUTH reply, grows with the count
+  // policy
+  bool local_part_case_sensitive = false;
+  std::string subaddress_delimiter = "+";  // "" disables subaddress mapping
+  bool check_header_from = true;
+  // submission headers (RFC 6409 §8)
+  bool add_message_id = true;
+  bool add_date = true;
+  bool add_received = true;
+  bool add_x_peer = false;
+  LogLevel log_level = LogLevel::Info;
+  unsigned shutdown_grace_seconds = 30;
+  unsigned io_threads = 0;        // 0 = one per core
+};
+
+// Looks up an environment variable; nullopt when unset.
+using Environment = std::function<std::optional<std::string>(const std::string& name)>;
+
+// Reads and parses the file at `path`, with the process environment. Throws ConfigError.
+Config load_config(const std::string& path);
+
+// Parses `yaml_text`; `file_name_for_errors` starts every error message. Secret files named in
+// the text (database.url_file) are read. Throws ConfigError.
+Config parse_config(const std::string& yaml_text, const std::string& file_name_for_errors,
+                    const Environment& env);
+
+// One line for the start-up log, without secrets (the database URL goes through
+// redact_database_url).
+std::string describe(const Config& config);
+
+// The URL or conninfo string with every password replaced by "***":
+// "postgresql://u:***@db/postern", "host=db password=*** dbname=postern".
+std::string redact_database_url(const std::string& url);
+
+}  // namespace postern::config

@@ -1,0 +1,101 @@
+// The start-up summary: every setting as `dotted.key=value`, named as in postern.yaml, so that a
+// log line can be compared with the file. The database URL is the only secret and is redacted.
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "server/config/config.hpp"
+#include "server/config/config_reader.hpp"
+
+namespace postern::config {
+namespace {
+
+class Line {
+ public:
+  template <typename T>
+  void add(std::string_view key, const T& value) {
+    if constexpr (std::is_same_v<T, bool>) {
+      add(key, std::string(value ? "true" : "false"));
+    } else if constexpr (std::is_convertible_v<T, std::string_view>) {
+      const std::string_view text = value;
+      // Quoted only when needed, so that spaces (a conninfo string) cannot blur the fields.
+      const bool plain = !text.empty() && text.find_first_of(" \"\\\t\r\n") == text.npos;
+      append(key, plain ? std::string(text) : detail::quote(text));
+    } else {
+      append(key, std::to_string(value));
+    }
+  }
+  std::string str() const { return text_; }
+
+ private:
+  void append(std::string_view key, const std::string& value) {
+    if (!text_.empty()) text_ += ' ';
+    text_.append(key).append("=").append(value);
+  }
+  std::string text_;
+};
+
+std::string listener_text(const ListenerConfig& l) {
+  const bool v6 = l.address.find(':') != std::string::npos;
+  std::string text = (v6 ? "[" + l.address + "]" : l.address) + ":" + std::to_string(l.port);
+  text += l.tls == ListenerTls::Implicit ? "/implicit" : "/starttls";
+  if (l.allow_plaintext_auth_on_loopback) text += "+plaintext-auth-on-loopback";
+  return text;
+}
+
+std::string_view level_name(LogLevel level) {
+  switch (level) {
+    case LogLevel::Debug: return "debug";
+    case LogLevel::Info: return "info";
+    case LogLevel::Warning: return "warning";
+    case LogLevel::Error: return "error";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+std::string describe(const Config& c) {
+  Line line;
+  line.add("hostname", c.hostname);
+  line.add("database.url", redact_database_url(c.database_url));
+  line.add("database.pool_size", c.database_pool_size);
+  line.add("database.timeout_seconds", c.database_timeout_seconds);
+  std::string listeners;
+  for (const ListenerConfig& l : c.listeners) {
+    listeners += (listeners.empty() ? "" : ",") + listener_text(l);
+  }
+  line.add("listeners", listeners);
+  if (c.tls) {
+    line.add("tls.certificate", c.tls->certificate_file);
+    line.add("tls.key", c.tls->key_file);
+  } else {
+    line.add("tls", "none");
+  }
+  line.add("limits.max_message_size", c.max_message_size);
+  line.add("limits.max_recipients", c.max_recipients);
+  line.add("limits.max_errors", c.max_errors);
+  line.add("limits.max_connections", c.max_connections);
+  line.add("limits.max_connections_per_ip", c.max_connections_per_ip);
+  line.add("limits.command_timeout_seconds", c.command_timeout_seconds);
+  line.add("limits.data_timeout_seconds", c.data_timeout_seconds);
+  line.add("auth.argon2_memory_kib", c.argon2_memory_kib);
+  line.add("auth.argon2_iterations", c.argon2_iterations);
+  line.add("auth.failures_per_ip", c.auth_failures_per_ip);
+  line.add("auth.failures_per_user", c.auth_failures_per_user);
+  line.add("auth.failure_window_seconds", c.auth_failure_window_seconds);
+  line.add("auth.failure_delay_ms", c.auth_failure_delay_ms);
+  line.add("policy.local_part_case_sensitive", c.local_part_case_sensitive);
+  line.add("policy.subaddress_delimiter", c.subaddress_delimiter);
+  line.add("policy.check_header_from", c.check_header_from);
+  line.add("submission.add_message_id", c.add_message_id);
+  line.add("submission.add_date", c.add_date);
+  line.add("submission.add_received", c.add_received);
+  line.add("submission.add_x_peer", c.add_x_peer);
+  line.add("logging.level", level_name(c.log_level));
+  line.add("shutdown_grace_seconds", c.shutdown_grace_seconds);
+  line.add("threads.io", c.io_threads);
+  return line.str();
+}
+
+}  // namespace postern::config

@@ -1,0 +1,51 @@
+// One client connection: the coroutine that drives the pure smtp::Protocol over a socket. It
+// reads with a deadline, writes replies in batches (flushed before every wait, which is what
+// pipelining needs), does the TLS handshake for STARTTLS or implicit TLS, and hands AUTH,
+// MAIL FROM and end-of-DATA to the services. It is the only code that touches the socket.
+#pragma once
+
+#include "server/net/connection_limiter.hpp"
+#include "server/net/session_registry.hpp"
+#include "server/smtp/protocol.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <memory>
+
+namespace postern::auth { class CredentialCheck; }
+namespace postern::policy { class GrantCheck; }
+namespace postern::queue { class MessageIntake; }
+
+namespace postern::net {
+
+class TlsContext;
+
+// Shared by every session of the server.
+struct SessionServices {
+  auth::CredentialCheck& credentials;
+  policy::GrantCheck& grants;
+  queue::MessageIntake& intake;
+  TlsContext* tls;  // null when no certificate is configured
+  SessionRegistry& registry;
+};
+
+struct SessionSettings {
+  smtp::ProtocolOptions protocol;  // tls_available/tls_active/auth_without_tls set per session
+  bool implicit_tls = false;
+  bool allow_plaintext_auth_on_loopback = false;
+  std::chrono::seconds command_timeout{300};
+  std::chrono::seconds data_timeout{600};
+  std::chrono::seconds handshake_timeout{30};
+};
+
+// Runs the session to its end. The socket's executor must be a strand.
+boost::asio::awaitable<void> run_session(boost::asio::ip::tcp::socket socket,
+                                         const SessionSettings& settings, SessionServices& services,
+                                         ConnectionLimiter::Slot slot);
+
+// Answers "421 4.7.0 Too many connections" and closes: for connections over the limits.
+boost::asio::awaitable<void> refuse_session(boost::asio::ip::tcp::socket socket, std::string reason);
+
+}  // namespace postern::net

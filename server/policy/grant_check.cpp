@@ -1,0 +1,42 @@
+// See grant_check.hpp.
+#include "server/policy/grant_check.hpp"
+
+#include "postern/schema/address.hpp"
+#include "server/runtime/blocking_pool.hpp"
+
+#include <optional>
+
+namespace postern::policy {
+
+boost::asio::awaitable<GrantCheckResult> GrantCheck::check(const std::string& user,
+                                                           const std::string& address) {
+  GrantCheckResult result;
+  auto sender = schema::parse_address(address);
+  std::optional<schema::UserGrants> grants;
+  try {
+    grants = co_await pool_.run([&](BlockingContext& context) { return context.store().grants_of(user); });
+  } catch (const std::exception& e) {
+    result.detail = e.what();
+    co_return result;  // TemporaryFailure: never accept unchecked mail
+  }
+  if (!grants) {
+    // Deleted between AUTH and MAIL: nothing is granted any more.
+    result.outcome = smtp::SenderOutcome::Denied;
+    result.detail = "user no longer exists";
+    co_return result;
+  }
+  result.grants = std::move(*grants);
+  if (!sender) {
+    result.outcome = smtp::SenderOutcome::Denied;
+    result.detail = sender.error;
+    co_return result;
+  }
+  auto decision = schema::may_send_as(result.grants, *sender, policy_);
+  result.outcome = decision.allowed ? smtp::SenderOutcome::Allowed : smtp::SenderOutcome::Denied;
+  result.detail = decision.allowed
+                      ? std::string(decision.via == schema::GrantKind::Domain ? "domain grant " : "address grant ") + decision.grant
+                      : "not granted";
+  co_return result;
+}
+
+}  // namespace postern::policy

@@ -1,0 +1,112 @@
+#include "server/smtp/data_reader.hpp"
+
+namespace smtp {
+namespace {
+
+// Bytes that need the state machine; anything else inside a line is plain text.
+constexpr std::string_view kSpecialBytes{"\r\n\0", 3};
+
+}  // namespace
+
+std::size_t DataReader::consume(std::string_view input) {
+  std::size_t pos = 0;
+  while (pos < input.size() && state_ != State::Done) {
+    if (state_ == State::Text) {
+      // Fast path: take a run of plain text at once; messages are mostly that.
+      std::size_t end = input.find_first_of(kSpecialBytes, pos);
+      if (end == std::string_view::npos) end = input.size();
+      if (end > pos) {
+        const std::string_view run = input.substr(pos, end - pos);
+        count_line_bytes(run.size());
+        store(run);
+        pos = end;
+        continue;
+      }
+    }
+    step(input[pos++]);
+  }
+  return pos;
+}
+
+DataReader::Verdict DataReader::verdict() const {
+  if (bad_line_ending_) return Verdict::BadLineEnding;
+  if (line_too_long_) return Verdict::LineTooLong;
+  if (too_large_) return Verdict::TooLarge;
+  return Verdict::Ok;
+}
+
+void DataReader::step(char byte) {
+  switch (state_) {
+    case State::LineStart:
+      if (byte == '.') {
+        count_line_bytes(1);
+        state_ = State::Dot;  // the dot is not stored: stuffed, or the end marker
+        return;
+      }
+      text_byte(byte);
+      return;
+    case State::Dot:
+      if (byte == '\r') {
+        count_line_bytes(1);
+        state_ = State::DotCr;
+        return;
+      }
+      text_byte(byte);
+      return;
+    case State::DotCr:
+      if (byte == '\n') {
+        state_ = State::Done;
+        return;
+      }
+      bad_line_ending_ = true;  // ".\r" then not LF: a bare CR, not an end of data
+      text_byte(byte);
+      return;
+    case State::Cr:
+      if (byte == '\n') {
+        count_line_bytes(1);
+        store("\r\n");
+        line_length_ = 0;
+        state_ = State::LineStart;
+        return;
+      }
+      bad_line_ending_ = true;  // bare CR
+      text_byte(byte);
+      return;
+    case State::Text:
+      text_byte(byte);
+      return;
+    case State::Done:
+      return;
+  }
+}
+
+// A byte inside a line. CR waits for its LF; a bare LF or NUL never ends anything.
+void DataReader::text_byte(char byte) {
+  count_line_bytes(1);
+  state_ = State::Text;
+  if (byte == '\r') {
+    state_ = State::Cr;
+  } else if (byte == '\n' || byte == '\0') {
+    bad_line_ending_ = true;
+  } else {
+    store(std::string_view(&byte, 1));
+  }
+}
+
+void DataReader::count_line_bytes(std::size_t count) {
+  line_length_ += count;
+  if (line_length_ > kMaxDataLine) line_too_long_ = true;
+}
+
+// Stores content only while the message can still be accepted, so memory stays bounded.
+void DataReader::store(std::string_view bytes) {
+  if (bad_line_ending_ || line_too_long_ || too_large_) return;
+  if (bytes.size() > max_message_size_ - body_.size()) {
+    too_large_ = true;
+    body_.clear();
+    return;
+  }
+  body_.append(bytes);
+}
+
+}  // namespace smtp

@@ -1,0 +1,273 @@
+// The session loop and its cross-cutting policy: line splitting, dispatch, error counting,
+// the asynchronous answers and STARTTLS's reset. The verbs are in protocol_verbs.cpp and
+// protocol_auth.cpp.
+#include "server/smtp/protocol.hpp"
+
+#include <array>
+#include <utility>
+
+#include "server/smtp/ascii.hpp"
+
+namespace smtp {
+namespace {
+
+// Requests of a browser or proxy client. Answering them with a 421 and hanging up keeps the
+// relay from being used in cross-protocol attacks.
+constexpr std::array<std::string_view, 7> kHttpVerbs = {"GET", "POST", "HEAD", "PUT",
+                                                        "CONNECT", "OPTIONS", "DELETE"};
+
+bool is_http_verb(std::string_view verb) {
+  for (const std::string_view http_verb : kHttpVerbs) {
+    if (verb == http_verb) return true;
+  }
+  return false;
+}
+
+// What may be logged of an AUTH command: its mechanism when it is one of ours, never the
+// initial response, which holds the credentials.
+std::string redacted_auth_command(std::string_view argument) {
+  const std::vector<std::string_view> words = split_on_spaces(argument);
+  std::string text = "AUTH";
+  if (!words.empty()) {
+    const std::string mechanism = to_ascii_upper(words[0]);
+    text += (mechanism == "PLAIN" || mechanism == "LOGIN") ? " " + mechanism : " ***";
+  }
+  if (words.size() > 1) text += " ***";
+  return text;
+}
+
+}  // namespace
+
+Protocol::Protocol(ProtocolOptions options)
+    : options_(std::move(options)), tls_active_(options_.tls_active) {
+  // RFC 5321 §4.2: no enhanced code on the greeting (RFC 2034 §3).
+  send(220, "", options_.hostname + " ESMTP Postern");
+}
+
+void Protocol::receive(std::string_view bytes) {
+  if (closed_) return;
+  input_.erase(0, input_pos_);
+  input_pos_ = 0;
+  input_.append(bytes);
+}
+
+Step Protocol::next() {
+  for (;;) {
+    if (!outbox_.empty()) {
+      Step step = std::move(outbox_.front());
+      outbox_.pop_front();
+      return step;
+    }
+    if (closed_) return Close{};
+    if (awaiting_) return *awaiting_;
+    if (!process_input()) return NeedInput{};
+  }
+}
+
+// Handles one line or one stretch of message data; false when more input is needed.
+bool Protocol::process_input() {
+  const std::string_view buffered = std::string_view(input_).substr(input_pos_);
+  if (input_mode_ == InputMode::MessageData) {
+    input_pos_ += data_reader_->consume(buffered);
+    if (!data_reader_->finished()) return false;
+    finish_message();
+    return true;
+  }
+
+  const std::size_t limit = input_mode_ == InputMode::AuthResponse ? kMaxAuthResponseLine : kMaxCommandLine;
+  const LineRead read = line_reader_.read(buffered, limit);
+  input_pos_ += read.consumed;
+  switch (read.kind) {
+    case LineRead::Kind::NeedMore:
+      return false;
+    case LineRead::Kind::Line:
+      if (input_mode_ == InputMode::AuthResponse) {
+        last_command_for_log_ = "***";
+        auth_response(read.text);
+      } else {
+        handle_command(read.text);
+      }
+      return true;
+    case LineRead::Kind::TooLong:
+      refuse_line("<line too long>", "Line too long");
+      return true;
+    case LineRead::Kind::BareCrOrLf:
+      refuse_line("<bare CR or LF>", "Bare CR or LF not allowed");
+      return true;
+    case LineRead::Kind::Nul:
+      refuse_line("<NUL>", "NUL not allowed");
+      return true;
+  }
+  return true;
+}
+
+// A malformed line is never interpreted, nor logged (it may be a SASL response); one in the
+// middle of an AUTH exchange ends it.
+void Protocol::refuse_line(std::string_view what_to_log, std::string_view reply_text) {
+  input_mode_ = InputMode::Commands;
+  login_username_.clear();
+  last_command_for_log_ = what_to_log;
+  send(500, "5.5.2", reply_text);
+}
+
+void Protocol::handle_command(std::string_view line) {
+  const std::size_t space = line.find(' ');
+  const std::string verb = to_ascii_upper(line.substr(0, space));
+  std::string_view argument = space == std::string_view::npos ? std::string_view{} : line.substr(space + 1);
+  // Tolerate trailing spaces, which some clients add.
+  while (!argument.empty() && argument.back() == ' ') argument.remove_suffix(1);
+
+  last_command_for_log_ = verb == "AUTH" ? redacted_auth_command(argument) : std::string(line);
+
+  if (space != std::string_view::npos && is_http_verb(verb)) {
+    send(421, "4.7.0", "HTTP not spoken here");
+    return;
+  }
+
+  using Handler = void (Protocol::*)(std::string_view);
+  struct Verb {
+    std::string_view name;
+    Handler handler;
+  };
+  static constexpr std::array<Verb, 13> kVerbs = {{
+      {"EHLO", &Protocol::ehlo},   {"HELO", &Protocol::helo}, {"STARTTLS", &Protocol::starttls},
+      {"AUTH", &Protocol::auth},   {"MAIL", &Protocol::mail}, {"RCPT", &Protocol::rcpt},
+      {"DATA", &Protocol::data},   {"RSET", &Protocol::rset}, {"NOOP", &Protocol::noop},
+      {"QUIT", &Protocol::quit},   {"VRFY", &Protocol::vrfy}, {"HELP", &Protocol::help},
+      {"EXPN", &Protocol::expn},
+  }};
+  for (const Verb& candidate : kVerbs) {
+    if (candidate.name == verb) {
+      (this->*candidate.handler)(argument);
+      return;
+    }
+  }
+  send(500, "5.5.1", "Command unrecognized");
+}
+
+void Protocol::finish_message() {
+  input_mode_ = InputMode::Commands;
+  const DataReader::Verdict verdict = data_reader_->verdict();
+  std::string body = data_reader_->take_body();
+  data_reader_.reset();
+  Transaction transaction = std::move(*transaction_);
+  transaction_.reset();  // RFC 5321 §4.1.1.4: the transaction ends whatever the outcome
+
+  switch (verdict) {
+    case DataReader::Verdict::Ok:
+      break;
+    case DataReader::Verdict::BadLineEnding:
+      send(550, "5.6.0", "Message contains bare CR, bare LF or NUL");
+      return;
+    case DataReader::Verdict::LineTooLong:
+      send(500, "5.5.2", "Line too long");
+      return;
+    case DataReader::Verdict::TooLarge:
+      send(552, "5.3.4", "Message size exceeds fixed limit");
+      return;
+  }
+
+  Envelope envelope{user_,
+                    std::move(transaction.mail_from),
+                    std::move(transaction.recipients),
+                    {},
+                    transaction.parameters.body,
+                    transaction.parameters.smtputf8,
+                    helo_};
+  Envelope repeated = envelope;
+  envelope.body = std::move(body);
+  await(AcceptMessage{std::move(envelope)}, AcceptMessage{std::move(repeated)});
+}
+
+void Protocol::send(Reply reply) {
+  const int code = reply.code;
+  outbox_.push_back(SendReply{std::move(reply)});
+  if (code == 421) {
+    close();  // 421 always ends the session (RFC 5321 §3.8)
+  } else if (code >= 500 && ++errors_ >= options_.max_errors) {
+    outbox_.push_back(SendReply{Reply::line(421, "4.7.0", "Too many errors")});
+    close();
+  }
+}
+
+void Protocol::send(int code, std::string_view enhanced, std::string_view text) {
+  send(Reply::line(code, enhanced, text));
+}
+
+// Hands `step` to the driver and stops processing input until it is answered.
+void Protocol::await(Step step, Step repeat) {
+  outbox_.push_back(std::move(step));
+  awaiting_ = std::move(repeat);
+}
+
+void Protocol::close() {
+  closed_ = true;
+  awaiting_.reset();
+  input_.clear();
+  input_pos_ = 0;
+}
+
+void Protocol::tls_started() {
+  if (!awaiting_ || !std::holds_alternative<StartTls>(*awaiting_)) return;
+  awaiting_.reset();
+  // RFC 3207 §4.2: discard what the client sent before the handshake and forget all state.
+  input_.clear();
+  input_pos_ = 0;
+  line_reader_.reset();
+  input_mode_ = InputMode::Commands;
+  tls_active_ = true;
+  login_username_.clear();
+  greeted_ = false;
+  extended_ = false;
+  helo_.clear();
+  user_.clear();
+  transaction_.reset();
+}
+
+void Protocol::credentials_checked(AuthOutcome outcome) {
+  if (!awaiting_ || !std::holds_alternative<VerifyCredentials>(*awaiting_)) return;
+  std::string user = std::move(std::get<VerifyCredentials>(*awaiting_).user);
+  awaiting_.reset();
+  switch (outcome) {
+    case AuthOutcome::Accepted:
+      user_ = std::move(user);
+      send(235, "2.7.0", "Authentication successful");
+      return;
+    case AuthOutcome::Rejected:
+      send(535, "5.7.8", "Authentication credentials invalid");
+      return;
+    case AuthOutcome::TemporaryFailure:
+      send(454, "4.7.0", "Temporary authentication failure");
+      return;
+    case AuthOutcome::TooManyFailures:
+      send(421, "4.7.0", "Too many authentication failures");
+      return;
+  }
+}
+
+void Protocol::sender_checked(SenderOutcome outcome) {
+  if (!awaiting_ || !std::holds_alternative<CheckSender>(*awaiting_)) return;
+  awaiting_.reset();
+  std::optional<Transaction> candidate = std::exchange(sender_under_check_, std::nullopt);
+  switch (outcome) {
+    case SenderOutcome::Allowed:
+      transaction_ = std::move(candidate);
+      send(250, "2.1.0", "Ok");
+      return;
+    case SenderOutcome::Denied:
+      send(553, "5.7.1", "Sender address rejected: not owned by user");
+      return;
+    case SenderOutcome::TemporaryFailure:
+      // Never accept unchecked when the grants cannot be read.
+      send(451, "4.3.0", "Temporary failure, try again later");
+      return;
+  }
+}
+
+void Protocol::message_handled(Reply reply) {
+  if (!awaiting_ || !std::holds_alternative<AcceptMessage>(*awaiting_)) return;
+  awaiting_.reset();
+  send(std::move(reply));
+}
+
+}  // namespace smtp

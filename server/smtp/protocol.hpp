@@ -1,0 +1,148 @@
+// One SMTP submission session (RFC 5321, RFC 6409) as a pure state machine: bytes in, steps
+// out, no I/O. The driver appends what it reads with receive(bytes) and then calls next()
+// until it returns NeedInput or Close, acting on each Step (see step.hpp):
+//
+//   proto.receive(bytes);
+//   for (;;) { Step s = proto.next(); ... }
+//
+// An asynchronous step (StartTls, VerifyCredentials, CheckSender, AcceptMessage) is answered
+// with tls_started(), credentials_checked(), sender_checked() or message_handled(); until then
+// next() processes no input and returns the same step again (for AcceptMessage without the
+// body, which was handed over the first time) — calling it then is a driver bug.
+//
+// Session policy lives here, not in the driver: AUTH only under TLS unless auth_without_tls;
+// STARTTLS forgets everything received before the handshake (RFC 3207 §4.2); malformed lines
+// and message bodies are refused (SMTP smuggling); HTTP requests and too many errors end the
+// session with 421. The driver logs commands only through last_command_for_log(), which never
+// contains AUTH data.
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "server/smtp/data_reader.hpp"
+#include "server/smtp/envelope_syntax.hpp"
+#include "server/smtp/line_reader.hpp"
+#include "server/smtp/reply.hpp"
+#include "server/smtp/step.hpp"
+
+namespace smtp {
+
+struct ProtocolOptions {
+  std::string hostname = "localhost";              // in the greeting and the EHLO reply
+  std::size_t max_message_size = 25 * 1024 * 1024;  // octets of unstuffed content (RFC 1870)
+  std::size_t max_recipients = 100;
+  int max_errors = 5;             // 5xx replies, whatever their cause, before "421 Too many errors"
+  bool tls_available = false;     // a certificate is configured: offer STARTTLS
+  bool tls_active = false;        // implicit TLS listener: the session starts encrypted
+  bool auth_without_tls = false;  // allow AUTH in plaintext (the driver sets it for loopback)
+};
+
+class Protocol {
+ public:
+  explicit Protocol(ProtocolOptions options);
+
+  // Appends bytes read from the client. Ignored once the session is closing.
+  void receive(std::string_view bytes);
+
+  // The next thing the driver must do. The first call yields the 220 greeting.
+  Step next();
+
+  // The TLS handshake requested by StartTls succeeded. Drops every byte received before it
+  // and starts over as if just greeted: the client must EHLO and AUTH again (RFC 3207 §4.2).
+  void tls_started();
+
+  // Answers VerifyCredentials.
+  void credentials_checked(AuthOutcome outcome);
+
+  // Answers CheckSender.
+  void sender_checked(SenderOutcome outcome);
+
+  // Answers AcceptMessage with the reply for the client ("250 2.0.0 Ok: queued as ...");
+  // the transaction ends and the user stays authenticated.
+  void message_handled(Reply reply);
+
+  // The last command line for logs: AUTH arguments and SASL responses appear as "***".
+  const std::string& last_command_for_log() const { return last_command_for_log_; }
+
+  // Bytes received and not yet processed; bounded by one line when the driver only reads on
+  // NeedInput.
+  std::size_t buffered_bytes() const { return input_.size() - input_pos_; }
+
+  // Empty until AUTH succeeds.
+  const std::string& authenticated_user() const { return user_; }
+
+  bool tls_active() const { return tls_active_; }
+
+ private:
+  // What the next input bytes are.
+  enum class InputMode { Commands, AuthResponse, MessageData };
+  // Which SASL response an AuthResponse line carries.
+  enum class SaslStage { PlainMessage, LoginUsername, LoginPassword };
+
+  struct Transaction {
+    std::string mail_from;
+    MailParameters parameters;
+    std::vector<std::string> recipients;
+  };
+
+  bool process_input();
+  void refuse_line(std::string_view what_to_log, std::string_view reply_text);
+  void handle_command(std::string_view line);
+  void finish_message();
+
+  void send(Reply reply);
+  void send(int code, std::string_view enhanced, std::string_view text);
+  void await(Step step, Step repeat);
+  void close();
+
+  // One method per verb (protocol_verbs.cpp, protocol_auth.cpp); each checks its own
+  // preconditions and sends its replies.
+  void ehlo(std::string_view argument);
+  void helo(std::string_view argument);
+  void starttls(std::string_view argument);
+  void auth(std::string_view argument);
+  void auth_response(std::string_view line);
+  void mail(std::string_view argument);
+  void rcpt(std::string_view argument);
+  void data(std::string_view argument);
+  void rset(std::string_view argument);
+  void noop(std::string_view argument);
+  void quit(std::string_view argument);
+  void vrfy(std::string_view argument);
+  void help(std::string_view argument);
+  void expn(std::string_view argument);
+
+  void verify_plain(std::string_view message);
+  void verify_login(std::string_view password);
+
+  ProtocolOptions options_;
+
+  std::string input_;
+  std::size_t input_pos_ = 0;
+  LineReader line_reader_;
+  InputMode input_mode_ = InputMode::Commands;
+  std::optional<DataReader> data_reader_;
+
+  std::deque<Step> outbox_;
+  std::optional<Step> awaiting_;  // the unanswered asynchronous step, as next() repeats it
+  bool closed_ = false;
+
+  bool tls_active_;
+  bool greeted_ = false;  // EHLO or HELO seen
+  bool extended_ = false;  // it was EHLO
+  std::string helo_;
+  std::string user_;
+  SaslStage sasl_stage_ = SaslStage::PlainMessage;
+  std::string login_username_;
+  std::optional<Transaction> sender_under_check_;
+  std::optional<Transaction> transaction_;
+  int errors_ = 0;
+  std::string last_command_for_log_;
+};
+
+}  // namespace smtp

@@ -1,0 +1,99 @@
+// AUTH (RFC 4954) with PLAIN and LOGIN: the command, the SASL response lines, and the hand-off
+// of the credentials to the driver.
+#include <string>
+#include <utility>
+
+#include "server/smtp/ascii.hpp"
+#include "server/smtp/base64.hpp"
+#include "server/smtp/protocol.hpp"
+#include "server/smtp/sasl.hpp"
+
+namespace smtp {
+
+void Protocol::auth(std::string_view argument) {
+  if (!extended_) return send(503, "5.5.1", "Send EHLO first");
+  if (!user_.empty()) return send(503, "5.5.1", "Already authenticated");  // RFC 4954 §4
+  if (transaction_) return send(503, "5.5.1", "Not allowed during a mail transaction");
+  // Plaintext passwords only under TLS (RFC 4954 §4, §6).
+  if (!tls_active_ && !options_.auth_without_tls) {
+    return send(538, "5.7.11", "Encryption required for requested authentication mechanism");
+  }
+
+  const std::vector<std::string_view> words = split_on_spaces(argument);
+  if (words.empty() || words.size() > 2) return send(501, "5.5.4", "Syntax: AUTH mechanism [initial-response]");
+  const std::string mechanism = to_ascii_upper(words[0]);
+  const bool has_initial_response = words.size() == 2;
+
+  if (mechanism == "PLAIN") {
+    if (!has_initial_response) {
+      sasl_stage_ = SaslStage::PlainMessage;
+      input_mode_ = InputMode::AuthResponse;
+      return send(334, "", "");
+    }
+    const std::optional<std::string> message = decode_initial_response(words[1]);
+    if (!message) return send(501, "5.5.2", "Invalid base64 data");
+    return verify_plain(*message);
+  }
+
+  if (mechanism == "LOGIN") {
+    // The initial response, if any, is the username.
+    if (!has_initial_response) {
+      sasl_stage_ = SaslStage::LoginUsername;
+      input_mode_ = InputMode::AuthResponse;
+      return send(334, "", kLoginUsernameChallenge);
+    }
+    const std::optional<std::string> username = decode_initial_response(words[1]);
+    if (!username) return send(501, "5.5.2", "Invalid base64 data");
+    login_username_ = *username;
+    sasl_stage_ = SaslStage::LoginPassword;
+    input_mode_ = InputMode::AuthResponse;
+    return send(334, "", kLoginPasswordChallenge);
+  }
+
+  send(504, "5.5.4", "Unrecognized authentication mechanism");
+}
+
+// One SASL response line (RFC 4954 §4): base64, or "*" to cancel.
+void Protocol::auth_response(std::string_view line) {
+  input_mode_ = InputMode::Commands;
+  if (line == "*") {
+    login_username_.clear();
+    return send(501, "5.7.0", "Authentication cancelled");
+  }
+  const std::optional<std::string> decoded = base64_decode(line);
+  if (!decoded) {
+    login_username_.clear();
+    return send(501, "5.5.2", "Invalid base64 data");
+  }
+  switch (sasl_stage_) {
+    case SaslStage::PlainMessage:
+      return verify_plain(*decoded);
+    case SaslStage::LoginUsername:
+      login_username_ = *decoded;
+      sasl_stage_ = SaslStage::LoginPassword;
+      input_mode_ = InputMode::AuthResponse;
+      return send(334, "", kLoginPasswordChallenge);
+    case SaslStage::LoginPassword:
+      return verify_login(*decoded);
+  }
+}
+
+void Protocol::verify_plain(std::string_view message) {
+  std::optional<PlainMessage> plain = parse_plain_message(message);
+  if (!plain) return send(501, "5.5.2", "Invalid PLAIN payload");
+  const VerifyCredentials verify{std::move(plain->authzid), std::move(plain->authcid), std::move(plain->password)};
+  await(verify, verify);
+}
+
+// LOGIN has no framing of its own; refuse what PLAIN's framing would refuse.
+void Protocol::verify_login(std::string_view password) {
+  std::string username = std::exchange(login_username_, {});
+  const auto has_nul = [](std::string_view text) { return text.find('\0') != std::string_view::npos; };
+  if (username.empty() || password.empty() || has_nul(username) || has_nul(password)) {
+    return send(501, "5.5.2", "Invalid LOGIN payload");
+  }
+  const VerifyCredentials verify{"", std::move(username), std::string(password)};
+  await(verify, verify);
+}
+
+}  // namespace smtp

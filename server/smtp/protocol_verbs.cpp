@@ -1,0 +1,146 @@
+// The SMTP verbs other than AUTH: each checks its own preconditions, in the order the replies
+// document, and sends its replies.
+#include <string>
+
+#include "server/smtp/ascii.hpp"
+#include "server/smtp/protocol.hpp"
+
+namespace smtp {
+namespace {
+
+// A domain or address literal is at most 255 octets (RFC 5321 §4.5.3.1.2). Only the shape
+// is checked, as clients send all kinds of names; nothing unprintable is echoed back.
+bool is_valid_helo_argument(std::string_view argument) {
+  if (argument.empty() || argument.size() > 255) return false;
+  for (const char c : argument) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte <= ' ' || byte == 0x7F) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+// RFC 5321 §4.1.1.1; the extensions Postern implements, no enhanced code (RFC 2034 §3).
+void Protocol::ehlo(std::string_view argument) {
+  if (!is_valid_helo_argument(argument)) return send(501, "5.5.4", "Syntax: EHLO hostname");
+  greeted_ = true;
+  extended_ = true;
+  helo_ = std::string(argument);
+  transaction_.reset();
+
+  Reply reply{250, "", {options_.hostname + " Hello " + std::string(argument)}};
+  reply.lines.push_back("PIPELINING");                                          // RFC 2920
+  reply.lines.push_back("SIZE " + std::to_string(options_.max_message_size));  // RFC 1870
+  reply.lines.push_back("8BITMIME");                                            // RFC 6152
+  reply.lines.push_back("SMTPUTF8");                                            // RFC 6531
+  reply.lines.push_back("ENHANCEDSTATUSCODES");                                 // RFC 2034
+  if (options_.tls_available && !tls_active_) reply.lines.push_back("STARTTLS");  // RFC 3207
+  if (tls_active_ || options_.auth_without_tls) reply.lines.push_back("AUTH PLAIN LOGIN");  // RFC 4954
+  send(std::move(reply));
+}
+
+void Protocol::helo(std::string_view argument) {
+  if (!is_valid_helo_argument(argument)) return send(501, "5.5.4", "Syntax: HELO hostname");
+  greeted_ = true;
+  extended_ = false;
+  helo_ = std::string(argument);
+  transaction_.reset();
+  send(250, "", options_.hostname);
+}
+
+// RFC 3207 §4.
+void Protocol::starttls(std::string_view argument) {
+  if (!argument.empty()) return send(501, "5.5.4", "Syntax: STARTTLS");
+  if (tls_active_) return send(503, "5.5.1", "TLS already active");
+  if (!options_.tls_available) return send(454, "4.7.0", "TLS not available");
+  send(220, "2.0.0", "Ready to start TLS");
+  await(StartTls{}, StartTls{});
+}
+
+// RFC 5321 §4.1.1.2; submission needs an authenticated user (RFC 6409 §4.3).
+void Protocol::mail(std::string_view argument) {
+  if (!greeted_) return send(503, "5.5.1", "Send EHLO first");
+  if (user_.empty()) return send(530, "5.7.0", "Authentication required");
+  if (transaction_) return send(503, "5.5.1", "Sender already specified");
+
+  const std::optional<PathArgument> path = split_path_argument(argument, "FROM:");
+  if (!path) return send(501, "5.5.4", "Syntax: MAIL FROM:<address>");
+  const MailParametersParse parse = parse_mail_parameters(path->parameters, options_.max_message_size);
+  if (parse.problem == ParameterProblem::Unsupported) return send(555, "5.5.4", "Unsupported parameter");
+  if (parse.problem == ParameterProblem::TooLarge) return send(552, "5.3.4", "Message size exceeds fixed limit");
+  // A submitted message always has an author to bounce to (RFC 6409 §6.1).
+  if (path->path.empty()) return send(553, "5.7.1", "Null sender not allowed on submission");
+
+  const std::optional<std::string_view> mailbox = strip_source_route(path->path);
+  const MailboxProblem problem =
+      mailbox ? check_mailbox(*mailbox, parse.parameters.smtputf8) : MailboxProblem::BadSyntax;
+  if (problem == MailboxProblem::NonAsciiWithoutSmtpUtf8) {
+    return send(553, "5.6.7", "Non-ASCII address requires SMTPUTF8");
+  }
+  if (problem != MailboxProblem::None) return send(553, "5.1.7", "Bad sender address syntax");
+
+  sender_under_check_ = Transaction{std::string(*mailbox), parse.parameters, {}};
+  const CheckSender check{user_, std::string(*mailbox)};
+  await(check, check);
+}
+
+// RFC 5321 §4.1.1.3.
+void Protocol::rcpt(std::string_view argument) {
+  if (!transaction_) return send(503, "5.5.1", "Need MAIL command");
+  const std::optional<PathArgument> path = split_path_argument(argument, "TO:");
+  if (!path) return send(501, "5.5.4", "Syntax: RCPT TO:<address>");
+  // No RCPT extension (DSN's NOTIFY, ORCPT) is advertised.
+  if (!path->parameters.empty()) return send(555, "5.5.4", "Unsupported parameter");
+
+  const std::optional<std::string_view> mailbox = strip_source_route(path->path);
+  // "<postmaster>" without a domain must be accepted (RFC 5321 §4.5.1).
+  const bool postmaster = mailbox && equals_ignoring_case(*mailbox, "postmaster");
+  const MailboxProblem problem = !mailbox ? MailboxProblem::BadSyntax
+                                 : postmaster ? MailboxProblem::None
+                                              : check_mailbox(*mailbox, transaction_->parameters.smtputf8);
+  if (problem == MailboxProblem::NonAsciiWithoutSmtpUtf8) {
+    return send(553, "5.6.7", "Non-ASCII address requires SMTPUTF8");
+  }
+  if (problem != MailboxProblem::None) return send(553, "5.1.3", "Bad recipient address syntax");
+  if (transaction_->recipients.size() >= options_.max_recipients) {
+    return send(452, "4.5.3", "Too many recipients");  // RFC 5321 §4.5.3.1.10
+  }
+  transaction_->recipients.emplace_back(*mailbox);
+  send(250, "2.1.5", "Ok");
+}
+
+// RFC 5321 §4.1.1.4; the content is read by the DataReader.
+void Protocol::data(std::string_view argument) {
+  if (!argument.empty()) return send(501, "5.5.4", "Syntax: DATA");
+  if (!transaction_) return send(503, "5.5.1", "Need MAIL command");
+  if (transaction_->recipients.empty()) return send(503, "5.5.1", "Need RCPT command");
+  send(354, "", "End data with <CR><LF>.<CR><LF>");
+  data_reader_.emplace(options_.max_message_size);
+  input_mode_ = InputMode::MessageData;
+}
+
+// RFC 5321 §4.1.1.5: ends the transaction, not the authentication.
+void Protocol::rset(std::string_view) {
+  transaction_.reset();
+  send(250, "2.0.0", "Ok");
+}
+
+void Protocol::noop(std::string_view) { send(250, "2.0.0", "Ok"); }
+
+void Protocol::quit(std::string_view) {
+  send(221, "2.0.0", "Bye");
+  close();
+}
+
+// RFC 5321 §3.5.3: 252 neither confirms nor denies that a mailbox exists.
+void Protocol::vrfy(std::string_view) {
+  send(252, "2.5.0", "Cannot VRFY user, but will accept message and attempt delivery");
+}
+
+void Protocol::help(std::string_view) { send(214, "2.0.0", "See RFC 5321"); }
+
+// Mailing list contents are nobody's business (RFC 5321 §7.3).
+void Protocol::expn(std::string_view) { send(502, "5.5.1", "Command not implemented"); }
+
+}  // namespace smtp

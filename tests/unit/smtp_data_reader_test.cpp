@@ -1,0 +1,220 @@
+// The end-of-data reader: CRLF.CRLF and nothing else ends a message, dot-unstuffing, and
+// refusals that still read to the real end.
+#include "server/smtp/data_reader.hpp"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+using smtp::DataReader;
+using smtp::kMaxDataLine;
+using Verdict = DataReader::Verdict;
+using namespace std::string_literals;
+
+constexpr std::size_t kLimit = 1 << 20;
+
+struct Read {
+  bool finished = false;
+  std::size_t consumed = 0;
+  Verdict verdict = Verdict::Ok;
+  std::string body;
+};
+
+// Feeds `input` in `piece`-sized chunks, stopping when the reader finishes.
+Read read_all(std::string_view input, std::size_t piece = std::string::npos, std::size_t limit = kLimit) {
+  DataReader reader(limit);
+  Read read;
+  while (read.consumed < input.size() && !reader.finished()) {
+    const std::size_t taken = reader.consume(input.substr(read.consumed, piece));
+    EXPECT_TRUE(reader.finished() || taken == std::min(piece, input.size() - read.consumed));
+    read.consumed += taken;
+  }
+  read.finished = reader.finished();
+  if (read.finished) {
+    read.verdict = reader.verdict();
+    read.body = reader.take_body();
+  }
+  return read;
+}
+
+TEST(SmtpDataReader, EmptyMessageIsDotCrLf) {
+  const Read read = read_all(".\r\n");
+  EXPECT_TRUE(read.finished);
+  EXPECT_EQ(read.verdict, Verdict::Ok);
+  EXPECT_EQ(read.body, "");
+  EXPECT_EQ(read.consumed, 3u);
+}
+
+TEST(SmtpDataReader, BodyKeepsCrLfAndDropsTheEndLine) {
+  const Read read = read_all("Subject: x\r\n\r\nhello\r\n.\r\n");
+  EXPECT_EQ(read.verdict, Verdict::Ok);
+  EXPECT_EQ(read.body, "Subject: x\r\n\r\nhello\r\n");
+}
+
+TEST(SmtpDataReader, EmptyLineBeforeTheEndIsKept) {
+  EXPECT_EQ(read_all("\r\n.\r\n").body, "\r\n");
+}
+
+TEST(SmtpDataReader, LeadingDotIsRemoved) {
+  EXPECT_EQ(read_all("..hidden\r\n.\r\n").body, ".hidden\r\n");
+  EXPECT_EQ(read_all("a\r\n..\r\n.\r\n").body, "a\r\n.\r\n");
+  EXPECT_EQ(read_all("...\r\n.\r\n").body, "..\r\n");
+  EXPECT_EQ(read_all(".x.\r\n.\r\n").body, "x.\r\n");
+}
+
+TEST(SmtpDataReader, DotInsideALineIsKept) {
+  EXPECT_EQ(read_all("a.b\r\nend.\r\n.\r\n").body, "a.b\r\nend.\r\n");
+}
+
+TEST(SmtpDataReader, StopsRightAfterTheEndLine) {
+  const std::string input = "hello\r\n.\r\nQUIT\r\n";
+  const Read read = read_all(input);
+  EXPECT_TRUE(read.finished);
+  EXPECT_EQ(read.consumed, input.size() - 6);
+}
+
+TEST(SmtpDataReader, UnfinishedMessageTakesEverything) {
+  DataReader reader(kLimit);
+  EXPECT_EQ(reader.consume("hello\r\n."), 8u);
+  EXPECT_FALSE(reader.finished());
+  EXPECT_EQ(reader.consume("\r"), 1u);
+  EXPECT_FALSE(reader.finished());
+  EXPECT_EQ(reader.consume("\nNOOP"), 1u);
+  EXPECT_TRUE(reader.finished());
+}
+
+TEST(SmtpDataReader, FinishedReaderTakesNothingMore) {
+  DataReader reader(kLimit);
+  reader.consume(".\r\n");
+  EXPECT_EQ(reader.consume("more"), 0u);
+}
+
+class SmtpDataReaderSmuggling : public testing::TestWithParam<std::string> {};
+
+// None of these is an end of data; each makes the message bad; the real end still ends it.
+TEST_P(SmtpDataReaderSmuggling, FakeEndIsNotAnEndAndMakesTheMessageBad) {
+  const std::string input = "hello" + GetParam() + "MAIL FROM:<x@example.org>\r\n.\r\n";
+  const Read read = read_all(input);
+  EXPECT_TRUE(read.finished);
+  EXPECT_EQ(read.consumed, input.size());
+  EXPECT_EQ(read.verdict, Verdict::BadLineEnding);
+}
+
+INSTANTIATE_TEST_SUITE_P(SmtpVariants, SmtpDataReaderSmuggling,
+                         testing::Values("\n.\n"s, "\n.\r\n"s, "\r.\r"s, "\r\n.\n"s, "\r\n.\r"s, "\r.\r\n"s,
+                                         "\n.\r"s, "\r\n.\rx"s, "\n"s, "\r"s, "\r\r\n"s, "\0"s,
+                                         "\r\n.\0\r\n"s, "\r\n\0.\r\n"s));
+
+TEST(SmtpDataReader, BareLfRightAfterTheStartIsBadAndStartsNoLine) {
+  EXPECT_FALSE(read_all("\n.\r\n").finished);
+  EXPECT_EQ(read_all("\n.\r\n.\r\n").verdict, Verdict::BadLineEnding);
+  EXPECT_EQ(read_all(".\n.\r\n.\r\n").verdict, Verdict::BadLineEnding);
+}
+
+TEST(SmtpDataReader, DotCrThenNotLfIsBadAndNotAnEnd) {
+  const Read read = read_all(".\r.\r\n.\r\n");
+  EXPECT_TRUE(read.finished);
+  EXPECT_EQ(read.consumed, 8u);
+  EXPECT_EQ(read.verdict, Verdict::BadLineEnding);
+}
+
+TEST(SmtpDataReader, LineOf1000OctetsIsAccepted) {
+  const Read read = read_all(std::string(kMaxDataLine - 2, 'x') + "\r\n.\r\n");
+  EXPECT_EQ(read.verdict, Verdict::Ok);
+  EXPECT_EQ(read.body.size(), kMaxDataLine);
+}
+
+TEST(SmtpDataReader, StuffedDotCountsTowardsTheLineLength) {
+  EXPECT_EQ(read_all("." + std::string(kMaxDataLine - 3, 'x') + "\r\n.\r\n").verdict, Verdict::Ok);
+  EXPECT_EQ(read_all("." + std::string(kMaxDataLine - 2, 'x') + "\r\n.\r\n").verdict, Verdict::LineTooLong);
+}
+
+TEST(SmtpDataReader, LineOf1001OctetsIsTooLongButReadToTheEnd) {
+  const std::string input = "ok\r\n" + std::string(kMaxDataLine - 1, 'x') + "\r\nok\r\n.\r\n";
+  const Read read = read_all(input);
+  EXPECT_TRUE(read.finished);
+  EXPECT_EQ(read.consumed, input.size());
+  EXPECT_EQ(read.verdict, Verdict::LineTooLong);
+}
+
+TEST(SmtpDataReader, MessageOfExactlyTheLimitIsAccepted) {
+  const Read read = read_all("12345678\r\n.\r\n", std::string::npos, 10);
+  EXPECT_EQ(read.verdict, Verdict::Ok);
+  EXPECT_EQ(read.body, "12345678\r\n");
+}
+
+TEST(SmtpDataReader, MessageOverTheLimitIsTooLargeButReadToTheEnd) {
+  const std::string input = "123456789\r\nmore\r\n.\r\nNOOP\r\n";
+  const Read read = read_all(input, std::string::npos, 10);
+  EXPECT_TRUE(read.finished);
+  EXPECT_EQ(read.consumed, input.size() - 6);
+  EXPECT_EQ(read.verdict, Verdict::TooLarge);
+}
+
+TEST(SmtpDataReader, StuffedDotsDoNotCountTowardsTheSize) {
+  EXPECT_EQ(read_all("..\r\n.\r\n", std::string::npos, 3).verdict, Verdict::Ok);
+}
+
+TEST(SmtpDataReader, HugeMessageKeepsMemoryBounded) {
+  DataReader reader(1000);
+  const std::string line = std::string(998, 'x') + "\r\n";
+  for (int i = 0; i < 10000; ++i) reader.consume(line);
+  reader.consume(".\r\n");
+  ASSERT_TRUE(reader.finished());
+  EXPECT_EQ(reader.verdict(), Verdict::TooLarge);
+  EXPECT_LE(reader.take_body().size(), 1000u);
+}
+
+TEST(SmtpDataReader, BadLineEndingWinsOverOtherProblems) {
+  const std::string long_line = std::string(2000, 'x') + "\r\n";
+  EXPECT_EQ(read_all(long_line + "a\nb\r\n.\r\n", std::string::npos, 10).verdict, Verdict::BadLineEnding);
+  EXPECT_EQ(read_all("a\nb\r\n" + long_line + ".\r\n", std::string::npos, 10).verdict, Verdict::BadLineEnding);
+}
+
+TEST(SmtpDataReader, LongLineWinsOverSize) {
+  const std::string long_line = std::string(2000, 'x') + "\r\n";
+  EXPECT_EQ(read_all("0123456789abc\r\n" + long_line + ".\r\n", std::string::npos, 10).verdict,
+            Verdict::LineTooLong);
+}
+
+TEST(SmtpDataReader, EightBitContentIsKept) {
+  EXPECT_EQ(read_all("gr\xC3\xBC\xC3\x9F\x7F\x01\r\n.\r\n").body, "gr\xC3\xBC\xC3\x9F\x7F\x01\r\n");
+}
+
+TEST(SmtpDataReader, AnySplitGivesTheSameResult) {
+  const std::vector<std::string> inputs = {
+      "Subject: x\r\n\r\n..dot\r\nbody\r\n.\r\nQUIT\r\n",
+      "hello\n.\r\nsmuggled\r\n.\r\n",
+      "a\r.\r\nb\r\n.\r\n",
+      std::string(1200, 'y') + "\r\n.\r\n",
+      "0123456789abcdef\r\n.\r\n",
+      ".\r\n",
+  };
+  std::mt19937 random(1870);
+  for (const std::string& input : inputs) {
+    const Read whole = read_all(input, std::string::npos, 16);
+    for (std::size_t piece = 1; piece <= 7; ++piece) {
+      const Read split = read_all(input, piece, 16);
+      EXPECT_EQ(split.consumed, whole.consumed);
+      EXPECT_EQ(split.verdict, whole.verdict);
+      if (whole.verdict == Verdict::Ok) {
+        EXPECT_EQ(split.body, whole.body);
+      }
+    }
+    for (int round = 0; round < 50; ++round) {
+      DataReader reader(16);
+      std::size_t pos = 0;
+      while (pos < input.size() && !reader.finished()) {
+        pos += reader.consume(input.substr(pos, std::uniform_int_distribution<std::size_t>(1, 9)(random)));
+      }
+      EXPECT_EQ(pos, whole.consumed);
+      EXPECT_EQ(reader.verdict(), whole.verdict);
+    }
+  }
+}
+
+}  // namespace
