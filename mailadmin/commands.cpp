@@ -44,7 +44,7 @@ Commands:
   passwd USER [--password-stdin]        set a new password
   disable USER / enable USER            refuse or allow the user's logins
   check USER ADDRESS                    may USER send as ADDRESS, and through which grant
-        [--subaddress-delimiter D] [--case-sensitive]   (the relay's sender policy)
+        [--subaddress-delimiter D] [--case-sensitive]   (the relay's sender policy; default +)
   audit [--since TIMESTAMP]             every change made with mailadmin (times in UTC)
   migrate [--status]                    apply pending schema migrations, or show them
   help                                  this text
@@ -192,7 +192,8 @@ class CommandLine {
 
   // Arguments: each line runs one command, so commands share these.
   std::string a1_, a2_, a3_;  // positionals in order
-  std::string since_, subaddress_delimiter_;
+  std::string since_;
+  std::string subaddress_delimiter_ = "+";  // the relay's default policy
   bool password_stdin_ = false, status_ = false, case_sensitive_ = false;
 };
 

@@ -9,7 +9,7 @@ packages=(
   libcli11-dev libyaml-cpp-dev libgtest-dev nlohmann-json3-dev
   postgresql-15 postgresql-client-15
   clang libclang-rt-14-dev
-  python3 swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl curl openssl ca-certificates procps
+  python3 python3-aiosmtpd swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl curl openssl ca-certificates procps
 )
 
 missing=()

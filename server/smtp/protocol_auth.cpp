@@ -12,8 +12,9 @@ namespace smtp {
 
 void Protocol::auth(std::string_view argument) {
   if (!extended_) return send(503, "5.5.1", "Send EHLO first");
-  if (!user_.empty()) return send(503, "5.5.1", "Already authenticated");  // RFC 4954 §4
+  // RFC 4954 §4. A transaction implies an authenticated user, so it is checked first to be told.
   if (transaction_) return send(503, "5.5.1", "Not allowed during a mail transaction");
+  if (!user_.empty()) return send(503, "5.5.1", "Already authenticated");
   // Plaintext passwords only under TLS (RFC 4954 §4, §6).
   if (!tls_active_ && !options_.auth_without_tls) {
     return send(538, "5.7.11", "Encryption required for requested authentication mechanism");

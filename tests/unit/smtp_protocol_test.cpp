@@ -801,9 +801,8 @@ TEST(SmtpProtocol, BadLineDuringAuthExchangeEndsIt) {
 }
 
 TEST(SmtpProtocol, AuthDuringTransactionIs503) {
-  ProtocolOptions options = implicit_tls();
-  Dialog dialog = in_transaction(options);
-  EXPECT_EQ(dialog.feed("AUTH PLAIN " + kPlainAlice + "\r\n"), "503 5.5.1 Already authenticated\r\n");
+  Dialog dialog = in_transaction();
+  EXPECT_EQ(dialog.feed("AUTH PLAIN " + kPlainAlice + "\r\n"), "503 5.5.1 Not allowed during a mail transaction\r\n");
 }
 
 TEST(SmtpProtocol, CommandsPipelinedAfterAuthWaitForTheVerdict) {

@@ -1,0 +1,127 @@
+#!/usr/bin/python3
+"""A real SMTP server (aiosmtpd) that writes every message it accepts into a directory.
+
+The upstream of the end-to-end delivery tests and the benchmarks. Each accepted message becomes
+one file `<dir>/<n>.eml` holding the exact DATA bytes, with `<n>.json` beside it (envelope:
+mail_from, rcpt_tos, the AUTH user, whether TLS was on). Behaviour is scriptable with --rules, a
+JSON file re-read for every transaction, so a test can change it while the sink runs:
+
+  {"rcpt": {"bad@example.org": "550 5.1.1 No such user"},   per-recipient replies at RCPT
+   "data": ["451 4.3.0 Try later", "451 4.3.0 Try later"]}    replies at end of DATA, used up in
+                                                              order, then 250 for the rest
+
+  smtp_sink.py --port 2525 --dir /tmp/sink [--tls-cert C --tls-key K] [--require-auth user:pass]
+               [--implicit-tls] [--rules rules.json]
+
+It prints "ready <port>" on stdout once it accepts connections.
+"""
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import ssl
+import sys
+import threading
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword, SMTP
+
+
+class SinkHandler:
+    def __init__(self, directory, rules_path):
+        self.directory = directory
+        self.rules_path = rules_path
+        self.counter = itertools.count(len([f for f in os.listdir(directory) if f.endswith(".eml")]) + 1)
+        self.data_replies_used = 0
+        self.lock = threading.Lock()
+
+    def rules(self):
+        if not self.rules_path or not os.path.exists(self.rules_path):
+            return {}
+        with open(self.rules_path) as f:
+            return json.load(f)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        reply = self.rules().get("rcpt", {}).get(address)
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        data_replies = self.rules().get("data", [])
+        with self.lock:
+            if self.data_replies_used < len(data_replies):
+                reply = data_replies[self.data_replies_used]
+                self.data_replies_used += 1
+                return reply
+            n = next(self.counter)
+        path = os.path.join(self.directory, f"{n}.eml")
+        with open(path + ".tmp", "wb") as f:
+            f.write(envelope.original_content)
+        meta = {
+            "mail_from": envelope.mail_from,
+            "rcpt_tos": envelope.rcpt_tos,
+            "auth_user": session.authenticated and getattr(session, "auth_data", None) and
+            session.auth_data.login.decode(),
+            "tls": session.ssl is not None,
+        }
+        with open(os.path.join(self.directory, f"{n}.json"), "w") as f:
+            json.dump(meta, f)
+        os.rename(path + ".tmp", path)
+        return f"250 2.0.0 Ok: stored as {n}"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--dir", required=True)
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
+    parser.add_argument("--implicit-tls", action="store_true")
+    parser.add_argument("--require-auth", help="user:password")
+    parser.add_argument("--rules")
+    args = parser.parse_args()
+    os.makedirs(args.dir, exist_ok=True)
+
+    context = None
+    if args.tls_cert:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+
+    credentials = None
+    if args.require_auth:
+        user, password = args.require_auth.split(":", 1)
+        credentials = (user.encode(), password.encode())
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == credentials
+        if ok:
+            session.auth_data = auth_data
+        return AuthResult(success=ok)
+
+    handler = SinkHandler(args.dir, args.rules)
+    kwargs = {}
+    if context and not args.implicit_tls:
+        kwargs.update(tls_context=context, require_starttls=True)
+    if credentials:
+        kwargs.update(auth_required=True, auth_require_tls=context is not None, authenticator=authenticator)
+    else:
+        kwargs.update(auth_require_tls=False)
+    controller = Controller(handler, hostname=args.host, port=args.port,
+                            ssl_context=context if args.implicit_tls else None,
+                            server_hostname="localhost", ready_timeout=10, **kwargs)
+    controller.start()
+    print(f"ready {args.port}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        controller.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
