@@ -8,6 +8,7 @@
 #include "postern/schema/address.hpp"
 #include "postern/schema/errors.hpp"
 #include "postern/schema/migrations.hpp"
+#include "postern/schema/queue_admin.hpp"
 #include "postern/schema/sender_rule.hpp"
 
 #include <CLI/CLI.hpp>
@@ -47,17 +48,30 @@ Commands:
         [--subaddress-delimiter D] [--case-sensitive]   (the relay's sender policy; default +)
   audit [--since TIMESTAMP]             every change made with mailadmin (times in UTC)
   migrate [--status]                    apply pending schema migrations, or show them
+  queue list                            the mail queue (all replicas'), oldest first, a line each:
+                                        ID  age 2h13m  from SENDER  to N recipients (P pending)
+                                        attempts N  STATE  [last error: REPLY], where STATE is
+                                        next in 4m10s | due now | overdue 5m02s (no relay took
+                                        it) | held | delivering
+  queue show ID                         envelope, recipients with their status and last reply,
+                                        state, and the header section (never the body)
+  queue retry ID | queue retry --all    make due now and wake the workers (--all: every message
+                                        not held; a held message stays held)
+  queue hold ID / queue release ID      keep a message from delivery / let it go, due now
+  queue delete ID                       drop a message: no delivery and no bounce
   help                                  this text
 
 Options (anywhere on the line):
   --db URL            PostgreSQL connection URL (default $DATABASE_URL, else libpq's PG* variables)
   --actor NAME        name recorded in the audit log (default: the OS user)
-  --json              machine-readable output for list, show, check, audit and migrate
+  --json              machine-readable output for list, show, check, audit, migrate and queue
+                      (queue retry/hold/release/delete: {"retried": N}, {"held": N}, ...)
   -v, --verbose       confirm each change (changes print nothing by default)
   -h, --help          this text
 
 Exit codes: 0 ok, 1 other failure, 2 usage, 3 not found, 4 already exists, 5 invalid input,
   6 database unreachable, 7 schema not migrated or changed, 10 check: may not send.
+  (queue commands: 3 when no queued message has that ID.)
 )";
 }
 
@@ -182,6 +196,9 @@ class CommandLine {
   int check();
   int audit();
   int migrate();
+  int queue_retry();
+  // Mutating queue commands: JSON {"key": count}, or with -v the human confirmation.
+  int queue_changed(const char* key, std::size_t count, const std::string& confirmation) const;
 
   Session& session_;
   Settings s_;
@@ -194,7 +211,7 @@ class CommandLine {
   std::string a1_, a2_, a3_;  // positionals in order
   std::string since_;
   std::string subaddress_delimiter_ = "+";  // the relay's default policy
-  bool password_stdin_ = false, status_ = false, case_sensitive_ = false;
+  bool password_stdin_ = false, status_ = false, case_sensitive_ = false, all_ = false;
 };
 
 CommandLine::Node* CommandLine::node(Node* parent, const std::string& name,
@@ -363,6 +380,43 @@ void CommandLine::build() {
   n->app->add_option("--since", since_);
   n = node(root_, "migrate", "migrate [--status]", [this] { return migrate(); });
   n->app->add_flag("--status", status_);
+
+  // queue
+  Node* queue = node(root_, "queue",
+                     "queue list | queue show ID | queue retry ID|--all | queue hold ID | "
+                     "queue release ID | queue delete ID");
+  node(queue, "list", "queue list", [this] {
+    print_queue(std::cout, schema::list_queue(store().connection()), format());
+    return 0;
+  });
+  n = node(queue, "show", "queue show ID", [this] {
+    auto message = schema::show_queued(store().connection(), a1_);
+    if (!message) throw schema::NotFound("queued message " + a1_ + " does not exist");
+    print_queued_message(std::cout, *message, format());
+    return 0;
+  });
+  positional(n, "ID", a1_);
+  n = node(queue, "retry", "queue retry ID | queue retry --all", [this] { return queue_retry(); });
+  n->app->add_option("ID", a1_);
+  n->app->add_flag("--all", all_);
+  n = node(queue, "hold", "queue hold ID", [this] {
+    const bool changed = schema::hold(store().connection(), a1_, s_.actor);
+    return queue_changed("held", changed ? 1 : 0,
+                         "message " + a1_ + (changed ? " held" : " was held already"));
+  });
+  positional(n, "ID", a1_);
+  n = node(queue, "release", "queue release ID", [this] {
+    const bool changed = schema::release(store().connection(), a1_, s_.actor);
+    return queue_changed("released", changed ? 1 : 0,
+                         "message " + a1_ + (changed ? " released, due now" : " was not held"));
+  });
+  positional(n, "ID", a1_);
+  n = node(queue, "delete", "queue delete ID", [this] {
+    schema::delete_queued(store().connection(), a1_, s_.actor);
+    return queue_changed("deleted", 1, "message " + a1_ + " deleted");
+  });
+  positional(n, "ID", a1_);
+
   node(root_, "help", "help", [] {
     std::cout << help_text();
     return 0;
@@ -456,6 +510,27 @@ int CommandLine::migrate() {
     print_migration_status(std::cout, schema::migration_status(db), format());
   } else {
     print_migrated(std::cout, schema::migrate(db), format());
+  }
+  return 0;
+}
+
+int CommandLine::queue_retry() {
+  if (all_ == !a1_.empty()) throw UsageError("usage: queue retry ID | queue retry --all");
+  if (all_) {
+    const std::size_t n = schema::retry_all(store().connection(), s_.actor);
+    return queue_changed("retried", n,
+                         std::to_string(n) + (n == 1 ? " message" : " messages") + " due now");
+  }
+  const std::size_t n = schema::retry(store().connection(), a1_, s_.actor);
+  return queue_changed("retried", n, "message " + a1_ + " due now");
+}
+
+int CommandLine::queue_changed(const char* key, std::size_t count,
+                               const std::string& confirmation) const {
+  if (s_.json) {
+    print_queue_change(std::cout, key, count);
+  } else {
+    confirm(confirmation);
   }
   return 0;
 }

@@ -75,7 +75,121 @@ std::string four_digits(int version) {
   return buffer;
 }
 
+// Text from the queue (senders, upstream replies, a client's headers) made safe for a
+// terminal: controls other than tab become \xNN, so no escape sequence reaches the screen.
+std::string printable(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char c : text) {
+    if ((c < 0x20 && c != '\t') || c == 0x7f) {
+      char buffer[8];
+      std::snprintf(buffer, sizeof buffer, "\\x%02x", c);
+      out += buffer;
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  return out;
+}
+
+// One line: a multi-line reply's lines joined by spaces, then made printable.
+std::string printable_line(const std::string& text) {
+  std::string joined;
+  bool pending_space = false;
+  for (char c : text) {
+    if (c == '\r' || c == '\n') {
+      pending_space = !joined.empty();
+      continue;
+    }
+    if (pending_space) joined.push_back(' ');
+    pending_space = false;
+    joined.push_back(c);
+  }
+  return printable(joined);
+}
+
+// Columns on a terminal, roughly: UTF-8 code points.
+std::size_t display_width(const std::string& text) {
+  std::size_t width = 0;
+  for (unsigned char c : text) width += (c & 0xC0) != 0x80;
+  return width;
+}
+
+std::string pad(const std::string& text, std::size_t width) {
+  const std::size_t w = display_width(text);
+  return w >= width ? text : text + std::string(width - w, ' ');
+}
+
+std::string two_digits(long long n) {
+  char buffer[24];
+  std::snprintf(buffer, sizeof buffer, "%02lld", n);
+  return buffer;
+}
+
+std::string plural(long long n, const char* one, const char* many) {
+  return std::to_string(n) + ' ' + (n == 1 ? one : many);
+}
+
+std::string envelope_sender(const std::string& sender) {
+  return sender.empty() ? "<>" : printable_line(sender);
+}
+
+// When the next attempt is: "in 4m10s", "due now", "overdue 5m02s" (no worker has taken it:
+// are the relays running?).
+std::string when_due(long long in_seconds) {
+  if (in_seconds > 0) return "in " + short_duration(in_seconds);
+  if (in_seconds > -60) return "due now";
+  return "overdue " + short_duration(-in_seconds);
+}
+
+std::string queue_state(const schema::QueueEntry& e) {
+  if (e.held && e.leased) return "held, delivering";
+  if (e.held) return "held";
+  if (e.leased) return "delivering";
+  const long long in = e.next_attempt_in_seconds;
+  return in > 0 ? "next " + when_due(in) : when_due(in);
+}
+
+json recipients_json(const std::vector<schema::QueueRecipient>& recipients, bool detailed) {
+  json list = json::array();
+  for (const auto& r : recipients) {
+    json item{{"address", r.address}, {"status", r.status}};
+    if (detailed) {
+      item["attempts"] = r.attempts;
+      item["last_reply"] = null_if_empty(r.last_reply);
+      item["updated_at"] = r.updated_at;
+    }
+    list.push_back(std::move(item));
+  }
+  return list;
+}
+
+json entry_json(const schema::QueueEntry& e, bool detailed) {
+  return json{{"id", e.id},
+              {"created_at", e.created_at},
+              {"age_seconds", e.age_seconds},
+              {"sender", e.sender},
+              {"recipients", recipients_json(e.recipients, detailed)},
+              {"recipients_total", e.recipients.size()},
+              {"recipients_pending", e.recipients_pending},
+              {"attempts", e.attempts},
+              {"next_attempt_at", e.next_attempt_at},
+              {"held", e.held},
+              {"leased", e.leased},
+              {"last_error", null_if_empty(e.last_error)}};
+}
+
 }  // namespace
+
+std::string short_duration(long long seconds) {
+  if (seconds < 0) seconds = 0;
+  if (seconds < 60) return std::to_string(seconds) + "s";
+  if (seconds < 3600) return std::to_string(seconds / 60) + "m" + two_digits(seconds % 60) + "s";
+  if (seconds < 86400) {
+    return std::to_string(seconds / 3600) + "h" + two_digits(seconds % 3600 / 60) + "m";
+  }
+  return std::to_string(seconds / 86400) + "d" + two_digits(seconds % 86400 / 3600) + "h";
+}
 
 void print_users(std::ostream& out, std::vector<schema::UserSummary> users, Format format) {
   std::sort(users.begin(), users.end(),
@@ -220,6 +334,118 @@ void print_migrated(std::ostream& out, const std::vector<int>& versions, Format 
     return;
   }
   for (int v : versions) out << "applied migration " << v << " (" << migration_name(v) << ")\n";
+}
+
+void print_queue(std::ostream& out, const std::vector<schema::QueueEntry>& entries,
+                 Format format) {
+  if (format == Format::Json) {
+    json list = json::array();
+    for (const auto& e : entries) list.push_back(entry_json(e, false));
+    emit(out, json{{"queue", list}});
+    return;
+  }
+  // Every column but the last is padded to its widest cell, so the columns line up.
+  struct Line {
+    std::vector<std::string> cells;
+    std::string last_error;
+  };
+  std::vector<Line> lines;
+  std::size_t age_width = 0;
+  for (const auto& e : entries) age_width = std::max(age_width, short_duration(e.age_seconds).size());
+  std::vector<std::size_t> widths(6, 0);
+  for (const auto& e : entries) {
+    const std::string age = short_duration(e.age_seconds);
+    Line line;
+    line.cells = {printable_line(e.id),
+                  "age " + std::string(age_width - age.size(), ' ') + age,
+                  "from " + envelope_sender(e.sender),
+                  "to " + plural(static_cast<long long>(e.recipients.size()), "recipient",
+                                 "recipients") +
+                      " (" + std::to_string(e.recipients_pending) + " pending)",
+                  "attempts " + std::to_string(e.attempts),
+                  queue_state(e)};
+    line.last_error = printable_line(e.last_error);
+    for (std::size_t i = 0; i < widths.size(); ++i) {
+      widths[i] = std::max(widths[i], display_width(line.cells[i]));
+    }
+    lines.push_back(std::move(line));
+  }
+  out << "--- postern_queue ---\n";
+  for (const auto& line : lines) {
+    out << "    - ";
+    for (std::size_t i = 0; i < line.cells.size(); ++i) {
+      const bool more = i + 1 < line.cells.size() || !line.last_error.empty();
+      out << (more ? pad(line.cells[i], widths[i]) + "  " : line.cells[i]);
+    }
+    if (!line.last_error.empty()) out << "last error: " << line.last_error;
+    out << '\n';
+  }
+}
+
+void print_queued_message(std::ostream& out, const schema::QueuedMessageDetails& m,
+                          Format format) {
+  const auto& e = m.entry;
+  if (format == Format::Json) {
+    json message = entry_json(e, true);
+    message["auth_user"] = m.auth_user;
+    message["client_address"] = m.client_address;
+    message["helo"] = m.helo;
+    message["body_type"] = m.body_type;
+    message["smtputf8"] = m.smtputf8;
+    message["size"] = m.size;
+    message["lease_owner"] = null_if_empty(m.lease_owner);
+    message["lease_until"] = null_if_empty(m.lease_until);
+    message["headers"] = m.headers;
+    message["headers_truncated"] = m.headers_truncated;
+    emit(out, json{{"message", message}});
+    return;
+  }
+  out << "--- Show " << printable_line(e.id) << " ---\n";
+  out << "  Sender: " << envelope_sender(e.sender) << '\n';
+  out << "  Queued: " << e.created_at << " (" << short_duration(e.age_seconds) << " ago) by "
+      << printable_line(m.auth_user) << " from " << printable_line(m.client_address);
+  if (!m.helo.empty()) out << " (HELO " << printable_line(m.helo) << ")";
+  out << '\n';
+  out << "  Size: " << plural(m.size, "byte", "bytes") << ", " << printable_line(m.body_type)
+      << (m.smtputf8 ? ", SMTPUTF8" : "") << '\n';
+  out << "  Attempts: " << e.attempts << '\n';
+  out << "  Next attempt: " << e.next_attempt_at << " (" << when_due(e.next_attempt_in_seconds)
+      << ")\n";
+  out << "  State: ";
+  if (e.held) out << "held (queue release " << printable_line(e.id) << " to deliver it)";
+  if (e.held && e.leased) out << "; ";
+  if (e.leased) {
+    out << "being delivered by " << printable_line(m.lease_owner) << " (lease until "
+        << m.lease_until << ")";
+  }
+  if (!e.held && !e.leased) out << "waiting";
+  out << '\n';
+  out << "  Last error: " << (e.last_error.empty() ? "none" : printable_line(e.last_error)) << '\n';
+  out << "  Recipients (" << e.recipients_pending << " pending of " << e.recipients.size()
+      << "):\n";
+  for (const auto& r : e.recipients) {
+    out << "    * " << printable_line(r.address) << "  " << r.status << ", "
+        << plural(r.attempts, "attempt", "attempts");
+    if (!r.last_reply.empty()) out << ", last reply: " << printable_line(r.last_reply);
+    out << '\n';
+  }
+  out << "  Headers:\n";
+  std::size_t start = 0;
+  while (start < m.headers.size()) {
+    std::size_t end = m.headers.find('\n', start);
+    if (end == std::string::npos) end = m.headers.size();
+    std::string line = m.headers.substr(start, end - start);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    out << "    " << printable(line) << '\n';
+    start = end + 1;
+  }
+  if (m.headers_truncated) {
+    out << "    (cut at " << schema::kQueueHeaderLimit << " bytes)\n";
+  }
+}
+
+void print_queue_change(std::ostream& out, const char* key, std::size_t count) {
+  emit(out, json{{key, count}});
 }
 
 }  // namespace postern::mailadmin

@@ -4,9 +4,11 @@
 #pragma once
 
 #include "postern/schema/migrations.hpp"
+#include "postern/schema/queue_admin.hpp"
 #include "postern/schema/sender_rule.hpp"
 #include "postern/schema/store.hpp"
 
+#include <cstddef>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -48,5 +50,24 @@ void print_audit(std::ostream& out, const std::vector<schema::AuditEntry>& entri
 void print_migration_status(std::ostream& out, const schema::MigrationPlan& plan, Format format);
 // migrate: {"applied":[{"version","name"}]}
 void print_migrated(std::ostream& out, const std::vector<int>& versions, Format format);
+
+// queue list: {"queue":[{"id","created_at","age_seconds","sender","recipients":[{"address",
+//   "status"}],"recipients_total","recipients_pending","attempts","next_attempt_at","held",
+//   "leased","last_error"|null}]}, oldest first. Human: one aligned line per message,
+//   "- ID  age 2h13m  from SENDER  to 2 recipients (1 pending)  attempts 3  STATE[  last error: E]"
+//   with STATE one of "next in 4m10s", "due now", "overdue 5m02s", "held", "delivering".
+void print_queue(std::ostream& out, const std::vector<schema::QueueEntry>& entries, Format format);
+// queue show: {"message":{"id","created_at","age_seconds","sender","auth_user","client_address",
+//   "helo","body_type","smtputf8","size","attempts","next_attempt_at","held","leased",
+//   "lease_owner"|null,"lease_until"|null,"last_error"|null,"recipients_total",
+//   "recipients_pending","recipients":[{"address","status","attempts","last_reply"|null,
+//   "updated_at"}],"headers","headers_truncated"}}
+void print_queued_message(std::ostream& out, const schema::QueuedMessageDetails& message,
+                          Format format);
+// The JSON answer of queue retry/hold/release/delete: {"retried":n}, {"held":n}, ...
+void print_queue_change(std::ostream& out, const char* key, std::size_t count);
+
+// "45s", "4m10s", "2h13m", "3d04h".
+std::string short_duration(long long seconds);
 
 }  // namespace postern::mailadmin

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds Postern and runs it on a local default: a private PostgreSQL cluster in .local/,
 # migrated, with a demo user, a self-signed certificate, and the relay on 127.0.0.1:9000
-# (STARTTLS; plaintext AUTH allowed from loopback only). Ctrl-C stops the relay and PostgreSQL.
+# (STARTTLS; plaintext AUTH allowed from loopback only), delivering into the local maildir
+# .local/maildir. Ctrl-C stops the relay and PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -53,6 +54,12 @@ listeners:
 tls:
   certificate: $state/tls.crt
   key: $state/tls.key
+# The local sink: every delivered message becomes a file in $state/maildir/new.
+upstreams:
+  - name: local
+    kind: maildir
+    path: $state/maildir
+default_upstream: local
 logging:
   level: info
 shutdown_grace_seconds: 5
@@ -67,7 +74,8 @@ Postern is starting on 127.0.0.1:${POSTERN_PORT:-9000} (STARTTLS; plaintext AUTH
   try:  swaks --server 127.0.0.1:${POSTERN_PORT:-9000} --auth PLAIN --auth-user demo --auth-password demo \\
               --from demo@demo.example --to someone@example.org
   admin: DATABASE_URL=$url $mailadmin list users
-  queue: psql $url -c 'select id, sender, created_at from postern_queue'
+  queue: DATABASE_URL=$url $mailadmin queue list
+  delivered mail: $state/maildir/new/
 
 INFO
 build-release/server/postern --config "$state/postern.yaml"

@@ -29,6 +29,7 @@ POSTERN_TEST_PG_URL=$(scripts/pg-cluster.sh start "$pgdir/pg" --fsync off)
 export POSTERN_TEST_PG_URL
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$(pwd)/tests/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 ctest --test-dir "$build" --output-on-failure -j "$jobs" "$@"
 if [ -n "$fuzz_targets" ]; then

@@ -5,6 +5,8 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+
 #include <pqxx/pqxx>
 
 namespace postern::schema {
@@ -28,6 +30,98 @@ WITH message AS (
 SELECT pg_notify('postern_queue', (SELECT id FROM message)), (SELECT count(*) FROM recipients)
 )sql";
 
+constexpr const char* kClaim = R"sql(
+WITH due AS (
+  SELECT id FROM postern_queue
+   WHERE NOT held AND next_attempt_at <= now()
+     AND (lease_until IS NULL OR lease_until < now())
+   ORDER BY next_attempt_at
+   LIMIT $2
+   FOR UPDATE SKIP LOCKED
+)
+UPDATE postern_queue q
+   SET lease_owner = $1, lease_until = now() + make_interval(secs => $3), attempts = q.attempts + 1
+  FROM due
+ WHERE q.id = due.id
+RETURNING q.id, q.sender, q.body_type, q.smtputf8, q.message, q.attempts,
+          extract(epoch FROM now() - q.created_at)::bigint, extract(epoch FROM q.created_at)::bigint
+)sql";
+
+constexpr const char* kClaimedRecipients = R"sql(
+SELECT position, recipient FROM postern_queue_recipients
+ WHERE message_id = $1 AND status = 'pending' ORDER BY position
+)sql";
+
+constexpr const char* kUpdateRecipient = R"sql(
+UPDATE postern_queue_recipients
+   SET status = $3, attempts = attempts + 1, last_reply = $4, updated_at = now()
+ WHERE message_id = $1 AND position = $2
+)sql";
+
+// The lease check: a replica whose lease expired must not overwrite the new owner's work.
+constexpr const char* kLockOwned = R"sql(
+SELECT 1 FROM postern_queue WHERE id = $1 AND lease_owner = $2 FOR UPDATE
+)sql";
+
+constexpr const char* kFinishIfDone = R"sql(
+DELETE FROM postern_queue
+ WHERE id = $1
+   AND NOT EXISTS (SELECT 1 FROM postern_queue_recipients WHERE message_id = $1 AND status = 'pending')
+)sql";
+
+constexpr const char* kRelease = R"sql(
+UPDATE postern_queue
+   SET lease_owner = NULL, lease_until = NULL,
+       next_attempt_at = now() + make_interval(secs => $2), last_error = NULLIF($3, '')
+ WHERE id = $1
+)sql";
+
+constexpr const char* kNextDue = R"sql(
+SELECT extract(epoch FROM min(GREATEST(next_attempt_at, COALESCE(lease_until, next_attempt_at))) - now())
+  FROM postern_queue WHERE NOT held
+)sql";
+
+const char* status_name(RecipientOutcome outcome) {
+  switch (outcome) {
+    case RecipientOutcome::Delivered: return "delivered";
+    case RecipientOutcome::Failed: return "failed";
+    case RecipientOutcome::Deferred: return "pending";
+  }
+  return "pending";
+}
+
+// libpqxx's connection failures become the data model's.
+template <class F>
+auto guarded(F&& work) -> decltype(work()) {
+  try {
+    return work();
+  } catch (const pqxx::broken_connection& e) {
+    throw DatabaseUnavailable(std::string("database unreachable: ") + e.what());
+  } catch (const pqxx::in_doubt_error& e) {
+    throw DatabaseUnavailable(std::string("database connection lost during commit: ") + e.what());
+  }
+}
+
+std::string join_recipients(const std::vector<std::string>& recipients) {
+  std::string joined;
+  for (const auto& r : recipients) {
+    if (!joined.empty()) joined.push_back('\n');
+    joined += r;
+  }
+  return joined;
+}
+
+void insert_message(pqxx::transaction_base& tx, const QueuedMessage& message) {
+  auto rows = tx.exec_prepared(
+      "queue_enqueue", message.id, message.sender, message.auth_user, message.client_address,
+      message.helo, message.eight_bit_mime ? "8BITMIME" : "7BIT", message.smtputf8,
+      pqxx::binarystring(message.message.data(), message.message.size()),
+      static_cast<long>(message.message.size()), join_recipients(message.recipients));
+  if (rows.empty() || rows[0][1].as<std::size_t>() != message.recipients.size()) {
+    throw DatabaseUnavailable("queue insert stored an unexpected number of recipients");
+  }
+}
+
 }  // namespace
 
 std::string new_queue_id() {
@@ -49,29 +143,75 @@ std::string new_queue_id() {
   return id;
 }
 
-void prepare_queue_statements(pqxx::connection_base& db) { db.prepare("queue_enqueue", kEnqueue); }
+void prepare_queue_statements(pqxx::connection_base& db) {
+  db.prepare("queue_enqueue", kEnqueue);
+  db.prepare("queue_claim", kClaim);
+  db.prepare("queue_claimed_recipients", kClaimedRecipients);
+  db.prepare("queue_update_recipient", kUpdateRecipient);
+  db.prepare("queue_lock_owned", kLockOwned);
+  db.prepare("queue_finish_if_done", kFinishIfDone);
+  db.prepare("queue_release", kRelease);
+  db.prepare("queue_next_due", kNextDue);
+}
 
 void enqueue(pqxx::connection_base& db, const QueuedMessage& message) {
-  std::string recipients;
-  for (const auto& r : message.recipients) {
-    if (!recipients.empty()) recipients.push_back('\n');
-    recipients += r;
-  }
-  try {
+  guarded([&] {
+    // Autocommit: the one statement is the transaction.
     pqxx::nontransaction tx{db};
-    auto rows = tx.exec_prepared(
-        "queue_enqueue", message.id, message.sender, message.auth_user, message.client_address,
-        message.helo, message.eight_bit_mime ? "8BITMIME" : "7BIT", message.smtputf8,
-        pqxx::binarystring(message.message.data(), message.message.size()),
-        static_cast<long>(message.message.size()), recipients);
-    if (rows.empty() || rows[0][1].as<std::size_t>() != message.recipients.size()) {
-      throw DatabaseUnavailable("queue insert stored an unexpected number of recipients");
+    insert_message(tx, message);
+  });
+}
+
+std::vector<ClaimedMessage> claim_due(pqxx::connection_base& db, const std::string& owner, int limit,
+                                      int lease_seconds) {
+  return guarded([&] {
+    pqxx::work tx{db};
+    std::vector<ClaimedMessage> claimed;
+    for (const auto& row : tx.exec_prepared("queue_claim", owner, limit, lease_seconds)) {
+      ClaimedMessage m;
+      m.id = row[0].as<std::string>();
+      m.sender = row[1].as<std::string>();
+      m.eight_bit_mime = row[2].as<std::string>() == "8BITMIME";
+      m.smtputf8 = row[3].as<bool>();
+      m.message = pqxx::binarystring(row[4]).str();
+      m.attempts = row[5].as<int>();
+      m.age_seconds = row[6].as<long long>();
+      m.arrival_time = row[7].as<long long>();
+      claimed.push_back(std::move(m));
     }
-  } catch (const pqxx::broken_connection& e) {
-    throw DatabaseUnavailable(std::string("database unreachable: ") + e.what());
-  } catch (const pqxx::in_doubt_error& e) {
-    throw DatabaseUnavailable(std::string("database connection lost during commit: ") + e.what());
-  }
+    for (auto& m : claimed) {
+      for (const auto& r : tx.exec_prepared("queue_claimed_recipients", m.id)) {
+        m.recipients.push_back({r[0].as<int>(), r[1].as<std::string>()});
+      }
+    }
+    tx.commit();
+    return claimed;
+  });
+}
+
+bool record_attempt(pqxx::connection_base& db, const AttemptRecord& record) {
+  return guarded([&] {
+    pqxx::work tx{db};
+    if (tx.exec_prepared("queue_lock_owned", record.message_id, record.owner).empty()) return false;
+    for (const auto& r : record.recipients) {
+      tx.exec_prepared("queue_update_recipient", record.message_id, r.position, status_name(r.outcome), r.reply);
+    }
+    if (record.bounce) insert_message(tx, *record.bounce);
+    if (tx.exec_prepared("queue_finish_if_done", record.message_id).affected_rows() == 0) {
+      tx.exec_prepared("queue_release", record.message_id, record.retry_after_seconds, record.last_error);
+    }
+    tx.commit();
+    return true;
+  });
+}
+
+std::optional<double> seconds_until_next_due(pqxx::connection_base& db) {
+  return guarded([&]() -> std::optional<double> {
+    pqxx::read_transaction tx{db};
+    auto rows = tx.exec_prepared("queue_next_due");
+    if (rows.empty() || rows[0][0].is_null()) return std::nullopt;
+    return std::max(0.0, rows[0][0].as<double>());
+  });
 }
 
 }  // namespace postern::schema

@@ -1,6 +1,7 @@
 // PostgreSQL store of users, addresses, domains, grants and audit. See store.hpp.
 #include "postern/schema/store.hpp"
 
+#include "audit.hpp"
 #include "postern/schema/errors.hpp"
 #include "postern/schema/password.hpp"
 
@@ -44,7 +45,7 @@ constexpr Statement kStatements[] = {
      "UNION ALL SELECT 'd', d.domain FROM emailing_users u "
      "JOIN emailing_users_domains ud ON ud.id_user = u.id "
      "JOIN emailing_domains d ON d.id = ud.id_domain WHERE u.name = $1 "
-     "UNION ALL SELECT 'u', '' FROM emailing_users WHERE name = $1"},
+     "UNION ALL SELECT 'u', '' FROM emailing_users WHERE name = $1 AND enabled"},
     {"credentials", "SELECT id, password_hash, enabled FROM emailing_users WHERE name = $1"},
     {"upgrade_hash",
      "UPDATE emailing_users SET password_hash = $3, updated_at = now() "
@@ -77,8 +78,6 @@ constexpr Statement kStatements[] = {
      "DELETE FROM emailing_users_addresses WHERE id_user = $1 AND id_address = $2"},
     {"revoke_domain", "DELETE FROM emailing_users_domains WHERE id_user = $1 AND id_domain = $2"},
 
-    {"audit_add",
-     "INSERT INTO postern_audit (actor, action, subject, detail) VALUES ($1, $2, $3, $4)"},
     {"audit_list",
      "SELECT " POSTERN_TS("at") ", actor, action, subject, detail FROM postern_audit "
      "WHERE $1 = '' OR at >= $1::timestamptz ORDER BY id"},
@@ -112,11 +111,6 @@ std::int64_t id_or_throw(pqxx::work& tx, const char* statement, const std::strin
   auto rows = tx.exec_prepared(statement, key);
   if (rows.empty()) throw NotFound(what + " " + key + " does not exist");
   return rows[0][0].as<std::int64_t>();
-}
-
-void record_audit(pqxx::work& tx, const std::string& actor, const std::string& action,
-           const std::string& subject, const std::string& detail = "") {
-  tx.exec_prepared("audit_add", actor, action, subject, detail);
 }
 
 void expect_changed(const pqxx::result& result, const std::string& message) {

@@ -3,7 +3,6 @@
 // and runs once the whole file has been read and no key is unknown.
 #include "server/config/config.hpp"
 
-#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,32 +12,20 @@
 #include <utility>
 
 #include "server/config/config_reader.hpp"
+#include "server/config/delivery_config.hpp"
 #include "server/config/read_file.hpp"
 
 namespace postern::config {
 namespace {
 
+using detail::Checks;
 using detail::Empty;
 using detail::Section;
+using detail::is_domain_name;
+using detail::is_ip_address;
 using detail::quote;
-using Checks = std::vector<std::function<void()>>;
 
 constexpr const char* kDatabaseUrlVariable = "POSTERN_DATABASE_URL";
-
-// The name goes into the greeting, EHLO replies and Received: headers: no spaces or CRLF.
-bool is_domain_name(const std::string& name) {
-  return name.size() <= 253 && name.front() != '.' && name.back() != '.' &&
-         std::all_of(name.begin(), name.end(), [](char c) {
-           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '-' || c == '.';
-         });
-}
-
-bool is_ip_address(const std::string& text) {
-  unsigned char buffer[16];
-  return inet_pton(AF_INET, text.c_str(), buffer) == 1 ||
-         inet_pton(AF_INET6, text.c_str(), buffer) == 1;
-}
 
 // yaml-cpp says "illegal map value" or the like for a tab in indentation, a common slip.
 std::string tab_hint(const std::string& text, int line) {
@@ -84,17 +71,7 @@ void read_database(Section& root, Config& cfg, const Environment& env, Checks& c
       if (const auto from_env = env(kDatabaseUrlVariable); from_env && !from_env->empty()) {
         cfg.database_url = *from_env;
       } else if (has_file) {
-        try {
-          cfg.database_url = detail::read_file(url_file);
-        } catch (const std::system_error& e) {
-          s.fail_at("url_file", "cannot read " + url_file + ": " + e.code().message());
-        }
-        // Secret files are usually written by `echo` or an editor.
-        while (!cfg.database_url.empty() &&
-               (cfg.database_url.back() == '\n' || cfg.database_url.back() == '\r')) {
-          cfg.database_url.pop_back();
-        }
-        if (cfg.database_url.empty()) s.fail_at("url_file", url_file + " is empty");
+        cfg.database_url = detail::read_secret_file(s, "url_file", url_file);
       } else if (has_url) {
         cfg.database_url = url;
       } else {
@@ -239,6 +216,7 @@ Config parse_config(const std::string& yaml_text, const std::string& file_name_f
   read_logging(root, cfg);
   root.read("shutdown_grace_seconds", cfg.shutdown_grace_seconds, 0);
   read_threads(root, cfg);
+  detail::read_delivery(root, cfg.delivery, env, checks);
   root.finish();
   for (const auto& check : checks) check();
   return cfg;

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "server/delivery/upstream.hpp"
+
 namespace postern::config {
 
 struct ConfigError : std::runtime_error {
@@ -75,6 +77,9 @@ struct Config {
   LogLevel log_level = LogLevel::Info;
   unsigned shutdown_grace_seconds = 30;
   unsigned io_threads = 0;        // 0 = one per core
+  // delivery:, upstreams:, routes:, default_upstream: (no upstreams: delivery is disabled and
+  // the relay only queues)
+  postern::delivery::DeliveryConfig delivery;
 };
 
 // Looks up an environment variable; nullopt when unset.
@@ -84,12 +89,13 @@ using Environment = std::function<std::optional<std::string>(const std::string& 
 Config load_config(const std::string& path);
 
 // Parses `yaml_text`; `file_name_for_errors` starts every error message. Secret files named in
-// the text (database.url_file) are read. Throws ConfigError.
+// the text (database.url_file, upstreams[i].password_file) are read, and variables named by
+// upstreams[i].password_env are looked up in `env`. Throws ConfigError.
 Config parse_config(const std::string& yaml_text, const std::string& file_name_for_errors,
                     const Environment& env);
 
 // One line for the start-up log, without secrets (the database URL goes through
-// redact_database_url).
+// redact_database_url; upstream passwords are left out).
 std::string describe(const Config& config);
 
 // The URL or conninfo string with every password replaced by "***":

@@ -1,5 +1,7 @@
 #include "server/config/config_reader.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
@@ -41,6 +43,20 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 }
 
 }  // namespace
+
+bool is_domain_name(const std::string& name) {
+  return name.size() <= 253 && name.front() != '.' && name.back() != '.' &&
+         std::all_of(name.begin(), name.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '.';
+         });
+}
+
+bool is_ip_address(const std::string& text) {
+  unsigned char buffer[16];
+  return inet_pton(AF_INET, text.c_str(), buffer) == 1 ||
+         inet_pton(AF_INET6, text.c_str(), buffer) == 1;
+}
 
 void fail(const std::string& file, int line, std::string_view path, std::string_view message) {
   std::string text = file;
@@ -102,6 +118,11 @@ const Section::Entry* Section::find(std::string_view key) {
     if (entry.key == key) return &entry;
   }
   return nullptr;
+}
+
+bool Section::has(std::string_view key) const {
+  return std::any_of(entries_.begin(), entries_.end(),
+                     [&](const Entry& entry) { return entry.key == key; });
 }
 
 void Section::section(std::string_view key, const std::function<void(Section&)>& body) {

@@ -28,6 +28,15 @@
 
 namespace postern::config::detail {
 
+// Checks that relate several keys, run in order once the whole file has been read.
+using Checks = std::vector<std::function<void()>>;
+
+// A name fit for the greeting, EHLO and Received: headers: letters, digits, '-' and '.', no
+// leading or trailing dot, at most 253 octets. Never empty (reads refuse empty strings).
+bool is_domain_name(const std::string& name);
+
+bool is_ip_address(const std::string& text);
+
 // "file:line: path: message", or "file: path: message" when line is 0 (no place in the file).
 [[noreturn]] void fail(const std::string& file, int line, std::string_view path,
                        std::string_view message);
@@ -76,6 +85,11 @@ class Section {
     target = (choices.begin() + choice(*entry, names))->second;
     return true;
   }
+
+  // Whether `key` is present, without reading it or marking it as known: for keys that are
+  // refused whatever their value (an inline secret, whose value must not be echoed) or allowed
+  // only with some other setting.
+  bool has(std::string_view key) const;
 
   // Rejects the first key (in file order) that no read asked for. Called by section() and
   // list() for nested sections; the caller of root() calls it once at the end.

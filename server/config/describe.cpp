@@ -1,5 +1,6 @@
 // The start-up summary: every setting as `dotted.key=value`, named as in postern.yaml, so that a
-// log line can be compared with the file. The database URL is the only secret and is redacted.
+// log line can be compared with the file. The database URL is redacted; upstream passwords are
+// left out (only whether an upstream authenticates, and as whom, is shown).
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -40,6 +41,32 @@ std::string listener_text(const ListenerConfig& l) {
   std::string text = (v6 ? "[" + l.address + "]" : l.address) + ":" + std::to_string(l.port);
   text += l.tls == ListenerTls::Implicit ? "/implicit" : "/starttls";
   if (l.allow_plaintext_auth_on_loopback) text += "+plaintext-auth-on-loopback";
+  return text;
+}
+
+std::string host_port(const std::string& host, std::uint16_t port) {
+  const bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+// "provider=smtp.provider.example:587/starttls+auth=relay@example.com" or
+// "local=maildir:/var/lib/postern/maildir"; flags only where a setting is not the default.
+std::string upstream_text(const delivery::Upstream& u) {
+  std::string text = u.name + "=";
+  if (u.kind == delivery::UpstreamKind::Maildir) {
+    text += "maildir:" + u.maildir;
+  } else {
+    text += host_port(u.host, u.port);
+    switch (u.security) {
+      case delivery::UpstreamSecurity::None: text += "/none"; break;
+      case delivery::UpstreamSecurity::StartTls: text += "/starttls"; break;
+      case delivery::UpstreamSecurity::Tls: text += "/tls"; break;
+    }
+    if (!u.verify_certificate) text += "+no-verify";
+    if (!u.username.empty()) text += "+auth=" + u.username;
+  }
+  if (!u.rewrite_return_path.empty()) text += "+return-path=" + u.rewrite_return_path;
+  if (!u.rewrite_reply_to.empty()) text += "+reply-to=" + u.rewrite_reply_to;
   return text;
 }
 
@@ -95,6 +122,29 @@ std::string describe(const Config& c) {
   line.add("logging.level", level_name(c.log_level));
   line.add("shutdown_grace_seconds", c.shutdown_grace_seconds);
   line.add("threads.io", c.io_threads);
+  const delivery::DeliveryConfig& d = c.delivery;
+  line.add("delivery.workers", d.workers);
+  line.add("delivery.lease_seconds", d.lease_seconds);
+  line.add("delivery.lifetime_seconds", d.lifetime_seconds);
+  line.add("delivery.first_retry_seconds", d.first_retry_seconds);
+  line.add("delivery.max_retry_seconds", d.max_retry_seconds);
+  line.add("delivery.poll_seconds", d.poll_seconds);
+  if (d.upstreams.empty()) {
+    line.add("upstreams", "none");
+    return line.str();
+  }
+  std::string upstreams;
+  for (const delivery::Upstream& u : d.upstreams) {
+    upstreams += (upstreams.empty() ? "" : ",") + upstream_text(u);
+  }
+  line.add("upstreams", upstreams);
+  std::string routes;
+  for (const delivery::Route& r : d.routes) {
+    routes += (routes.empty() ? "" : ",") + (r.sender.empty() ? r.sender_domain : r.sender) + ">" +
+              r.upstream;
+  }
+  line.add("routes", routes.empty() ? "none" : routes);
+  line.add("default_upstream", d.default_upstream);
   return line.str();
 }
 

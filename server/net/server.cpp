@@ -2,12 +2,15 @@
 #include "server/net/server.hpp"
 
 #include "server/auth/credential_check.hpp"
+#include "server/delivery/message_delivery.hpp"
 #include "server/net/connection_limiter.hpp"
 #include "server/net/session.hpp"
 #include "server/net/session_registry.hpp"
 #include "server/net/tls_context.hpp"
 #include "server/policy/grant_check.hpp"
+#include "server/queue/delivery_scheduler.hpp"
 #include "server/queue/message_intake.hpp"
+#include "server/queue/queue_listener.hpp"
 #include "server/runtime/blocking_pool.hpp"
 #include "server/runtime/log.hpp"
 
@@ -23,7 +26,9 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <atomic>
+#include <random>
 #include <thread>
+#include <unistd.h>
 
 namespace postern::net {
 namespace asio = boost::asio;
@@ -60,6 +65,13 @@ auth::FailureThrottle::Limits throttle_limits(const config::Config& config) {
   return limits;
 }
 
+// Names this replica's leases in the queue: host, process and a random part, so a restarted
+// process never mistakes an old lease for its own.
+std::string replica_name(const std::string& hostname) {
+  std::random_device random;
+  return hostname + "/" + std::to_string(getpid()) + "/" + std::to_string(random() % 100000);
+}
+
 }  // namespace
 
 struct Server::State {
@@ -79,6 +91,11 @@ struct Server::State {
         grace_timer(io) {
     if (cfg.tls) tls = std::make_unique<TlsContext>(cfg.tls->certificate_file, cfg.tls->key_file);
     services.tls = tls.get();
+    if (!cfg.delivery.upstreams.empty()) {
+      delivery = std::make_unique<delivery::MessageDelivery>(io.get_executor(), pool, cfg.delivery,
+                                                             cfg.hostname, replica_name(cfg.hostname));
+      scheduler = std::make_unique<queue::DeliveryScheduler>(io, pool, *delivery, config.delivery);
+    }
     settings.protocol.hostname = cfg.hostname;
     settings.protocol.max_message_size = cfg.max_message_size;
     settings.protocol.max_recipients = cfg.max_recipients;
@@ -175,16 +192,30 @@ struct Server::State {
       listener.acceptor.close(ignored);
     }
     signals.cancel();
-    registry.on_empty([this] { asio::post(io, [this] { finish(); }); });
+    // Done when the sessions have ended and the deliveries in flight have been recorded.
+    pending_stops = scheduler ? 2 : 1;
+    registry.on_empty([this] { asio::post(io, [this] { one_stopped(); }); });
+    if (scheduler) {
+      listener.reset();
+      scheduler->stop([this] { asio::post(io, [this] { one_stopped(); }); });
+    }
     grace_timer.expires_after(std::chrono::seconds{config.shutdown_grace_seconds});
     grace_timer.async_wait([this](boost::system::error_code ec) {
       if (ec) return;
-      log::warning("grace_period_over", {{"sessions", std::to_string(registry.size())}});
+      log::warning("grace_period_over", {{"sessions", std::to_string(registry.size())},
+                                         {"deliveries", std::to_string(scheduler ? scheduler->in_flight() : 0)}});
       registry.abort_all();
+      // Deliveries still running lose their lease and another replica takes them over.
+      grace_timer.expires_after(std::chrono::seconds{5});
+      grace_timer.async_wait([this](boost::system::error_code again) {
+        if (!again) io.stop();
+      });
     });
   }
 
-  void finish() {
+  void one_stopped() {
+    if (--pending_stops > 0) return;
+    if (delivery) delivery->close_idle();
     grace_timer.cancel();
     io.stop();
   }
@@ -205,6 +236,10 @@ struct Server::State {
   asio::signal_set signals;
   asio::steady_timer grace_timer;
   std::atomic<bool> draining{false};
+  int pending_stops = 0;  // on the io_context
+  std::unique_ptr<delivery::MessageDelivery> delivery;
+  std::unique_ptr<queue::DeliveryScheduler> scheduler;
+  std::unique_ptr<queue::QueueListener> listener;
 };
 
 Server::Server(const config::Config& config) {
@@ -222,12 +257,18 @@ int Server::run() {
                             {"tls", listener.settings.implicit_tls ? "implicit" : (s.tls ? "starttls" : "none")},
                             {"plaintext_auth_on_loopback", listener.settings.allow_plaintext_auth_on_loopback ? "yes" : "no"}});
   }
-  log::info("started", {{"config", config::describe(s.config)}, {"io_threads", std::to_string(s.io_threads)}});
+  if (s.scheduler) {
+    s.scheduler->start();
+    s.listener = std::make_unique<queue::QueueListener>(s.config.database_url, [&s] { s.scheduler->wake(); });
+  }
+  log::info("started", {{"config", config::describe(s.config)}, {"io_threads", std::to_string(s.io_threads)},
+                        {"delivery", s.scheduler ? "on" : "off"}});
   s.wait_for_signal();
   std::vector<std::thread> threads;
   for (unsigned i = 1; i < s.io_threads; ++i) threads.emplace_back([&s] { s.io.run(); });
   s.io.run();
   for (auto& t : threads) t.join();
+  s.listener.reset();
   s.pool.stop();
   log::info("stopped");
   return 0;

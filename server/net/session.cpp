@@ -82,12 +82,14 @@ class Connection {
     socket().close(ignored);
   }
 
-  // Cut the connection now (shutdown past the grace period).
+  // Shutdown past the grace period: stop waiting for the client; the session then says 421
+  // and closes.
   void abort() {
+    aborted_ = true;
     boost::system::error_code ignored;
     socket().cancel(ignored);
-    socket().shutdown(tcp::socket::shutdown_both, ignored);
   }
+  bool aborted() const { return aborted_; }
 
   std::string tls_version() { return encrypted_ ? SSL_get_version(stream_.native_handle()) : ""; }
   std::string tls_cipher() { return encrypted_ ? SSL_get_cipher_name(stream_.native_handle()) : ""; }
@@ -114,6 +116,7 @@ class Connection {
   asio::steady_timer deadline_;
   bool encrypted_ = false;
   bool timed_out_ = false;
+  bool aborted_ = false;
 };
 
 std::string peer_address(const tcp::socket& socket) {
@@ -191,7 +194,15 @@ asio::awaitable<void> run_session(tcp::socket socket, const SessionSettings& set
       if (!co_await flush()) { reason = "write failed"; break; }
       boost::system::error_code ec;
       auto limit = in_data ? settings.data_timeout : settings.command_timeout;
-      std::size_t n = co_await connection.read_some(buffer.data(), buffer.size(), limit, ec);
+      std::size_t n = connection.aborted()
+          ? 0 : co_await connection.read_some(buffer.data(), buffer.size(), limit, ec);
+      if (connection.aborted()) {
+        // RFC 5321 §3.8: a server that must close says 421 first.
+        pending = smtp::Reply::line(421, "4.3.2", "Service shutting down").wire();
+        co_await flush();
+        reason = "shutdown";
+        break;
+      }
       if (connection.timed_out()) {
         pending = smtp::Reply::line(421, "4.4.2", "Timeout").wire();
         co_await flush();

@@ -20,9 +20,9 @@ boost::asio::awaitable<GrantCheckResult> GrantCheck::check(const std::string& us
     co_return result;  // TemporaryFailure: never accept unchecked mail
   }
   if (!grants) {
-    // Deleted between AUTH and MAIL: nothing is granted any more.
+    // Deleted or disabled since AUTH: nothing is granted any more.
     result.outcome = smtp::SenderOutcome::Denied;
-    result.detail = "user no longer exists";
+    result.detail = "user deleted or disabled";
     co_return result;
   }
   result.grants = std::move(*grants);

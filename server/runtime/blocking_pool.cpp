@@ -3,6 +3,8 @@
 
 #include <pqxx/pqxx>
 
+#include <poll.h>
+
 namespace postern {
 
 BlockingContext::BlockingContext(const std::string& database_url, unsigned statement_timeout_seconds,
@@ -11,8 +13,21 @@ BlockingContext::BlockingContext(const std::string& database_url, unsigned state
       statement_timeout_seconds_(statement_timeout_seconds),
       on_connect_(std::move(on_connect)) {}
 
+namespace {
+
+// An idle connection has nothing to read; a readable one was closed by the server (restart,
+// failover, idle timeout) and would fail its next statement, so it is replaced before use.
+bool closed_by_server(schema::Store& store) {
+  int fd = store.connection().sock();
+  if (fd < 0) return true;
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, 0) != 0;
+}
+
+}  // namespace
+
 schema::Store& BlockingContext::store() {
-  if (store_ && !store_->is_open()) store_.reset();
+  if (store_ && (!store_->is_open() || closed_by_server(*store_))) store_.reset();
   if (!store_) {
     schema::Store fresh{url_};
     try {

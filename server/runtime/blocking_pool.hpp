@@ -98,10 +98,15 @@ class BlockingPool {
     void execute(BlockingContext& context) override {
       try {
         complete(nullptr, work(context));
-      } catch (const schema::DatabaseUnavailable&) {
-        context.reset();
+      } catch (const schema::NotFound&) {
+        complete(std::current_exception(), Result{});
+      } catch (const schema::AlreadyExists&) {
+        complete(std::current_exception(), Result{});
+      } catch (const schema::InvalidInput&) {
         complete(std::current_exception(), Result{});
       } catch (...) {
+        // Anything else may have left the connection unusable: start the next work afresh.
+        context.reset();
         complete(std::current_exception(), Result{});
       }
     }

@@ -4,6 +4,7 @@ The binary is $POSTERN_BUILD_DIR/mailadmin/mailadmin. Every run gets a clean env
 (no PG* or DATABASE_URL from the caller) and cheap Argon2id costs so the suite stays fast.
 """
 import os
+import re
 import socket
 import subprocess
 import unittest
@@ -82,3 +83,82 @@ class MailadminTestCase(unittest.TestCase):
 
     def sql(self, query):
         return pgcluster.psql(self.db, query)
+
+
+# ---- the mail queue (tests of `mailadmin queue ...` fill it directly, without the relay) -------
+
+def sql_text(value):
+    """A SQL string literal (standard_conforming_strings is on), or NULL for None."""
+    return "NULL" if value is None else "'" + str(value).replace("'", "''") + "'"
+
+
+def insert_queued(url, id, sender="alice@example.com", recipients=("bob@example.net",),
+                  message=b"From: alice@example.com\r\nSubject: hi\r\n\r\nthe body\r\n",
+                  age="1 hour", next_attempt="0 seconds", attempts=0, held=False,
+                  lease_owner=None, lease_for=None, last_error=None, auth_user="alice",
+                  client_address="192.0.2.1", helo="client.example.org", body_type="7BIT",
+                  smtputf8=False):
+    """Inserts one postern_queue row and its recipients. `age` and `next_attempt` are
+    PostgreSQL intervals (created_at = now() - age, next_attempt_at = now() + next_attempt);
+    `lease_for` gives lease_until = now() + lease_for. Each recipient is an address or a tuple
+    (address, status, attempts, last_reply)."""
+    rows = []
+    for position, r in enumerate(recipients, 1):
+        address, status, tries, reply = (r, "pending", 0, None) if isinstance(r, str) else r
+        rows.append(f"({sql_text(id)}, {position}, {sql_text(address)}, {sql_text(status)}, "
+                    f"{tries}, {sql_text(reply)})")
+    lease_until = "NULL" if lease_for is None else f"now() + interval {sql_text(lease_for)}"
+    sql = (
+        "INSERT INTO postern_queue (id, sender, auth_user, client_address, helo, body_type, "
+        "smtputf8, message, size, created_at, next_attempt_at, attempts, held, lease_owner, "
+        "lease_until, last_error) VALUES ("
+        f"{sql_text(id)}, {sql_text(sender)}, {sql_text(auth_user)}, {sql_text(client_address)}, "
+        f"{sql_text(helo)}, {sql_text(body_type)}, {'true' if smtputf8 else 'false'}, "
+        f"decode('{message.hex()}', 'hex'), {len(message)}, now() - interval {sql_text(age)}, "
+        f"now() + interval {sql_text(next_attempt)}, {attempts}, {'true' if held else 'false'}, "
+        f"{sql_text(lease_owner)}, {lease_until}, {sql_text(last_error)});")
+    if rows:
+        sql += ("INSERT INTO postern_queue_recipients "
+                "(message_id, position, recipient, status, attempts, last_reply) VALUES "
+                + ", ".join(rows) + ";")
+    pgcluster.psql(url, sql)
+
+
+class Listener:
+    """A psql session LISTENing on a channel: payloads() returns what was notified since the
+    last call. Use as a context manager."""
+
+    def __init__(self, url, channel):
+        self.channel = channel
+        self.process = subprocess.Popen(["psql", url, "-qAtX"], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        text=True)
+        self._marks = 0
+        self._until_mark(f"LISTEN {channel};")
+
+    def _until_mark(self, sql):
+        self._marks += 1
+        mark = f"listener-mark-{self._marks}"
+        self.process.stdin.write(f"{sql}\nSELECT '{mark}';\n")
+        self.process.stdin.flush()
+        lines = []
+        while True:
+            line = self.process.stdout.readline()
+            if not line or line.strip() == mark:
+                return lines
+            lines.append(line)
+
+    def payloads(self):
+        # psql prints notifications after the result of the next statement it runs, leaving
+        # out the payload when it is empty.
+        pattern = re.compile(f'^Asynchronous notification "{re.escape(self.channel)}"'
+                             '(?: with payload "(.*)")? received from server process')
+        return [m.group(1) or "" for m in map(pattern.match, self._until_mark("SELECT 1;")) if m]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.process.stdin.close()
+        self.process.wait(timeout=30)
+        self.process.stdout.close()

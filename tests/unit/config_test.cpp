@@ -538,6 +538,254 @@ listeners:
   - { port: 9465, tls: implicit }
 )yaml",
      R"err(postern.yaml:5: listeners[1].tls: implicit needs a tls section (certificate and key))err"},
+    {"upstream-security-unknown",
+     R"yaml(database:
+  url: postgresql://postern@db/postern
+upstreams:
+  - name: provider
+    host: smtp.provider.example
+    security: ssl
+default_upstream: provider
+)yaml",
+     R"err(postern.yaml:6: upstreams[0].security: expected one of none, starttls, tls, got "ssl")err"},
+    {"upstream-kind-unknown",
+     R"yaml(database:
+  url: postgresql://postern@db/postern
+upstreams:
+  - { name: local, kind: mbox }
+default_upstream: local
+)yaml",
+     R"err(postern.yaml:4: upstreams[0].kind: expected one of smtp, maildir, got "mbox")err"},
+    {"upstream-inline-password",
+     R"yaml(database:
+  url: postgresql://postern@db/postern
+upstreams:
+  - name: provider
+    host: smtp.provider.example
+    username: relay@example.com
+    password: s3cret
+default_upstream: provider
+)yaml",
+     R"err(postern.yaml:7: upstreams[0].password: inline passwords are not allowed: use password_file or password_env)err"},
+    {"upstream-misspelt-key",
+     R"yaml(database:
+  url: postgresql://postern@db/postern
+upstreams:
+  - name: provider
+    host: smtp.provider.example
+    username: relay@example.com
+    pasword_file: /run/secrets/provider-password
+default_upstream: provider
+)yaml",
+     R"err(postern.yaml:7: unknown key "upstreams[0].pasword_file" (did you mean "password_file"?))err"},
+    {"misspelt-upstreams-section",
+     R"yaml(database:
+  url: postgresql://postern@db/postern
+upstream:
+  - { name: provider, host: smtp.provider.example }
+)yaml",
+     R"err(postern.yaml:3: unknown key "upstream" (did you mean "upstreams"?))err"},
+    {"upstream-without-name",
+     R"yaml(database:
+  url: postgresql://postern@db/postern
+upstreams:
+  - host: smtp.provider.example
+default_upstream: provider
+)yaml",
+     R"err(postern.yaml:4: upstreams[0].name: required)err"},
+    {"upstream-duplicate-name",
+     R"yaml(database:
+  url: postgresql://postern@db/postern
+upstreams:
+  - { name: provider, host: smtp.provider.example }
+  - { name: provider, kind: maildir, path: /var/lib/postern/maildir }
+default_upstream: provider
+)yaml",
+     R"err(postern.yaml:5: upstreams[1].name: duplicate upstream name "provider")err"},
+    {"upstream-smtp-without-host",
+     R"yaml(database:
+  url: postgresql://postern@db/postern
+upstreams:
+  - name: provider
+    port: 587
+default_upstream: provider
+)yaml",
+     R"err(postern.yaml:4: upstreams[0].host: required with kind: smtp)err"},
+    {"upstream-host-not-a-name",
+     R"yaml(database:
+  url: postgresql://postern@db/postern
+upstreams:
+  - { name: provider, host: "smtp provider" }
+default_upstream: provider
+)yaml",
+     R"err(postern.yaml:4: upstreams[0].host: expected a host name or IP address, got "smtp provider")err"},
+    {"upstream-smtp-with-path",
+     R"yaml(database:
+  url: postgresql://postern@db/postern
+upstreams:
+  - name: provider
+    host: smtp.provider.example
+    path: /var/lib/postern/maildir
+default_upstream: provider
+)yaml",
+     R"err(postern.yaml:6: upstreams[0].path: not allowed with kind: smtp (it is for kind: maildir))err"},
+    {"upstream-maildir-with-host",
+     R"yaml(database:
+  url: postgresql://postern@db/postern
+upstreams:
+  - name: local
+    kind: maildir
+    path: /var/lib/postern/maildir
+    host: smtp.provider.example
+default_upstream: local
+)yaml",
+     R"err(postern.yaml:7: upstreams[0].host: not allowed with kind: maildir)err"},
+    {"upstream-maildir-relative-path",
+     R"yaml(database:
+  url: postgresql://postern@db/postern
+upstreams:
+  - { name: local, kind: maildir, path: maildir }
+default_upstream: local
+)yaml",
+     R"err(postern.yaml:4: upstreams[0].path: expected an absolute path, got "maildir")err"},
+    {"upstream-verify-with-security-none",
+     R"yaml(database:
+  url: postgresql://postern@db/postern
+upstreams:
+  - name: smarthost
+    host: 10.0.0.25
+    security: none
+    verify_certificate: false
+default_upstream: smarthost
+)yaml",
+     R"err(postern.yaml:7: upstreams[0].verify_certificate: not allowed with security: none)err"},
+    {"upstream-username-without-password",
+     R"yaml(database:
+  url: postgresql://postern@db/postern
+upstreams:
+  - name: provider
+    host: smtp.provider.example
+    username: relay@example.com
+default_upstream: provider
+)yaml",
+     R"err(postern.yaml:6: upstreams[0].username: needs password_file or password_env)err"},
+    {"upstream-password-file-and-env",
+     R"yaml(database:
+  url: postgresql://postern@db/postern
+upstreams:
+  - name: provider
+    host: smtp.provider.example
+    username: relay@example.com
+    password_file: /run/secrets/provider-password
+    password_env: PROVIDER_PASSWORD
+default_upstream: provider
+)yaml",
+     R"err(postern.yaml:8: upstreams[0].password_env: cannot be combined with password_file)err"},
+    {"upstream-unreadable-password-file",
+     R"yaml(database:
+  url: postgresql://postern@db/postern
+upstreams:
+  - name: provider
+    host: smtp.provider.example
+    username: relay@example.com
+    password_file: /nonexistent/provider-password
+default_upstream: provider
+)yaml",
+     R"err(postern.yaml:7: upstreams[0].password_file: cannot read /nonexistent/provider-password: No such file or directory)err"},
+    {"upstream-password-env-unset",
+     R"yaml(database:
+  url: postgresql://postern@db/postern
+upstreams:
+  - name: provider
+    host: smtp.provider.example
+    username: relay@example.com
+    password_env: PROVIDER_PASSWORD
+default_upstream: provider
+)yaml",
+     R"err(postern.yaml:7: upstreams[0].password_env: environment variable PROVIDER_PASSWORD is not set)err"},
+    {"route-unknown-upstream",
+     R"yaml(database:
+  url: postgresql://postern@db/postern
+upstreams:
+  - { name: provider, host: smtp.provider.example }
+routes:
+  - { sender_domain: example.com, upstream: x }
+default_upstream: provider
+)yaml",
+     R"err(postern.yaml:6: routes[0].upstream: no upstream named "x")err"},
+    {"route-sender-and-domain",
+     R"yaml(database:
+  url: postgresql://postern@db/postern
+upstreams:
+  - { name: provider, host: smtp.provider.example }
+routes:
+  - { sender: alerts@example.org, sender_domain: example.org, upstream: provider }
+default_upstream: provider
+)yaml",
+     R"err(postern.yaml:6: routes[0].sender_domain: cannot be combined with sender)err"},
+    {"route-without-sender",
+     R"yaml(database:
+  url: postgresql://postern@db/postern
+upstreams:
+  - { name: provider, host: smtp.provider.example }
+routes:
+  - upstream: provider
+default_upstream: provider
+)yaml",
+     R"err(postern.yaml:6: routes[0]: expected sender or sender_domain)err"},
+    {"route-invalid-sender",
+     R"yaml(database:
+  url: postgresql://postern@db/postern
+upstreams:
+  - { name: provider, host: smtp.provider.example }
+routes:
+  - { sender: alerts, upstream: provider }
+default_upstream: provider
+)yaml",
+     R"err(postern.yaml:6: routes[0].sender: invalid address "alerts": missing @)err"},
+    {"default-upstream-missing",
+     R"yaml(database:
+  url: postgresql://postern@db/postern
+upstreams:
+  - { name: provider, host: smtp.provider.example }
+)yaml",
+     R"err(postern.yaml: default_upstream: required when upstreams are configured)err"},
+    {"default-upstream-unknown",
+     R"yaml(database:
+  url: postgresql://postern@db/postern
+upstreams:
+  - { name: provider, host: smtp.provider.example }
+default_upstream: provder
+)yaml",
+     R"err(postern.yaml:5: default_upstream: no upstream named "provder")err"},
+    {"routes-without-upstreams",
+     R"yaml(database:
+  url: postgresql://postern@db/postern
+routes:
+  - { sender_domain: example.com, upstream: provider }
+)yaml",
+     R"err(postern.yaml:3: routes: not allowed without upstreams (delivery is disabled))err"},
+    {"default-upstream-without-upstreams",
+     R"yaml(database:
+  url: postgresql://postern@db/postern
+default_upstream: provider
+)yaml",
+     R"err(postern.yaml:3: default_upstream: not allowed without upstreams (delivery is disabled))err"},
+    {"max-retry-below-first-retry",
+     R"yaml(database:
+  url: postgresql://postern@db/postern
+delivery:
+  first_retry_seconds: 600
+  max_retry_seconds: 300
+)yaml",
+     R"err(postern.yaml:5: delivery.max_retry_seconds: must be at least first_retry_seconds (600), got 300)err"},
+    {"first-retry-above-default-max",
+     R"yaml(database:
+  url: postgresql://postern@db/postern
+delivery:
+  first_retry_seconds: 7200
+)yaml",
+     R"err(postern.yaml:3: delivery.max_retry_seconds: must be at least first_retry_seconds (7200), got 3600)err"},
 };
 
 TEST(ConfigErrors, EachBadConfigPrintsItsExactLine) {
@@ -752,13 +1000,246 @@ listeners:
             "policy.subaddress_delimiter=+ policy.check_header_from=true "
             "submission.add_message_id=true submission.add_date=true "
             "submission.add_received=true submission.add_x_peer=false logging.level=info "
-            "shutdown_grace_seconds=30 threads.io=0");
+            "shutdown_grace_seconds=30 threads.io=0 delivery.workers=16 "
+            "delivery.lease_seconds=300 delivery.lifetime_seconds=432000 "
+            "delivery.first_retry_seconds=60 delivery.max_retry_seconds=3600 "
+            "delivery.poll_seconds=30 upstreams=none");
 }
 
 TEST(ConfigDescribe, UriPasswordHiddenAndNoTls) {
   const std::string line = describe(parse("database:\n  url: postgresql://u:s3cret@db/p\n"));
   EXPECT_NE(line.find(" database.url=postgresql://u:***@db/p "), std::string::npos) << line;
   EXPECT_NE(line.find(" tls=none "), std::string::npos) << line;
+}
+
+// ---- delivery:, upstreams:, routes:, default_upstream: --------------------------------------
+
+const std::string kProvider =
+    "upstreams:\n  - { name: provider, host: smtp.provider.example }\ndefault_upstream: provider\n";
+
+TEST(ConfigDelivery, DefaultsDisableDelivery) {
+  const delivery::DeliveryConfig d = parse(kMinimal).delivery;
+  EXPECT_TRUE(d.upstreams.empty());
+  EXPECT_TRUE(d.routes.empty());
+  EXPECT_EQ(d.default_upstream, "");
+  EXPECT_EQ(d.workers, 16u);
+  EXPECT_EQ(d.lease_seconds, 300u);
+  EXPECT_EQ(d.lifetime_seconds, 432000u);
+  EXPECT_EQ(d.first_retry_seconds, 60u);
+  EXPECT_EQ(d.max_retry_seconds, 3600u);
+  EXPECT_EQ(d.poll_seconds, 30u);
+  EXPECT_TRUE(parse(kMinimal + "upstreams: []\n").delivery.upstreams.empty());
+  EXPECT_TRUE(parse(kMinimal + "upstreams:\nroutes:\n").delivery.upstreams.empty());
+}
+
+TEST(ConfigDelivery, EveryKeyIsParsed) {
+  const TempFile secret("pr0vider-s3cret\n");
+  const Config c = parse(kMinimal + R"(
+delivery:
+  workers: 4
+  lease_seconds: 120
+  lifetime_seconds: 86400
+  first_retry_seconds: 30
+  max_retry_seconds: 30
+  poll_seconds: 5
+upstreams:
+  - name: provider
+    kind: smtp
+    host: smtp.provider.example
+    port: 2587
+    security: starttls
+    verify_certificate: true
+    ca_file: /etc/ssl/certs/ca-certificates.crt
+    username: relay@example.com
+    password_file: )" + secret.path() + R"(
+    ehlo_name: relay.example.com
+    max_connections: 2
+    timeout_seconds: 20
+    idle_seconds: 0
+    rewrite: { return_path: bounces@Example.COM, reply_to: support@example.com }
+  - name: local
+    kind: maildir
+    path: /var/lib/postern/maildir
+  - { name: env-auth, host: "2001:db8::25", security: tls, verify_certificate: false,
+      username: u, password_env: PROVIDER_PASSWORD }
+routes:
+  - sender_domain: Example.COM
+    upstream: provider
+  - sender: Alerts@Example.ORG
+    upstream: local
+default_upstream: env-auth
+)", environment({{"PROVIDER_PASSWORD", "env-s3cret"}}));
+  const delivery::DeliveryConfig& d = c.delivery;
+  EXPECT_EQ(d.workers, 4u);
+  EXPECT_EQ(d.lease_seconds, 120u);
+  EXPECT_EQ(d.lifetime_seconds, 86400u);
+  EXPECT_EQ(d.first_retry_seconds, 30u);
+  EXPECT_EQ(d.max_retry_seconds, 30u);
+  EXPECT_EQ(d.poll_seconds, 5u);
+  ASSERT_EQ(d.upstreams.size(), 3u);
+  const delivery::Upstream& p = d.upstreams[0];
+  EXPECT_EQ(p.name, "provider");
+  EXPECT_EQ(p.kind, delivery::UpstreamKind::Smtp);
+  EXPECT_EQ(p.host, "smtp.provider.example");
+  EXPECT_EQ(p.port, 2587);
+  EXPECT_EQ(p.security, delivery::UpstreamSecurity::StartTls);
+  EXPECT_TRUE(p.verify_certificate);
+  EXPECT_EQ(p.ca_file, "/etc/ssl/certs/ca-certificates.crt");
+  EXPECT_EQ(p.username, "relay@example.com");
+  EXPECT_EQ(p.password, "pr0vider-s3cret");
+  EXPECT_EQ(p.ehlo_name, "relay.example.com");
+  EXPECT_EQ(p.max_connections, 2u);
+  EXPECT_EQ(p.timeout_seconds, 20u);
+  EXPECT_EQ(p.idle_seconds, 0u);
+  EXPECT_EQ(p.rewrite_return_path, "bounces@example.com");
+  EXPECT_EQ(p.rewrite_reply_to, "support@example.com");
+  const delivery::Upstream& l = d.upstreams[1];
+  EXPECT_EQ(l.kind, delivery::UpstreamKind::Maildir);
+  EXPECT_EQ(l.maildir, "/var/lib/postern/maildir");
+  EXPECT_EQ(l.host, "");
+  const delivery::Upstream& e = d.upstreams[2];
+  EXPECT_EQ(e.host, "2001:db8::25");
+  EXPECT_EQ(e.port, 465);
+  EXPECT_FALSE(e.verify_certificate);
+  EXPECT_EQ(e.password, "env-s3cret");
+  ASSERT_EQ(d.routes.size(), 2u);
+  EXPECT_EQ(d.routes[0].sender, "");
+  EXPECT_EQ(d.routes[0].sender_domain, "example.com");
+  EXPECT_EQ(d.routes[0].upstream, "provider");
+  EXPECT_EQ(d.routes[1].sender, "alerts@example.org");
+  EXPECT_EQ(d.routes[1].sender_domain, "");
+  EXPECT_EQ(d.default_upstream, "env-auth");
+}
+
+TEST(ConfigDelivery, UpstreamDefaults) {
+  const delivery::Upstream u = parse(kMinimal + kProvider).delivery.upstreams.at(0);
+  EXPECT_EQ(u.kind, delivery::UpstreamKind::Smtp);
+  EXPECT_EQ(u.port, 587);
+  EXPECT_EQ(u.security, delivery::UpstreamSecurity::StartTls);
+  EXPECT_TRUE(u.verify_certificate);
+  EXPECT_EQ(u.ca_file, "");
+  EXPECT_EQ(u.username, "");
+  EXPECT_EQ(u.password, "");
+  EXPECT_EQ(u.ehlo_name, "");
+  EXPECT_EQ(u.max_connections, 4u);
+  EXPECT_EQ(u.timeout_seconds, 60u);
+  EXPECT_EQ(u.idle_seconds, 30u);
+  EXPECT_EQ(u.rewrite_return_path, "");
+  EXPECT_EQ(u.rewrite_reply_to, "");
+}
+
+TEST(ConfigDelivery, DefaultPortFollowsSecurity) {
+  for (const auto& [security, port] : std::vector<std::pair<std::string, int>>{
+           {"none", 25}, {"starttls", 587}, {"tls", 465}}) {
+    const Config c = parse(kMinimal + "upstreams:\n  - { name: a, host: mx.example.net, security: " +
+                           security + " }\ndefault_upstream: a\n");
+    EXPECT_EQ(c.delivery.upstreams.at(0).port, port) << security;
+  }
+  const Config c = parse(kMinimal +
+                         "upstreams:\n  - { name: a, host: mx.example.net, security: tls, port: 2465 }\n"
+                         "default_upstream: a\n");
+  EXPECT_EQ(c.delivery.upstreams.at(0).port, 2465);
+}
+
+TEST(ConfigDelivery, MaildirAloneIsEnough) {
+  const Config c = parse(kMinimal + "upstreams:\n  - { name: local, kind: maildir, path: /srv/mail }\n"
+                                    "default_upstream: local\n");
+  EXPECT_EQ(c.delivery.upstreams.at(0).maildir, "/srv/mail");
+}
+
+TEST(ConfigDelivery, RewriteAddressesAreChecked) {
+  EXPECT_EQ(error_of(kMinimal + "upstreams:\n  - { name: a, host: mx.example.net,\n"
+                                "      rewrite: { reply_to: support } }\ndefault_upstream: a\n"),
+            "postern.yaml:5: upstreams[0].rewrite.reply_to: invalid address \"support\": "
+            "missing @");
+}
+
+TEST(ConfigDelivery, TyposInDeliveryKeysGetSuggestions) {
+  EXPECT_EQ(error_of(kMinimal + "delivery:\n  wrokers: 4\n"),
+            "postern.yaml:4: unknown key \"delivery.wrokers\" (did you mean \"workers\"?)");
+  EXPECT_EQ(error_of(kMinimal + kProvider + "route:\n  - { sender: a@b.example, upstream: provider }\n"),
+            "postern.yaml:6: unknown key \"route\" (did you mean \"routes\"?)");
+  EXPECT_EQ(error_of(kMinimal + "upstreams:\n  - { name: a, host: mx.example.net, securty: tls }\n"
+                                "default_upstream: a\n"),
+            "postern.yaml:4: unknown key \"upstreams[0].securty\" (did you mean \"security\"?)");
+}
+
+TEST(ConfigSecrets, PasswordFileLosesItsTrailingNewline) {
+  for (const std::string ending : {"", "\n", "\r\n"}) {
+    const TempFile secret("pw" + ending);
+    const Config c = parse(kMinimal + "upstreams:\n  - { name: a, host: mx.example.net, username: u,"
+                                      " password_file: " + secret.path() + " }\ndefault_upstream: a\n");
+    EXPECT_EQ(c.delivery.upstreams.at(0).password, "pw");
+  }
+}
+
+TEST(ConfigSecrets, EmptyPasswordIsAnError) {
+  const TempFile secret("\n");
+  const std::string upstream = "upstreams:\n  - { name: a, host: mx.example.net, username: u, ";
+  EXPECT_EQ(error_of(kMinimal + upstream + "password_file: " + secret.path() + " }\n"
+                                           "default_upstream: a\n"),
+            "postern.yaml:4: upstreams[0].password_file: " + secret.path() + " is empty");
+  EXPECT_EQ(error_of(kMinimal + upstream + "password_env: PW }\ndefault_upstream: a\n",
+                     environment({{"PW", ""}})),
+            "postern.yaml:4: upstreams[0].password_env: environment variable PW is empty");
+}
+
+TEST(ConfigSecrets, ErrorsNeverShowAnUpstreamPassword) {
+  const std::string inline_password =
+      "upstreams:\n  - { name: a, host: mx.example.net, username: u, password: s3cret }\n";
+  EXPECT_EQ(error_of(kMinimal + inline_password).find("s3cret"), std::string::npos);
+  const TempFile secret("s3cret\n");
+  const std::string later_error =
+      "upstreams:\n  - { name: a, host: mx.example.net, username: u, password_file: " +
+      secret.path() + " }\ndefault_upstream: b\n";
+  EXPECT_EQ(error_of(kMinimal + later_error), "postern.yaml:5: default_upstream: no upstream named \"b\"");
+}
+
+TEST(ConfigDescribe, UpstreamsAndRoutesWithoutPasswords) {
+  const TempFile secret("s3cret");
+  const Config c = parse(kMinimal + R"(
+upstreams:
+  - { name: provider, host: smtp.provider.example, username: relay@example.com,
+      password_file: )" + secret.path() + R"(, rewrite: { reply_to: support@example.com } }
+  - { name: v6, host: "2001:db8::25", security: tls, verify_certificate: false }
+  - { name: local, kind: maildir, path: /var/lib/postern/maildir }
+routes:
+  - { sender_domain: example.com, upstream: provider }
+  - { sender: alerts@example.org, upstream: local }
+default_upstream: v6
+)");
+  const std::string line = describe(c);
+  EXPECT_EQ(line.find("s3cret"), std::string::npos);
+  const std::string expected =
+      " upstreams=provider=smtp.provider.example:587/starttls+auth=relay@example.com"
+      "+reply-to=support@example.com,v6=[2001:db8::25]:465/tls+no-verify,"
+      "local=maildir:/var/lib/postern/maildir "
+      "routes=example.com>provider,alerts@example.org>local default_upstream=v6";
+  EXPECT_TRUE(line.ends_with(expected)) << line;
+}
+
+TEST(ConfigExample, CommentedUpstreamsParse) {
+  // Uncommenting the upstreams, routes and default_upstream gives a valid file.
+  std::string text = read_text(fs::path(POSTERN_SOURCE_DIR) / "postern.example.yaml");
+  const std::string last = "# default_upstream: provider\n";
+  const auto begin = text.find("\n# upstreams:\n");
+  const auto end = text.find(last);
+  ASSERT_NE(begin, std::string::npos);
+  ASSERT_NE(end, std::string::npos);
+  std::istringstream lines(text.substr(begin + 1, end + last.size() - (begin + 1)));
+  std::string block;
+  for (std::string line; std::getline(lines, line);) block += line.substr(line == "#" ? 1 : 2) + "\n";
+  text = text.substr(0, begin + 1) + block + text.substr(end + last.size());
+  const Config c = parse(text, environment({{"POSTERN_DATABASE_URL", "postgresql://db/p"},
+                                            {"PROVIDER_PASSWORD", "pw"}}));
+  const delivery::DeliveryConfig& d = c.delivery;
+  ASSERT_EQ(d.upstreams.size(), 2u);
+  EXPECT_EQ(d.upstreams[0].host, "smtp.provider.example");
+  EXPECT_EQ(d.upstreams[0].password, "pw");
+  EXPECT_EQ(d.upstreams[1].maildir, "/var/lib/postern/maildir");
+  ASSERT_EQ(d.routes.size(), 2u);
+  EXPECT_EQ(d.routes[1].sender, "alerts@example.org");
+  EXPECT_EQ(d.default_upstream, "provider");
 }
 
 }  // namespace

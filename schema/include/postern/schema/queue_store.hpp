@@ -3,6 +3,7 @@
 // commit; the caller replies 250 only after it returns.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,5 +34,57 @@ void prepare_queue_statements(pqxx::connection_base& db);
 
 // Stores the message durably (synchronous commit) or throws DatabaseUnavailable.
 void enqueue(pqxx::connection_base& db, const QueuedMessage& message);
+
+// ---- Delivery side -------------------------------------------------------------------------
+
+struct PendingRecipient {
+  int position;
+  std::string address;
+};
+
+// A message a worker has leased: only its pending recipients are listed.
+struct ClaimedMessage {
+  std::string id;
+  std::string sender;
+  bool eight_bit_mime = false;
+  bool smtputf8 = false;
+  std::string message;
+  int attempts = 0;             // including this one
+  long long age_seconds = 0;    // since it was queued
+  long long arrival_time = 0;   // unix time it was queued
+  std::vector<PendingRecipient> recipients;
+};
+
+// Leases up to `limit` due messages for `owner` (FOR UPDATE SKIP LOCKED: replicas never claim
+// the same message; a lease that expired because its replica died is taken over).
+std::vector<ClaimedMessage> claim_due(pqxx::connection_base& db, const std::string& owner, int limit,
+                                      int lease_seconds);
+
+enum class RecipientOutcome { Delivered, Deferred, Failed };
+
+struct RecipientUpdate {
+  int position;
+  RecipientOutcome outcome;
+  std::string reply;  // the upstream's reply or the local error
+};
+
+// The result of one delivery attempt, recorded in one transaction: recipients updated, the
+// bounce (if any) queued, and the message deleted when no recipient is pending any more, or
+// else released with its next attempt time. Only the lease owner may record.
+struct AttemptRecord {
+  std::string message_id;
+  std::string owner;
+  std::vector<RecipientUpdate> recipients;
+  int retry_after_seconds = 0;  // for deferred recipients
+  std::string last_error;
+  std::optional<QueuedMessage> bounce;
+};
+
+// Returns false when the lease was lost (another replica took the message over).
+bool record_attempt(pqxx::connection_base& db, const AttemptRecord& record);
+
+// Seconds until the earliest unheld message is due (0 when one is due now); nullopt when the
+// queue holds nothing to deliver.
+std::optional<double> seconds_until_next_due(pqxx::connection_base& db);
 
 }  // namespace postern::schema

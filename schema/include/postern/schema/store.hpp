@@ -87,7 +87,8 @@ class Store {
   void revoke_address(const std::string& address, const std::string& user, const std::string& actor);
   void revoke_domain(const std::string& domain, const std::string& user, const std::string& actor);
 
-  // The sender rule's input. nullopt when the user does not exist.
+  // The sender rule's input. nullopt when the user does not exist or is disabled (a session
+  // that logged in before `mailadmin disable` may send nothing more).
   std::optional<UserGrants> grants_of(const std::string& user);
 
   // Authentication.

@@ -1,0 +1,670 @@
+// smtp-load: a load generator for SMTP submission (Postern, or any server with AUTH PLAIN).
+//
+// N concurrent clients each send M messages, either one message per SMTP session (connect,
+// EHLO, [STARTTLS, EHLO,] AUTH, MAIL, RCPT, DATA, QUIT: what most applications do), or all M
+// in one session (--reuse), or K per session (--per-session K). It measures each message from
+// the moment MAIL FROM is written to the final 250 after the dot, and each session's setup from
+// connect to the 235 of AUTH, and prints throughput, latency percentiles and failures by cause.
+// A failure is counted, never fatal; every network wait has a timeout.
+//
+// Standalone on purpose: Boost.Asio is compiled header-only in this one file.
+//
+// GCC 12 crashed at run time on `co_return co_await f();` and on co_await inside the arguments
+// of a call here, so every awaited result is first stored in a named variable, and coroutines
+// that are handed temporaries take them by value.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
+#include <exception>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+namespace asio = boost::asio;
+namespace ssl = asio::ssl;
+using asio::ip::tcp;
+using boost::system::error_code;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kUsage = R"(usage: smtp-load --user U --password P --from ADDR --to ADDR[,ADDR...] [options]
+  --host H           server address (default 127.0.0.1)
+  --port P           server port (default 9000)
+  --user U           AUTH PLAIN user name
+  --password P       AUTH PLAIN password
+  --from ADDR        envelope and header sender
+  --to ADDR[,ADDR]   envelope and header recipients
+  --connections N    concurrent clients (default 1)
+  --messages M       messages per client (default 1)
+  --size S           body size in bytes, printable text wrapped at 76 columns (default 4096)
+  --starttls         STARTTLS before AUTH (the certificate is not verified)
+  --reuse            send a client's M messages in one session; default: one session per message
+  --per-session K    send a client's M messages in sessions of K consecutive transactions
+  --pipelining       send MAIL, RCPT and DATA in one write (RFC 2920)
+  --threads T        I/O threads (default 1)
+  --timeout S        seconds allowed for each connect, read, write or handshake (default 30)
+  --ehlo NAME        EHLO argument (default smtp-load.example)
+  --json             print one JSON object instead of text
+)";
+
+struct Options {
+  std::string host = "127.0.0.1";
+  std::string port = "9000";
+  std::string user, password, from;
+  std::vector<std::string> to;
+  long connections = 1;
+  long messages = 1;
+  long size = 4096;
+  bool starttls = false;
+  bool reuse = false;
+  long per_session = 1;  // messages per session; --reuse: all of them
+  bool pipelining = false;
+  long threads = 1;
+  long timeout_seconds = 30;
+  std::string ehlo = "smtp-load.example";
+  bool json = false;
+};
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+long parse_number(const std::string& name, const std::string& text, long min, long max) {
+  try {
+    std::size_t used = 0;
+    const long v = std::stol(text, &used);
+    if (used == text.size() && v >= min && v <= max) return v;
+  } catch (const std::exception&) {
+  }
+  throw UsageError(name + ": expected a number from " + std::to_string(min) + " to " + std::to_string(max) +
+                   ", got '" + text + "'");
+}
+
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> out;
+  std::string item;
+  std::istringstream in(text);
+  while (std::getline(in, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+Options parse_options(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    std::string value;
+    bool has_value = false;
+    if (const auto eq = arg.find('='); arg.starts_with("--") && eq != std::string::npos) {
+      value = arg.substr(eq + 1);
+      arg.resize(eq);
+      has_value = true;
+    }
+    auto flag = [&] {
+      if (has_value) throw UsageError(arg + " takes no value");
+    };
+    auto next = [&]() -> std::string {
+      if (has_value) return value;
+      if (i + 1 >= argc) throw UsageError(arg + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "-h" || arg == "--help") {
+      std::cout << kUsage;
+      std::exit(0);
+    } else if (arg == "--host") o.host = next();
+    else if (arg == "--port") o.port = std::to_string(parse_number(arg, next(), 1, 65535));
+    else if (arg == "--user") o.user = next();
+    else if (arg == "--password") o.password = next();
+    else if (arg == "--from") o.from = next();
+    else if (arg == "--to") o.to = split_commas(next());
+    else if (arg == "--connections") o.connections = parse_number(arg, next(), 1, 100000);
+    else if (arg == "--messages") o.messages = parse_number(arg, next(), 1, 100000000);
+    else if (arg == "--size") o.size = parse_number(arg, next(), 0, 1L << 30);
+    else if (arg == "--threads") o.threads = parse_number(arg, next(), 1, 1024);
+    else if (arg == "--timeout") o.timeout_seconds = parse_number(arg, next(), 1, 86400);
+    else if (arg == "--ehlo") o.ehlo = next();
+    else if (arg == "--starttls") { flag(); o.starttls = true; }
+    else if (arg == "--per-session") o.per_session = parse_number(arg, next(), 1, 100000000);
+    else if (arg == "--reuse") { flag(); o.reuse = true; }
+    else if (arg == "--pipelining") { flag(); o.pipelining = true; }
+    else if (arg == "--json") { flag(); o.json = true; }
+    else throw UsageError("unknown argument " + arg);
+  }
+  if (o.reuse) o.per_session = o.messages;
+  if (o.user.empty() || o.password.empty()) throw UsageError("--user and --password are required");
+  if (o.from.empty() || o.to.empty()) throw UsageError("--from and --to are required");
+  return o;
+}
+
+std::string base64(const std::string& in) {
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+// `size` bytes (one more when size % 78 == 1) of printable text in lines of at most 76
+// characters ending in CRLF, dot-stuffed for DATA. About one line in sixty starts with a dot.
+std::string make_body(long size) {
+  static constexpr std::string_view kChars =
+      "abcdefghijklmnopqrstuvwxyz abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLM 0123456789 .,;:-'!?";
+  std::uint64_t state = 0x9e3779b97f4a7c15ULL;
+  auto next_char = [&] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return kChars[state % kChars.size()];
+  };
+  std::string out;
+  out.reserve(static_cast<std::size_t>(size + size / 50 + 8));
+  long remaining = size;
+  while (remaining > 0) {
+    const long len = std::min<long>(76, std::max<long>(0, remaining - 2));
+    std::string line;
+    for (long i = 0; i < len; ++i) line += next_char();
+    if (!line.empty() && line.front() == '.') out += '.';  // dot-stuffing (RFC 5321 §4.5.2)
+    out += line;
+    out += "\r\n";
+    remaining -= len + 2;
+  }
+  return out;
+}
+
+std::string rfc5322_date() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+  return buf;
+}
+
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+// What every client shares, read-only once the run starts (seq aside).
+struct Run {
+  Options opt;
+  ssl::context tls{ssl::context::tls_client};
+  tcp::resolver::results_type endpoints;
+  std::string auth_command;   // AUTH PLAIN with the initial response
+  std::string envelope;       // MAIL FROM, RCPT TO..., DATA, each with CRLF
+  std::string header_prefix;  // From:, To:, Date:
+  std::string body;           // dot-stuffed, ending in CRLF
+  std::atomic<std::uint64_t> seq{0};
+};
+
+struct Results {
+  std::vector<double> message_ms, setup_ms;
+  std::uint64_t ok = 0, failed = 0, sessions_ok = 0, sessions_failed = 0;
+  std::map<std::string, std::uint64_t> errors;  // failed messages by cause
+
+  void merge(Results& other) {
+    message_ms.insert(message_ms.end(), other.message_ms.begin(), other.message_ms.end());
+    setup_ms.insert(setup_ms.end(), other.setup_ms.begin(), other.setup_ms.end());
+    ok += other.ok;
+    failed += other.failed;
+    sessions_ok += other.sessions_ok;
+    sessions_failed += other.sessions_failed;
+    for (const auto& [k, v] : other.errors) errors[k] += v;
+  }
+  void fail(const std::string& cause, std::uint64_t count = 1) {
+    failed += count;
+    errors[cause] += count;
+  }
+};
+
+struct Reply {
+  int code = 0;  // 0: no reply (I/O failure, timeout, malformed); see Session::failure()
+  std::string text;
+};
+
+// One SMTP connection, plain until STARTTLS. Every wait is bounded by a timer that closes the
+// socket when it fires; the timer's handler holds a reference, so the session outlives it.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(const asio::any_io_executor& ex, ssl::context& tls, std::chrono::seconds timeout)
+      : stream_(ex, tls), timer_(ex), timeout_(timeout) {}
+
+  asio::awaitable<bool> connect(const tcp::resolver::results_type& endpoints) {
+    error_code ec;
+    arm();
+    co_await asio::async_connect(stream_.next_layer(), endpoints, asio::redirect_error(asio::use_awaitable, ec));
+    disarm();
+    if (ec) co_return note(ec);
+    stream_.next_layer().set_option(tcp::no_delay(true), ec);
+    co_return true;
+  }
+
+  asio::awaitable<bool> handshake() {
+    error_code ec;
+    in_.clear();
+    arm();
+    co_await stream_.async_handshake(ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
+    disarm();
+    if (ec) co_return note(ec);
+    tls_ = true;
+    co_return true;
+  }
+
+  asio::awaitable<bool> write(std::string bytes) {  // by value: callers pass temporaries
+    error_code ec;
+    arm();
+    if (tls_) co_await asio::async_write(stream_, asio::buffer(bytes), asio::redirect_error(asio::use_awaitable, ec));
+    else co_await asio::async_write(stream_.next_layer(), asio::buffer(bytes), asio::redirect_error(asio::use_awaitable, ec));
+    disarm();
+    if (ec) co_return note(ec);
+    co_return true;
+  }
+
+  // One reply, multi-line or not; code 0 when none came.
+  asio::awaitable<Reply> read_reply() {
+    std::string line;
+    for (;;) {
+      const bool got = co_await read_line(line);
+      if (!got) co_return Reply{};
+      if (line.size() < 3 || !std::isdigit(static_cast<unsigned char>(line[0])) ||
+          !std::isdigit(static_cast<unsigned char>(line[1])) || !std::isdigit(static_cast<unsigned char>(line[2])) ||
+          (line.size() > 3 && line[3] != ' ' && line[3] != '-')) {
+        failure_ = "malformed reply";
+        co_return Reply{};
+      }
+      if (line.size() > 3 && line[3] == '-') continue;
+      co_return Reply{std::stoi(line.substr(0, 3)), line};
+    }
+  }
+
+  asio::awaitable<Reply> command(std::string line) {
+    line += "\r\n";
+    const bool sent = co_await write(std::move(line));
+    if (!sent) co_return Reply{};
+    Reply r = co_await read_reply();
+    co_return r;
+  }
+
+  void close() {
+    error_code ignored;
+    timer_.cancel();
+    stream_.next_layer().close(ignored);
+  }
+
+  // The cause of a failure at `stage`: the reply code, or what happened instead.
+  std::string cause(const Reply& r, const std::string& stage) const {
+    if (r.code != 0) return std::to_string(r.code) + " (" + stage + ")";
+    return failure_ + " (" + stage + ")";
+  }
+
+ private:
+  void arm() {
+    timer_.expires_after(timeout_);
+    timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+      if (ec) return;  // cancelled: the operation finished in time
+      self->timed_out_ = true;
+      error_code ignored;
+      self->stream_.next_layer().close(ignored);
+    });
+  }
+  void disarm() { timer_.cancel(); }
+
+  bool note(const error_code& ec) {
+    if (timed_out_) failure_ = "timeout";
+    else if (ec == asio::error::eof || ec == asio::error::connection_reset || ec == ssl::error::stream_truncated)
+      failure_ = "connection closed";
+    else failure_ = ec.message();
+    return false;
+  }
+
+  asio::awaitable<bool> read_line(std::string& line) {
+    for (;;) {
+      if (const auto pos = in_.find('\n'); pos != std::string::npos) {
+        line.assign(in_, 0, pos);
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        in_.erase(0, pos + 1);
+        co_return true;
+      }
+      if (in_.size() > 65536) {
+        failure_ = "reply line too long";
+        co_return false;
+      }
+      std::array<char, 4096> buf;
+      error_code ec;
+      arm();
+      std::size_t n = 0;
+      if (tls_) n = co_await stream_.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+      else n = co_await stream_.next_layer().async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+      disarm();
+      if (ec) co_return note(ec);
+      in_.append(buf.data(), n);
+    }
+  }
+
+  ssl::stream<tcp::socket> stream_;
+  asio::steady_timer timer_;
+  std::chrono::seconds timeout_;
+  std::string in_;
+  std::string failure_ = "no reply";
+  bool tls_ = false;
+  bool timed_out_ = false;
+};
+
+// Connect through AUTH. Returns null, with `cause` set, on failure.
+asio::awaitable<std::shared_ptr<Session>> open_session(Run& run, Results& res, std::string& cause) {
+  const auto ex = co_await asio::this_coro::executor;
+  auto s = std::make_shared<Session>(ex, run.tls, std::chrono::seconds(run.opt.timeout_seconds));
+  const auto t0 = Clock::now();
+  auto failed = [&](const Reply& r, const std::string& stage) {
+    cause = s->cause(r, stage);
+    s->close();
+    ++res.sessions_failed;
+    return nullptr;
+  };
+  const bool connected = co_await s->connect(run.endpoints);
+  if (!connected) co_return failed(Reply{}, "connect");
+  Reply r = co_await s->read_reply();
+  if (r.code != 220) co_return failed(r, "greeting");
+  r = co_await s->command("EHLO " + run.opt.ehlo);
+  if (r.code != 250) co_return failed(r, "EHLO");
+  if (run.opt.starttls) {
+    r = co_await s->command("STARTTLS");
+    if (r.code != 220) co_return failed(r, "STARTTLS");
+    const bool secured = co_await s->handshake();
+    if (!secured) co_return failed(Reply{}, "STARTTLS");
+    r = co_await s->command("EHLO " + run.opt.ehlo);
+    if (r.code != 250) co_return failed(r, "EHLO after STARTTLS");
+  }
+  r = co_await s->command(run.auth_command);
+  if (r.code != 235) co_return failed(r, "AUTH");
+  res.setup_ms.push_back(ms_since(t0));
+  ++res.sessions_ok;
+  co_return s;
+}
+
+// One transaction. Returns the cause of failure, empty on success; `alive` turns false when the
+// session cannot carry another transaction.
+asio::awaitable<std::string> send_message(Session& s, Run& run, long client, Results& res, bool& alive) {
+  const std::uint64_t n = run.seq.fetch_add(1, std::memory_order_relaxed);
+  const std::size_t rcpts = run.opt.to.size();
+  std::string cause;
+  auto expect = [&](const Reply& r, int code, const std::string& stage) {
+    if (r.code == code) return true;
+    if (r.code == 0 || r.code == 421) alive = false;
+    if (cause.empty()) cause = s.cause(r, stage);
+    return false;
+  };
+
+  const auto t0 = Clock::now();
+  bool data_ok = false;
+  if (run.opt.pipelining) {
+    const bool sent = co_await s.write(run.envelope);
+    if (!sent) {
+      alive = false;
+      co_return s.cause(Reply{}, "MAIL");
+    }
+    Reply r = co_await s.read_reply();
+    expect(r, 250, "MAIL");
+    for (std::size_t i = 0; i < rcpts && alive; ++i) {
+      r = co_await s.read_reply();
+      expect(r, 250, "RCPT");
+    }
+    if (alive) {
+      r = co_await s.read_reply();
+      data_ok = expect(r, 354, "DATA");
+    }
+  } else {
+    Reply r = co_await s.command("MAIL FROM:<" + run.opt.from + ">");
+    bool ok = expect(r, 250, "MAIL");
+    for (std::size_t i = 0; i < rcpts && ok; ++i) {
+      r = co_await s.command("RCPT TO:<" + run.opt.to[i] + ">");
+      ok = expect(r, 250, "RCPT");
+    }
+    if (ok) {
+      r = co_await s.command("DATA");
+      data_ok = expect(r, 354, "DATA");
+    }
+  }
+  if (data_ok) {
+    // After 354 the data must be sent even if a RCPT failed, to keep the dialogue in step.
+    std::string message = run.header_prefix;
+    message += "Subject: smtp-load message " + std::to_string(n) + "\r\n";
+    message += "Message-ID: <" + std::to_string(n) + "." + std::to_string(client) + "." +
+               std::to_string(::getpid()) + "." + std::to_string(std::time(nullptr)) + "@smtp-load.example>\r\n";
+    message += "\r\n";
+    message += run.body;
+    message += ".\r\n";
+    const bool sent = co_await s.write(std::move(message));
+    if (!sent) {
+      alive = false;
+      co_return cause.empty() ? s.cause(Reply{}, "end of data") : cause;
+    }
+    const Reply r = co_await s.read_reply();
+    expect(r, 250, "end of data");
+  }
+  if (cause.empty()) {
+    res.message_ms.push_back(ms_since(t0));
+    co_return cause;
+  }
+  if (alive) {
+    const Reply r = co_await s.command("RSET");
+    if (r.code != 250) alive = false;
+  }
+  co_return cause;
+}
+
+asio::awaitable<void> quit(Session& s) {
+  co_await s.command("QUIT");
+  s.close();
+}
+
+asio::awaitable<void> client(Run& run, long id, Results& out, std::mutex& out_mutex) {
+  Results res;
+  const long m = run.opt.messages;
+  try {
+    for (long sent = 0; sent < m;) {
+      const long batch = std::min(run.opt.per_session, m - sent);
+      sent += batch;
+      std::string cause;
+      auto s = co_await open_session(run, res, cause);
+      if (!s) {
+        res.fail(cause, static_cast<std::uint64_t>(batch));
+        continue;
+      }
+      bool alive = true;
+      long done = 0;
+      for (; done < batch && alive; ++done) {
+        const std::string c = co_await send_message(*s, run, id, res, alive);
+        if (c.empty()) ++res.ok;
+        else res.fail(c);
+      }
+      if (done < batch) res.fail("not sent: session lost", static_cast<std::uint64_t>(batch - done));
+      if (alive) co_await quit(*s);
+      else s->close();
+    }
+  } catch (const std::exception& e) {
+    const std::uint64_t done = res.ok + res.failed;
+    if (done < static_cast<std::uint64_t>(m)) res.fail(std::string("exception: ") + e.what(), m - done);
+  }
+  std::lock_guard lock(out_mutex);
+  out.merge(res);
+}
+
+struct Percentiles {
+  std::size_t count = 0;  // samples; the figures mean nothing when 0
+  double p50 = 0, p90 = 0, p99 = 0, max = 0;
+};
+
+Percentiles percentiles(std::vector<double> v) {
+  Percentiles p;
+  p.count = v.size();
+  if (v.empty()) return p;
+  std::sort(v.begin(), v.end());
+  auto at = [&](double q) {  // nearest rank
+    auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
+    return v[std::clamp<std::size_t>(rank, 1, v.size()) - 1];
+  };
+  p.p50 = at(0.50);
+  p.p90 = at(0.90);
+  p.p99 = at(0.99);
+  p.max = v.back();
+  return p;
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (const char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+std::string fixed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+std::string json_percentiles(const Percentiles& p) {
+  if (p.count == 0) return "null";
+  return "{\"p50\":" + fixed(p.p50, 3) + ",\"p90\":" + fixed(p.p90, 3) + ",\"p99\":" + fixed(p.p99, 3) +
+         ",\"max\":" + fixed(p.max, 3) + "}";
+}
+
+void report(const Options& o, const Results& r, double wall_s) {
+  const Percentiles msg = percentiles(r.message_ms);
+  const Percentiles setup = percentiles(r.setup_ms);
+  const double rate = wall_s > 0 ? static_cast<double>(r.ok) / wall_s : 0;
+  if (o.json) {
+    std::string j = "{";
+    j += "\"host\":" + json_string(o.host) + ",\"port\":" + o.port;
+    j += ",\"connections\":" + std::to_string(o.connections) + ",\"messages_per_connection\":" +
+         std::to_string(o.messages) + ",\"size\":" + std::to_string(o.size);
+    j += std::string(",\"starttls\":") + (o.starttls ? "true" : "false");
+    j += ",\"messages_per_session\":" + std::to_string(std::min(o.per_session, o.messages));
+    j += std::string(",\"pipelining\":") + (o.pipelining ? "true" : "false");
+    j += ",\"threads\":" + std::to_string(o.threads);
+    j += ",\"messages_ok\":" + std::to_string(r.ok) + ",\"messages_failed\":" + std::to_string(r.failed);
+    j += ",\"sessions_ok\":" + std::to_string(r.sessions_ok) + ",\"sessions_failed\":" + std::to_string(r.sessions_failed);
+    j += ",\"wall_seconds\":" + fixed(wall_s, 3) + ",\"msgs_per_second\":" + fixed(rate, 2);
+    j += ",\"latency_ms\":" + json_percentiles(msg) + ",\"setup_ms\":" + json_percentiles(setup);
+    j += ",\"errors\":{";
+    bool first = true;
+    for (const auto& [k, v] : r.errors) {
+      if (!first) j += ",";
+      first = false;
+      j += json_string(k) + ":" + std::to_string(v);
+    }
+    j += "}}";
+    std::cout << j << "\n";
+    return;
+  }
+  std::cout << "smtp-load: " << o.connections << " connections x " << o.messages << " messages, "
+            << std::min(o.per_session, o.messages) << " per session, "
+            << (o.starttls ? "STARTTLS" : "plaintext") << (o.pipelining ? ", pipelining" : "") << ", "
+            << o.size << "-byte body, " << o.host << ":" << o.port << "\n";
+  std::cout << "messages:   " << r.ok << " ok, " << r.failed << " failed\n";
+  std::cout << "sessions:   " << r.sessions_ok << " ok, " << r.sessions_failed << " failed\n";
+  std::cout << "wall time:  " << fixed(wall_s, 3) << " s\n";
+  std::cout << "throughput: " << fixed(rate, 1) << " msgs/s\n";
+  auto line = [](const Percentiles& p) {
+    if (p.count == 0) return std::string("-");
+    return "p50 " + fixed(p.p50, 1) + "  p90 " + fixed(p.p90, 1) + "  p99 " + fixed(p.p99, 1) + "  max " +
+           fixed(p.max, 1);
+  };
+  std::cout << "latency ms: " << line(msg) << "   (MAIL FROM written to 250 after the dot)\n";
+  std::cout << "setup ms:   " << line(setup) << "   (connect to 235 after AUTH)\n";
+  if (r.errors.empty()) {
+    std::cout << "errors:     none\n";
+  } else {
+    std::cout << "errors (failed messages by cause):\n";
+    for (const auto& [k, v] : r.errors) std::cout << "  " << v << "  " << k << "\n";
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options opt;
+  try {
+    opt = parse_options(argc, argv);
+  } catch (const UsageError& e) {
+    std::cerr << "smtp-load: " << e.what() << "\n" << kUsage;
+    return 2;
+  }
+
+  asio::io_context io(static_cast<int>(opt.threads));
+  Run run;
+  run.opt = opt;
+  run.tls.set_verify_mode(ssl::verify_none);
+  try {
+    tcp::resolver resolver(io);
+    run.endpoints = resolver.resolve(opt.host, opt.port);
+  } catch (const std::exception& e) {
+    std::cerr << "smtp-load: cannot resolve " << opt.host << ": " << e.what() << "\n";
+    return 1;
+  }
+  run.auth_command = "AUTH PLAIN " + base64(std::string(1, '\0') + opt.user + std::string(1, '\0') + opt.password);
+  run.envelope = "MAIL FROM:<" + opt.from + ">\r\n";
+  std::string to_header;
+  for (const auto& to : opt.to) {
+    run.envelope += "RCPT TO:<" + to + ">\r\n";
+    to_header += (to_header.empty() ? "" : ", ") + ("<" + to + ">");
+  }
+  run.envelope += "DATA\r\n";
+  run.header_prefix = "From: <" + opt.from + ">\r\nTo: " + to_header + "\r\nDate: " + rfc5322_date() + "\r\n";
+  run.body = make_body(opt.size);
+
+  Results total;
+  std::mutex total_mutex;
+  const auto t0 = Clock::now();
+  for (long i = 0; i < opt.connections; ++i) {
+    asio::co_spawn(asio::make_strand(io), client(run, i, total, total_mutex), asio::detached);
+  }
+  std::vector<std::thread> threads;
+  for (long i = 1; i < opt.threads; ++i) threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : threads) t.join();
+  const double wall_s = ms_since(t0) / 1000.0;
+
+  report(opt, total, wall_s);
+  return 0;
+}

@@ -1,0 +1,261 @@
+// Queue administration. See queue_admin.hpp.
+#include "postern/schema/queue_admin.hpp"
+
+#include "audit.hpp"
+#include "postern/schema/errors.hpp"
+#include "postern/schema/queue_store.hpp"
+
+#include <pqxx/pqxx>
+
+#include <map>
+#include <string_view>
+#include <utility>
+
+namespace postern::schema {
+namespace {
+
+// Timestamps travel as text in one format, UTC.
+#define POSTERN_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
+
+// The columns of a QueueEntry, in the order entry_from() reads them.
+#define POSTERN_ENTRY_COLUMNS                                                           \
+  "q.id, " POSTERN_TS("q.created_at") ", "                                              \
+  "floor(extract(epoch FROM now() - q.created_at))::bigint, q.sender, q.attempts, "     \
+  POSTERN_TS("q.next_attempt_at") ", "                                                  \
+  "ceil(extract(epoch FROM q.next_attempt_at - now()))::bigint, q.held, "               \
+  "(q.lease_owner IS NOT NULL AND q.lease_until > now()), COALESCE(q.last_error, '')"
+constexpr int kEntryColumns = 10;
+
+constexpr const char* kList =
+    "SELECT " POSTERN_ENTRY_COLUMNS " FROM postern_queue q ORDER BY q.created_at, q.id";
+
+constexpr const char* kAllRecipients =
+    "SELECT message_id, recipient, status, attempts, COALESCE(last_reply, ''), "
+    POSTERN_TS("updated_at") " FROM postern_queue_recipients ORDER BY message_id, position";
+
+constexpr const char* kRecipientsOf =
+    "SELECT message_id, recipient, status, attempts, COALESCE(last_reply, ''), "
+    POSTERN_TS("updated_at") " FROM postern_queue_recipients WHERE message_id = $1 ORDER BY position";
+
+// $2: how many bytes of the message to read (the header section is within them, or cut).
+constexpr const char* kShow =
+    "SELECT " POSTERN_ENTRY_COLUMNS ", q.auth_user, q.client_address, q.helo, q.body_type, "
+    "q.smtputf8, q.size, COALESCE(q.lease_owner, ''), COALESCE(" POSTERN_TS("q.lease_until") ", ''), "
+    "substring(q.message FROM 1 FOR $2), octet_length(q.message) "
+    "FROM postern_queue q WHERE q.id = $1";
+
+#undef POSTERN_ENTRY_COLUMNS
+#undef POSTERN_TS
+
+// The notifications are sent when the transaction commits, so workers see the change.
+constexpr const char* kRetry =
+    "WITH due AS (UPDATE postern_queue SET next_attempt_at = now() WHERE id = $1 RETURNING id) "
+    "SELECT pg_notify($2, id) FROM due";
+
+constexpr const char* kRetryAll =
+    "WITH due AS (UPDATE postern_queue SET next_attempt_at = now() WHERE NOT held RETURNING 1) "
+    "SELECT count(*) FROM due";
+
+constexpr const char* kNotify = "SELECT pg_notify($1, $2)";
+
+constexpr const char* kHold =
+    "UPDATE postern_queue SET held = true WHERE id = $1 AND NOT held RETURNING id";
+
+constexpr const char* kRelease =
+    "WITH released AS (UPDATE postern_queue SET held = false, next_attempt_at = now() "
+    "WHERE id = $1 AND held RETURNING id) "
+    "SELECT pg_notify($2, id) FROM released";
+
+constexpr const char* kExists = "SELECT 1 FROM postern_queue WHERE id = $1";
+
+// RETURNING sees the recipients as they were before the cascade removes them.
+constexpr const char* kDelete =
+    "DELETE FROM postern_queue q WHERE q.id = $1 RETURNING q.sender, "
+    "(SELECT count(*) FROM postern_queue_recipients r WHERE r.message_id = q.id), "
+    "(SELECT count(*) FROM postern_queue_recipients r "
+    "  WHERE r.message_id = q.id AND r.status = 'pending')";
+
+// libpqxx's failures become the data model's.
+template <class F>
+auto guarded(F&& work) -> decltype(work()) {
+  try {
+    return work();
+  } catch (const pqxx::broken_connection& e) {
+    throw DatabaseUnavailable(std::string("database unreachable: ") + e.what());
+  } catch (const pqxx::in_doubt_error& e) {
+    throw DatabaseUnavailable(std::string("database connection lost during commit: ") + e.what());
+  } catch (const pqxx::data_exception& e) {
+    throw InvalidInput(e.what());
+  }
+}
+
+// One consistent picture of the queue and its recipients across the statements that read it.
+using Snapshot = pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>;
+
+[[noreturn]] void not_found(const std::string& id) {
+  throw NotFound("queued message " + id + " does not exist");
+}
+
+QueueEntry entry_from(const pqxx::row& row) {
+  QueueEntry e;
+  e.id = row[0].as<std::string>();
+  e.created_at = row[1].as<std::string>();
+  e.age_seconds = row[2].as<long long>();
+  e.sender = row[3].as<std::string>();
+  e.attempts = row[4].as<int>();
+  e.next_attempt_at = row[5].as<std::string>();
+  e.next_attempt_in_seconds = row[6].as<long long>();
+  e.held = row[7].as<bool>();
+  e.leased = row[8].as<bool>();
+  e.last_error = row[9].as<std::string>();
+  return e;
+}
+
+QueueRecipient recipient_from(const pqxx::row& row) {
+  return {row[1].as<std::string>(), row[2].as<std::string>(), row[3].as<int>(),
+          row[4].as<std::string>(), row[5].as<std::string>()};
+}
+
+void add_recipient(QueueEntry& e, QueueRecipient r) {
+  if (r.status == "pending") ++e.recipients_pending;
+  e.recipients.push_back(std::move(r));
+}
+
+// Where the header section ends: the offset of the empty line (CRLF or bare LF) that ends it,
+// or npos when `text` holds no empty line.
+std::size_t header_section_end(std::string_view text) {
+  std::size_t line = 0;
+  while (line < text.size()) {
+    if (text[line] == '\n') return line;
+    if (text[line] == '\r' && line + 1 < text.size() && text[line + 1] == '\n') return line;
+    const std::size_t end = text.find('\n', line);
+    if (end == std::string_view::npos) return std::string_view::npos;
+    line = end + 1;
+  }
+  return std::string_view::npos;
+}
+
+std::size_t count(const pqxx::result& rows) { return rows.size(); }
+
+}  // namespace
+
+std::vector<QueueEntry> list_queue(pqxx::connection_base& db) {
+  return guarded([&] {
+    Snapshot tx{db};
+    std::vector<QueueEntry> entries;
+    std::map<std::string, std::size_t> index;
+    for (const auto& row : tx.exec(kList)) {
+      entries.push_back(entry_from(row));
+      index.emplace(entries.back().id, entries.size() - 1);
+    }
+    for (const auto& row : tx.exec(kAllRecipients)) {
+      auto found = index.find(row[0].as<std::string>());
+      if (found != index.end()) add_recipient(entries[found->second], recipient_from(row));
+    }
+    tx.commit();
+    return entries;
+  });
+}
+
+std::optional<QueuedMessageDetails> show_queued(pqxx::connection_base& db, const std::string& id) {
+  return guarded([&]() -> std::optional<QueuedMessageDetails> {
+    Snapshot tx{db};
+    auto rows = tx.exec_params(kShow, id, static_cast<int>(kQueueHeaderLimit));
+    if (rows.empty()) return std::nullopt;
+    const auto& row = rows[0];
+    QueuedMessageDetails d;
+    d.entry = entry_from(row);
+    int c = kEntryColumns;
+    d.auth_user = row[c++].as<std::string>();
+    d.client_address = row[c++].as<std::string>();
+    d.helo = row[c++].as<std::string>();
+    d.body_type = row[c++].as<std::string>();
+    d.smtputf8 = row[c++].as<bool>();
+    d.size = row[c++].as<long long>();
+    d.lease_owner = row[c++].as<std::string>();
+    d.lease_until = row[c++].as<std::string>();
+    const std::string start = pqxx::binarystring(row[c++]).str();
+    const auto stored = row[c++].as<long long>();
+    if (!d.entry.leased) {  // an expired lease is history, not state
+      d.lease_owner.clear();
+      d.lease_until.clear();
+    }
+    const std::size_t end = header_section_end(start);
+    if (end != std::string_view::npos) {
+      d.headers = start.substr(0, end);
+    } else {
+      d.headers = start;
+      d.headers_truncated = stored > static_cast<long long>(start.size());
+    }
+    for (const auto& r : tx.exec_params(kRecipientsOf, id)) add_recipient(d.entry, recipient_from(r));
+    tx.commit();
+    return d;
+  });
+}
+
+std::size_t retry(pqxx::connection_base& db, const std::string& id, const std::string& actor) {
+  return guarded([&] {
+    pqxx::work tx{db};
+    const std::size_t n = count(tx.exec_params(kRetry, id, std::string(kQueueChannel)));
+    if (n == 0) not_found(id);
+    record_audit(tx, actor, "queue retry", id);
+    tx.commit();
+    return n;
+  });
+}
+
+std::size_t retry_all(pqxx::connection_base& db, const std::string& actor) {
+  return guarded([&] {
+    pqxx::work tx{db};
+    const auto n = tx.exec(kRetryAll)[0][0].as<std::size_t>();
+    if (n > 0) tx.exec_params(kNotify, std::string(kQueueChannel), std::string());
+    record_audit(tx, actor, "queue retry", "--all",
+                 std::to_string(n) + (n == 1 ? " message" : " messages"));
+    tx.commit();
+    return n;
+  });
+}
+
+bool hold(pqxx::connection_base& db, const std::string& id, const std::string& actor) {
+  return guarded([&] {
+    pqxx::work tx{db};
+    if (tx.exec_params(kHold, id).empty()) {
+      if (tx.exec_params(kExists, id).empty()) not_found(id);
+      return false;
+    }
+    record_audit(tx, actor, "queue hold", id);
+    tx.commit();
+    return true;
+  });
+}
+
+bool release(pqxx::connection_base& db, const std::string& id, const std::string& actor) {
+  return guarded([&] {
+    pqxx::work tx{db};
+    if (tx.exec_params(kRelease, id, std::string(kQueueChannel)).empty()) {
+      if (tx.exec_params(kExists, id).empty()) not_found(id);
+      return false;
+    }
+    record_audit(tx, actor, "queue release", id);
+    tx.commit();
+    return true;
+  });
+}
+
+void delete_queued(pqxx::connection_base& db, const std::string& id, const std::string& actor) {
+  guarded([&] {
+    pqxx::work tx{db};
+    auto rows = tx.exec_params(kDelete, id);
+    if (rows.empty()) not_found(id);
+    const auto sender = rows[0][0].as<std::string>();
+    const auto total = rows[0][1].as<long long>();
+    const auto pending = rows[0][2].as<long long>();
+    record_audit(tx, actor, "queue delete", id,
+                 "from <" + sender + "> to " + std::to_string(total) +
+                     (total == 1 ? " recipient" : " recipients") + " (" + std::to_string(pending) +
+                     " pending)");
+    tx.commit();
+  });
+}
+
+}  // namespace postern::schema

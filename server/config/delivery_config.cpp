@@ -1,0 +1,235 @@
+// The delivery keys of postern.yaml. An upstream is read key by key like any section; which keys
+// its `kind` allows, the password behind `username` and the default port are settled by queued
+// checks, so that a misspelt key is reported as unknown before anything is said to be missing.
+// Passwords never reach an error message: only the file or variable that holds them does.
+#include "server/config/delivery_config.hpp"
+
+#include <algorithm>
+#include <array>
+#include <string_view>
+
+#include "postern/schema/address.hpp"
+#include "server/config/read_file.hpp"
+
+namespace postern::config::detail {
+namespace {
+
+using postern::delivery::DeliveryConfig;
+using postern::delivery::Route;
+using postern::delivery::Upstream;
+using postern::delivery::UpstreamKind;
+using postern::delivery::UpstreamSecurity;
+
+// The keys that mean something only for kind: smtp.
+constexpr std::array<std::string_view, 12> kSmtpOnlyKeys = {
+    "host", "port", "security", "verify_certificate", "ca_file", "username", "password_file",
+    "password_env", "ehlo_name", "max_connections", "timeout_seconds", "idle_seconds"};
+
+// Names appear in logs, routes and `mailadmin queue` output: keep them to one plain word.
+bool is_upstream_name(const std::string& name) {
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
+  });
+}
+
+std::string ascii_lower(std::string text) {
+  for (char& c : text) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return text;
+}
+
+// An address for a header rewrite or a route: parsed as a MAIL FROM mailbox (domain
+// normalised), the parse error being the message.
+std::string read_address(Section& s, std::string_view key) {
+  std::string text;
+  if (!s.read(key, text)) return "";
+  const auto address = schema::parse_address(text);
+  if (!address) s.fail_at(key, address.error);
+  return address->str();
+}
+
+// Where the password of an upstream comes from; resolved by a queued check.
+struct PasswordSource {
+  bool has_file = false;
+  bool has_env = false;
+  std::string file;
+  std::string variable;
+};
+
+// Kind-dependent checks and defaults for one upstream, once the whole file has been read.
+void check_upstream(const Section& s, Upstream& u, const PasswordSource& source,
+                    const Environment& env) {
+  if (u.kind == UpstreamKind::Maildir) {
+    for (const std::string_view key : kSmtpOnlyKeys) {
+      if (s.has(key)) s.fail_at(key, "not allowed with kind: maildir");
+    }
+    if (u.maildir.empty()) s.fail_at("path", "required with kind: maildir");
+    if (u.maildir.front() != '/') {
+      s.fail_at("path", "expected an absolute path, got " + quote(u.maildir));
+    }
+    return;
+  }
+  if (s.has("path")) s.fail_at("path", "not allowed with kind: smtp (it is for kind: maildir)");
+  if (u.host.empty()) s.fail_at("host", "required with kind: smtp");
+  if (u.security == UpstreamSecurity::None) {
+    for (const std::string_view key : {"verify_certificate", "ca_file"}) {
+      if (s.has(key)) s.fail_at(key, "not allowed with security: none");
+    }
+  }
+  if (!u.verify_certificate && s.has("ca_file")) {
+    s.fail_at("ca_file", "not allowed with verify_certificate: false");
+  }
+  if (!s.has("port")) {
+    // The IANA ports: submission (RFC 6409), submissions (RFC 8314 §7.3), smtp (RFC 5321).
+    u.port = u.security == UpstreamSecurity::Tls    ? 465
+             : u.security == UpstreamSecurity::None ? 25
+                                                    : 587;
+  }
+  if (u.username.empty()) {
+    if (source.has_file) s.fail_at("password_file", "needs username");
+    if (source.has_env) s.fail_at("password_env", "needs username");
+    return;
+  }
+  if (source.has_file && source.has_env) {
+    s.fail_at("password_env", "cannot be combined with password_file");
+  }
+  if (source.has_file) {
+    u.password = read_secret_file(s, "password_file", source.file);
+  } else if (source.has_env) {
+    const auto value = env(source.variable);
+    if (!value) {
+      s.fail_at("password_env", "environment variable " + source.variable + " is not set");
+    }
+    if (value->empty()) {
+      s.fail_at("password_env", "environment variable " + source.variable + " is empty");
+    }
+    u.password = *value;
+  } else {
+    s.fail_at("username", "needs password_file or password_env");
+  }
+}
+
+void read_upstreams(Section& root, DeliveryConfig& cfg, const Environment& env, Checks& checks) {
+  root.list("upstreams", [&](Section& s) {
+    Upstream u;
+    PasswordSource source;
+    if (s.has("password")) {
+      s.fail_at("password", "inline passwords are not allowed: use password_file or password_env");
+    }
+    if (s.read("name", u.name) && !is_upstream_name(u.name)) {
+      s.fail_at("name", "expected letters, digits, '.', '_' or '-', got " + quote(u.name));
+    }
+    s.read("kind", u.kind, {{"smtp", UpstreamKind::Smtp}, {"maildir", UpstreamKind::Maildir}});
+    if (s.read("host", u.host) && !is_domain_name(u.host) && !is_ip_address(u.host)) {
+      s.fail_at("host", "expected a host name or IP address, got " + quote(u.host));
+    }
+    s.read("port", u.port);
+    s.read("security", u.security,
+           {{"none", UpstreamSecurity::None},
+            {"starttls", UpstreamSecurity::StartTls},
+            {"tls", UpstreamSecurity::Tls}});
+    s.read("verify_certificate", u.verify_certificate);
+    s.read("ca_file", u.ca_file);
+    s.read("username", u.username);
+    source.has_file = s.read("password_file", source.file);
+    source.has_env = s.read("password_env", source.variable);
+    if (s.read("ehlo_name", u.ehlo_name) && !is_domain_name(u.ehlo_name)) {
+      s.fail_at("ehlo_name", "expected a domain name, got " + quote(u.ehlo_name));
+    }
+    s.read("max_connections", u.max_connections);
+    s.read("timeout_seconds", u.timeout_seconds);
+    s.read("idle_seconds", u.idle_seconds, 0);
+    s.read("path", u.maildir);
+    s.section("rewrite", [&](Section& r) {
+      u.rewrite_return_path = read_address(r, "return_path");
+      u.rewrite_reply_to = read_address(r, "reply_to");
+    });
+    const std::size_t index = cfg.upstreams.size();
+    cfg.upstreams.push_back(std::move(u));
+    checks.push_back([s, index, source, &cfg, &env] {
+      Upstream& upstream = cfg.upstreams[index];
+      if (upstream.name.empty()) s.fail_at("name", "required");
+      for (std::size_t i = 0; i < index; ++i) {
+        if (cfg.upstreams[i].name == upstream.name) {
+          s.fail_at("name", "duplicate upstream name " + quote(upstream.name));
+        }
+      }
+      check_upstream(s, upstream, source, env);
+    });
+  });
+}
+
+// Routes are compared case-insensitively (see delivery/routes.hpp), so they are stored in
+// lowercase: the local part here, the domain by schema::parse_address / normalize_domain.
+bool read_routes(Section& root, DeliveryConfig& cfg, Checks& checks) {
+  return root.list("routes", [&](Section& s) {
+    Route route;
+    route.sender = ascii_lower(read_address(s, "sender"));
+    std::string domain;
+    if (s.read("sender_domain", domain)) {
+      const auto normalized = schema::normalize_domain(domain);
+      if (!normalized) s.fail_at("sender_domain", normalized.error);
+      route.sender_domain = *normalized;
+    }
+    s.read("upstream", route.upstream);
+    cfg.routes.push_back(route);
+    checks.push_back([s, route, &cfg] {
+      if (cfg.upstreams.empty()) return;  // the whole section is refused below
+      if (route.sender.empty() && route.sender_domain.empty()) {
+        s.fail_here("expected sender or sender_domain");
+      }
+      if (!route.sender.empty() && !route.sender_domain.empty()) {
+        s.fail_at("sender_domain", "cannot be combined with sender");
+      }
+      if (route.upstream.empty()) s.fail_at("upstream", "required");
+      const bool known = std::any_of(cfg.upstreams.begin(), cfg.upstreams.end(),
+                                     [&](const Upstream& u) { return u.name == route.upstream; });
+      if (!known) s.fail_at("upstream", "no upstream named " + quote(route.upstream));
+    });
+  });
+}
+
+}  // namespace
+
+void read_delivery(Section& root, DeliveryConfig& cfg, const Environment& env, Checks& checks) {
+  root.section("delivery", [&](Section& s) {
+    s.read("workers", cfg.workers);
+    s.read("lease_seconds", cfg.lease_seconds);
+    s.read("lifetime_seconds", cfg.lifetime_seconds);
+    s.read("first_retry_seconds", cfg.first_retry_seconds);
+    s.read("max_retry_seconds", cfg.max_retry_seconds);
+    s.read("poll_seconds", cfg.poll_seconds);
+    checks.push_back([s, &cfg] {
+      if (cfg.max_retry_seconds < cfg.first_retry_seconds) {
+        s.fail_at("max_retry_seconds", "must be at least first_retry_seconds (" +
+                                           std::to_string(cfg.first_retry_seconds) + "), got " +
+                                           std::to_string(cfg.max_retry_seconds));
+      }
+    });
+  });
+  read_upstreams(root, cfg, env, checks);
+  const bool has_routes = read_routes(root, cfg, checks);
+  const bool has_default = root.read("default_upstream", cfg.default_upstream);
+  checks.push_back([root, &cfg, has_routes, has_default] {
+    if (cfg.upstreams.empty()) {  // delivery disabled: the relay only queues
+      if (has_routes) {
+        root.fail_at("routes", "not allowed without upstreams (delivery is disabled)");
+      }
+      if (has_default) {
+        root.fail_at("default_upstream", "not allowed without upstreams (delivery is disabled)");
+      }
+      return;
+    }
+    if (!has_default) root.fail_at("default_upstream", "required when upstreams are configured");
+    const bool known =
+        std::any_of(cfg.upstreams.begin(), cfg.upstreams.end(),
+                    [&](const Upstream& u) { return u.name == cfg.default_upstream; });
+    if (!known) {
+      root.fail_at("default_upstream", "no upstream named " + quote(cfg.default_upstream));
+    }
+  });
+}
+
+}  // namespace postern::config::detail

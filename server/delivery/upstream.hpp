@@ -1,0 +1,60 @@
+// Where delivery sends mail: the upstreams and routes of postern.yaml. An upstream is an SMTP
+// server (a provider's submission port, a smarthost) or a local maildir; routes pick one by the
+// envelope sender, first match wins, else the default. Plain data: the config loader fills it,
+// the delivery engine reads it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace postern::delivery {
+
+enum class UpstreamKind { Smtp, Maildir };
+enum class UpstreamSecurity { None, StartTls, Tls };  // Tls = implicit TLS (port 465)
+
+struct Upstream {
+  std::string name;
+  UpstreamKind kind = UpstreamKind::Smtp;
+
+  // kind: smtp
+  std::string host;
+  std::uint16_t port = 587;
+  UpstreamSecurity security = UpstreamSecurity::StartTls;
+  bool verify_certificate = true;  // false only when the config says so, explicitly, per upstream
+  std::string ca_file;             // empty: the system CA store
+  std::string username;            // empty: no AUTH
+  std::string password;            // secret: from password_file or password_env, never inline
+  std::string ehlo_name;           // empty: the relay's hostname
+  unsigned max_connections = 4;    // concurrent sessions to this upstream, per replica
+  unsigned timeout_seconds = 60;   // per command (connect, each reply)
+  unsigned idle_seconds = 30;      // an idle connection is kept this long for the next message
+
+  // kind: maildir
+  std::string maildir;  // the Maildir root: tmp/, new/, cur/ are created inside
+
+  // Header rewrites at delivery (smtpproxy's per-account Return-Path and Reply-To).
+  std::string rewrite_return_path;  // empty: unchanged
+  std::string rewrite_reply_to;     // empty: unchanged
+};
+
+struct Route {
+  std::string sender;         // exact envelope sender (normalised address), or
+  std::string sender_domain;  // the sender's domain (normalised)
+  std::string upstream;       // name of an upstream
+};
+
+struct DeliveryConfig {
+  std::vector<Upstream> upstreams;
+  std::vector<Route> routes;
+  std::string default_upstream;  // name; required when any upstream is configured
+  unsigned workers = 16;                  // deliveries in flight per replica
+  unsigned lease_seconds = 300;           // a claim older than this is taken over by others
+  unsigned lifetime_seconds = 5 * 86400;  // then undeliverable recipients bounce
+  unsigned first_retry_seconds = 60;      // backoff starts here, doubles, with jitter
+  unsigned max_retry_seconds = 3600;      // and is capped here
+  unsigned poll_seconds = 30;             // safety net when a NOTIFY was missed
+};
+
+}  // namespace postern::delivery

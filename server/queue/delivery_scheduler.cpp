@@ -1,0 +1,112 @@
+// See delivery_scheduler.hpp.
+#include "server/queue/delivery_scheduler.hpp"
+
+#include "server/runtime/blocking_pool.hpp"
+#include "server/runtime/log.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+
+namespace postern::queue {
+namespace asio = boost::asio;
+
+DeliveryScheduler::DeliveryScheduler(asio::io_context& io, BlockingPool& pool,
+                                     delivery::MessageDelivery& delivery,
+                                     const delivery::DeliveryConfig& config)
+    : io_(io), pool_(pool), delivery_(delivery), config_(config), strand_(asio::make_strand(io)), timer_(strand_) {}
+
+void DeliveryScheduler::start() {
+  asio::co_spawn(strand_, loop(), asio::detached);
+}
+
+void DeliveryScheduler::wake() {
+  asio::post(strand_, [this] {
+    wake_pending_ = true;
+    timer_.cancel();
+  });
+}
+
+void DeliveryScheduler::stop(std::function<void()> done) {
+  asio::post(strand_, [this, done = std::move(done)]() mutable {
+    stopping_ = true;
+    on_stopped_ = std::move(done);
+    timer_.cancel();
+    if (loop_done_ && in_flight_ == 0 && on_stopped_) std::exchange(on_stopped_, nullptr)();
+  });
+}
+
+void DeliveryScheduler::finished_one() {
+  asio::post(strand_, [this] {
+    --in_flight_;
+    if (stopping_) {
+      if (loop_done_ && in_flight_ == 0 && on_stopped_) std::exchange(on_stopped_, nullptr)();
+      return;
+    }
+    wake_pending_ = true;
+    timer_.cancel();
+  });
+}
+
+asio::awaitable<void> DeliveryScheduler::run_one(schema::ClaimedMessage message) {
+  try {
+    co_await delivery_.deliver(std::move(message));
+  } catch (const std::exception& e) {
+    log::error("delivery_failed", {{"error", e.what()}});
+  }
+  finished_one();
+}
+
+asio::awaitable<void> DeliveryScheduler::loop() {
+  const auto poll = std::chrono::seconds{config_.poll_seconds};
+  std::chrono::milliseconds backoff{0};
+  while (!stopping_) {
+    std::chrono::milliseconds sleep = poll;
+    const unsigned free = config_.workers - std::min(config_.workers, in_flight_.load());
+    if (free > 0 && wake_pending_) {
+      wake_pending_ = false;
+      try {
+        auto claimed = co_await pool_.run([&](BlockingContext& c) {
+          return schema::claim_due(c.store().connection(), delivery_.owner(), static_cast<int>(free),
+                                   static_cast<int>(config_.lease_seconds));
+        });
+        backoff = std::chrono::milliseconds{0};
+        for (auto& message : claimed) {
+          ++in_flight_;
+          asio::co_spawn(asio::make_strand(io_), run_one(std::move(message)), asio::detached);
+        }
+        // A full batch: more may be due at once.
+        if (claimed.size() == free) wake_pending_ = true;
+        if (!wake_pending_) {
+          auto next = co_await pool_.run([&](BlockingContext& c) {
+            return schema::seconds_until_next_due(c.store().connection()).value_or(1e9);
+          });
+          sleep = std::min<std::chrono::milliseconds>(
+              poll, std::chrono::milliseconds{static_cast<long long>(next * 1000) + 1});
+          // Due now yet not claimed: another replica took it this instant. Look again shortly.
+          if (next <= 0) sleep = std::chrono::milliseconds{50};
+        }
+      } catch (const std::exception& e) {
+        // PostgreSQL away: try again soon, without hammering it.
+        backoff = std::min<std::chrono::milliseconds>(std::max<std::chrono::milliseconds>(backoff * 2, std::chrono::milliseconds{500}),
+                                                      std::chrono::milliseconds{10000});
+        log::warning("queue_claim_failed", {{"error", e.what()}, {"retry_ms", std::to_string(backoff.count())}});
+        sleep = backoff;
+        wake_pending_ = true;
+      }
+    }
+    if (wake_pending_ && free > 0 && backoff.count() == 0) continue;
+    timer_.expires_after(sleep);
+    boost::system::error_code ec;
+    co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec) wake_pending_ = true;  // the timer ran out: look again
+  }
+  loop_done_ = true;
+  if (in_flight_ == 0 && on_stopped_) std::exchange(on_stopped_, nullptr)();
+}
+
+}  // namespace postern::queue

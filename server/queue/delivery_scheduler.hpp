@@ -1,0 +1,55 @@
+// The delivery loop of one replica: claims due messages from the PostgreSQL queue (as many as
+// there are free workers), starts one delivery coroutine per message, and otherwise sleeps until
+// a NOTIFY wakes it, the next message falls due, or the poll interval passes. An idle queue costs
+// one query per poll interval and nothing else.
+//
+//   DeliveryScheduler scheduler{io, pool, delivery};  scheduler.start();  ...  scheduler.stop();
+#pragma once
+
+#include "server/delivery/message_delivery.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <atomic>
+#include <functional>
+
+namespace postern {
+class BlockingPool;
+}
+
+namespace postern::queue {
+
+class DeliveryScheduler {
+ public:
+  DeliveryScheduler(boost::asio::io_context& io, BlockingPool& pool, delivery::MessageDelivery& delivery,
+                    const delivery::DeliveryConfig& config);
+
+  void start();
+  // Thread-safe: something may be due now (a NOTIFY, a finished delivery).
+  void wake();
+  // Stops claiming; deliveries in flight finish, then `done` is called.
+  void stop(std::function<void()> done);
+
+  unsigned in_flight() const { return in_flight_.load(); }
+
+ private:
+  boost::asio::awaitable<void> loop();
+  boost::asio::awaitable<void> run_one(schema::ClaimedMessage message);
+  void finished_one();
+
+  boost::asio::io_context& io_;
+  BlockingPool& pool_;
+  delivery::MessageDelivery& delivery_;
+  const delivery::DeliveryConfig& config_;
+  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+  boost::asio::steady_timer timer_;
+  std::atomic<unsigned> in_flight_{0};
+  std::atomic<bool> stopping_{false};
+  bool wake_pending_ = true;  // on the strand
+  std::function<void()> on_stopped_;  // on the strand
+  bool loop_done_ = false;            // on the strand
+};
+
+}  // namespace postern::queue

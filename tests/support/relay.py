@@ -1,0 +1,509 @@
+"""End-to-end harness: the real `postern` daemon, the real `mailadmin`, and the queue.
+
+    db = pgcluster.fresh_database("e2e")
+    admin = Mailadmin(db)
+    admin.migrate()
+    admin.add_user("alice", "secret")
+    admin.add_address("alice@example.com")
+    admin.grant_address("alice@example.com", "alice")
+    with RelayServer(db, limits={"max_recipients": 5}) as relay:
+        smtp = smtplib.SMTP("127.0.0.1", relay.port)
+        smtp.starttls(context=relay.client_context())
+        ...
+    queued(db)  # [{"id": ..., "sender": ..., "recipients": [...], "message": b"...", ...}]
+
+RelayServer writes a configuration and a self-signed certificate (CN=localhost, SAN
+DNS:localhost, IP:127.0.0.1 and IP:::1) into a temporary folder, starts postern on two free
+loopback ports (STARTTLS on .port, implicit TLS on .tls_port), and returns once both answer with
+their 220 greeting. Its stdout (the log) and stderr go to files in that folder; .log_text()
+reads them. Keyword arguments override the configuration section by section (nested dicts
+merge, other values replace), e.g. RelayServer(db, auth={"failures_per_ip": 3},
+shutdown_grace_seconds=1); listener_options={...} changes the STARTTLS listener but keeps its
+port. POSTERN_KEEP_E2E_DIRS=1 keeps the folders for a post-mortem.
+
+RawSmtp is a byte-level client for what smtplib cannot express (pipelining in one write,
+bare LF, overlong lines, commands injected before the TLS handshake).
+
+Binaries: $POSTERN_BUILD_DIR/server/postern and $POSTERN_BUILD_DIR/mailadmin/mailadmin.
+"""
+import base64
+import copy
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+
+import pgcluster
+
+BUILD_DIR = os.environ.get("POSTERN_BUILD_DIR", os.path.join(pgcluster.SOURCE_DIR, "build"))
+POSTERN = os.path.join(BUILD_DIR, "server", "postern")
+MAILADMIN = os.path.join(BUILD_DIR, "mailadmin", "mailadmin")
+
+# Cheap Argon2id, for mailadmin's hashes and postern's rehash: the suite is about the protocol.
+FAST_ARGON2 = {"argon2_memory_kib": 1024, "argon2_iterations": 1}
+
+
+def free_port():
+    """A loopback TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout=10.0, interval=0.02, message="condition"):
+    """Polls predicate() until it returns a true value, which it returns; fails at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+def plain_auth(user, password, authzid=""):
+    """The base64 AUTH PLAIN initial response (RFC 4616)."""
+    return base64.b64encode(f"{authzid}\0{user}\0{password}".encode()).decode()
+
+
+# ---- configuration ------------------------------------------------------------------------------
+
+def _scalar(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return json.dumps(str(value))  # a JSON string is a YAML double-quoted scalar
+
+
+def to_yaml(value, indent=0):
+    """Block-style YAML for dicts, lists and scalars (no PyYAML needed)."""
+    pad = " " * indent
+    lines = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, (dict, list)) and item:
+                lines.append(f"{pad}{key}:")
+                lines.append(to_yaml(item, indent + 2))
+            else:
+                empty = "{}" if isinstance(item, dict) else "[]"
+                lines.append(f"{pad}{key}: {empty if isinstance(item, (dict, list)) else _scalar(item)}")
+    elif isinstance(value, list):
+        for item in value:
+            if isinstance(item, dict) and item:
+                body = to_yaml(item, indent + 2).splitlines()
+                lines.append(f"{pad}- {body[0].lstrip()}")
+                lines.extend(body[1:])
+            else:
+                lines.append(f"{pad}- {_scalar(item)}")
+    else:
+        lines.append(pad + _scalar(value))
+    return "\n".join(lines)
+
+
+def _merge(base, overrides):
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def make_certificate(folder, name="tls"):
+    """A self-signed certificate for localhost and 127.0.0.1; returns (certificate, key) paths."""
+    cert = os.path.join(folder, f"{name}.crt")
+    key = os.path.join(folder, f"{name}.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1"],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+def _clean_env(**extra):
+    """The caller's environment without anything that would redirect a database connection."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("PG") and k not in ("DATABASE_URL", "POSTERN_DATABASE_URL")}
+    env.update(extra)
+    return env
+
+
+# ---- the daemon ---------------------------------------------------------------------------------
+
+class _PortTaken(RuntimeError):
+    pass
+
+
+class RelayServer:
+    """One postern process with its own config, certificate and log, on two free ports."""
+
+    def __init__(self, db_url, start=True, listener_options=None, **overrides):
+        """listener_options: keys merged into the STARTTLS listener (e.g. address "::1" or
+        allow_plaintext_auth_on_loopback), keeping its free port; overrides: config sections."""
+        self.dir = tempfile.mkdtemp(prefix="postern-e2e-")
+        self.certificate, self.key = make_certificate(self.dir)
+        self.cafile = self.certificate  # self-signed: the certificate is its own CA
+        self.port = free_port()
+        self.tls_port = free_port()
+        self.hostname = "relay.test"
+        config = {
+            "hostname": self.hostname,
+            "database": {"url": db_url, "timeout_seconds": 3},
+            "listeners": [
+                {"address": "127.0.0.1", "port": self.port, "tls": "starttls",
+                 "allow_plaintext_auth_on_loopback": False},
+                {"address": "127.0.0.1", "port": self.tls_port, "tls": "implicit"},
+            ],
+            "tls": {"certificate": self.certificate, "key": self.key},
+            "limits": {"max_message_size": 100000, "max_recipients": 5, "max_errors": 5,
+                       "command_timeout_seconds": 30, "data_timeout_seconds": 30},
+            "auth": dict(FAST_ARGON2, failure_delay_ms=50, failures_per_ip=1000,
+                         failures_per_user=1000),
+            "logging": {"level": "debug"},
+            "shutdown_grace_seconds": 10,
+            "threads": {"io": 2},
+        }
+        config["listeners"][0].update(listener_options or {})
+        self.host = config["listeners"][0]["address"]
+        self._own_ports = "listeners" not in overrides
+        self.config = _merge(config, copy.deepcopy(overrides))
+        self.config_path = os.path.join(self.dir, "postern.yaml")
+        self._write_config()
+        self.log_path = os.path.join(self.dir, "postern.log")
+        self.stderr_path = os.path.join(self.dir, "postern.stderr")
+        self.process = None
+        self.returncode = None
+        if start:
+            self.start()
+
+    def _write_config(self):
+        with open(self.config_path, "w") as f:
+            f.write(to_yaml(self.config) + "\n")
+
+    def start(self, timeout=60.0):
+        """Starts postern and waits for both greetings. If another process took one of the free
+        ports in the meantime (tests run in parallel), picks new ports and tries again."""
+        for attempt in range(3):
+            with open(self.log_path, "ab") as out, open(self.stderr_path, "ab") as err:
+                self.process = subprocess.Popen([POSTERN, "--config", self.config_path], stdout=out,
+                                                stderr=err, stdin=subprocess.DEVNULL, env=_clean_env())
+            try:
+                wait_until(self._ready, timeout, interval=0.05, message="postern to greet on its ports")
+                return self
+            except _PortTaken:
+                if attempt == 2 or not self._own_ports:
+                    raise
+                self.port, self.tls_port = free_port(), free_port()
+                self.config["listeners"][0]["port"] = self.port
+                self.config["listeners"][1]["port"] = self.tls_port
+                self._write_config()
+            except Exception:
+                self.kill()
+                raise
+        return self
+
+    def _ready(self):
+        if self.process.poll() is not None:
+            text = self.log_text()
+            lines = text.strip().splitlines()
+            if lines and "cannot listen on" in lines[-1]:
+                raise _PortTaken(text)
+            raise RuntimeError(f"postern exited with {self.process.returncode}:\n{text}")
+        try:
+            for tls in (False, True):
+                port, host = (self.tls_port, "127.0.0.1") if tls else (self.port, self.host)
+                with RawSmtp(port, host=host, tls=tls, cafile=self.cafile) as c:
+                    if c.reply().code != 220:
+                        return False
+                    c.command("QUIT")
+            return True
+        except (OSError, ssl.SSLError, EOFError):
+            return False
+
+    def client_context(self, **versions):
+        """An SSL context that verifies this server's certificate (pass minimum_version=... etc.)."""
+        context = ssl.create_default_context(cafile=self.cafile)
+        for name, value in versions.items():
+            setattr(context, name, value)
+        return context
+
+    def log_text(self):
+        """Everything postern wrote so far: the log (stdout), then stderr."""
+        text = ""
+        for path in (self.log_path, self.stderr_path):
+            if os.path.exists(path):
+                with open(path, "rb") as f:
+                    text += f.read().decode("utf-8", "replace")
+        return text
+
+    def wait_for_log(self, pattern, timeout=10.0):
+        """Waits until a log line matches the regular expression; returns the match."""
+        return wait_until(lambda: re.search(pattern, self.log_text()), timeout,
+                          message=f"log line matching {pattern!r}")
+
+    def signal(self, signum):
+        self.process.send_signal(signum)
+
+    def wait(self, timeout=30.0):
+        """Waits for the process to exit; returns its exit code."""
+        self.returncode = self.process.wait(timeout)
+        return self.returncode
+
+    def stop(self, timeout=30.0):
+        """SIGTERM, then waits; returns the exit code (the recorded one if it had already exited)."""
+        if self.process is None:
+            return self.returncode
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.wait(timeout)
+
+    def kill(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def cleanup(self):
+        self.kill()
+        if os.environ.get("POSTERN_KEEP_E2E_DIRS"):
+            return
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            if self.process is not None and self.process.poll() is None:
+                self.stop()
+        finally:
+            self.cleanup()
+
+
+def run_postern(*args, timeout=30):
+    """Runs the postern binary with arguments (e.g. --check-config); returns CompletedProcess."""
+    return subprocess.run([POSTERN, *args], capture_output=True, text=True, timeout=timeout,
+                          env=_clean_env(), stdin=subprocess.DEVNULL)
+
+
+# ---- mailadmin ----------------------------------------------------------------------------------
+
+class Mailadmin:
+    """Runs the real mailadmin against one database, with cheap Argon2id costs."""
+
+    def __init__(self, db_url):
+        self.db_url = db_url
+
+    def run(self, *args, input=None, timeout=60):
+        """Returns (exit code, stdout, stderr)."""
+        env = _clean_env(POSTERN_ARGON2_MEMORY_KIB=str(FAST_ARGON2["argon2_memory_kib"]),
+                         POSTERN_ARGON2_ITERATIONS=str(FAST_ARGON2["argon2_iterations"]),
+                         LC_ALL="C.UTF-8")
+        out = subprocess.run([MAILADMIN, "--db", self.db_url, *args], input=input, text=True,
+                             capture_output=True, env=env, timeout=timeout,
+                             stdin=None if input is not None else subprocess.DEVNULL)
+        return out.returncode, out.stdout, out.stderr
+
+    def ok(self, *args, input=None):
+        """Runs a command that must succeed; returns its stdout."""
+        code, stdout, stderr = self.run(*args, input=input)
+        if code != 0:
+            raise AssertionError(f"mailadmin {' '.join(args)} exited {code}: {stderr}")
+        return stdout
+
+    def migrate(self):
+        return self.ok("migrate")
+
+    def add_user(self, name, password):
+        return self.ok("add", "user", name, "--password-stdin", input=password + "\n")
+
+    def add_address(self, address):
+        return self.ok("add", "address", address)
+
+    def add_domain(self, domain):
+        return self.ok("add", "domain", domain)
+
+    def grant_address(self, address, user, create=True):
+        """Grants an address, creating it first unless told otherwise or it exists."""
+        if create:
+            code, _, stderr = self.run("add", "address", address)
+            if code not in (0, 4):  # 4: already exists
+                raise AssertionError(f"mailadmin add address {address}: {stderr}")
+        return self.ok("grant", "address", address, "to", user)
+
+    def grant_domain(self, domain, user, create=True):
+        if create:
+            code, _, stderr = self.run("add", "domain", domain)
+            if code not in (0, 4):
+                raise AssertionError(f"mailadmin add domain {domain}: {stderr}")
+        return self.ok("grant", "domain", domain, "to", user)
+
+    def disable(self, user):
+        return self.ok("disable", user)
+
+
+# ---- the queue ----------------------------------------------------------------------------------
+
+def queued(db_url):
+    """Every queued message, oldest first: dicts with id, sender, auth_user, client_address, helo,
+    body_type, smtputf8, size, recipients (list, in order) and message (bytes, exactly as stored)."""
+    rows = pgcluster.psql(db_url, """
+        SELECT coalesce(json_agg(json_build_object(
+                 'id', q.id, 'sender', q.sender, 'auth_user', q.auth_user,
+                 'client_address', q.client_address, 'helo', q.helo, 'body_type', q.body_type,
+                 'smtputf8', q.smtputf8, 'size', q.size,
+                 'message', encode(q.message, 'base64'),
+                 'recipients', (SELECT coalesce(json_agg(r.recipient ORDER BY r.position), '[]')
+                                  FROM postern_queue_recipients r WHERE r.message_id = q.id))
+               ORDER BY q.created_at, q.id), '[]')
+          FROM postern_queue q""")
+    messages = json.loads(rows)
+    for m in messages:
+        m["message"] = base64.b64decode(m["message"])  # psql wraps base64 lines; b64decode skips \n
+    return messages
+
+
+def queued_ids(db_url):
+    return {m["id"] for m in queued(db_url)}
+
+
+# ---- a raw client -------------------------------------------------------------------------------
+
+class Reply:
+    """One SMTP reply: code, its text lines (without the code), and the raw bytes."""
+
+    def __init__(self, code, lines, raw):
+        self.code, self.lines, self.raw = code, lines, raw
+
+    @property
+    def text(self):
+        """The last line's text, e.g. "5.7.1 Sender address rejected: not owned by user"."""
+        return self.lines[-1] if self.lines else ""
+
+    def __repr__(self):
+        return f"Reply({self.raw!r})"
+
+
+class RawSmtp:
+    """A byte-level SMTP client: send exactly the bytes you mean, read one full reply at a time.
+
+        with RawSmtp(relay.port) as c:
+            assert c.reply().code == 220
+            c.send(b"EHLO x\\r\\nNOOP\\r\\n")   # one write
+            c.reply(); c.reply()
+            c.starttls(relay.cafile)           # after its 220, wraps the socket
+    """
+
+    def __init__(self, port, host="127.0.0.1", tls=False, cafile=None, timeout=10.0, context=None):
+        self.host, self.timeout = host, timeout
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.buffer = b""
+        if tls:
+            self.wrap_tls(cafile, context)
+
+    def wrap_tls(self, cafile=None, context=None):
+        """TLS handshake now: for a STARTTLS sent by hand with send(). Verifies against cafile,
+        or with context; neither: no verification."""
+        if context is None:
+            context = ssl.create_default_context(cafile=cafile) if cafile else ssl._create_unverified_context()
+        self.sock = context.wrap_socket(self.sock, server_hostname=self.host)
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def command(self, line):
+        """Sends one command line with CRLF and returns the reply."""
+        self.send(line.encode() + b"\r\n" if isinstance(line, str) else line + b"\r\n")
+        return self.reply()
+
+    def _read_line(self):
+        while b"\r\n" not in self.buffer:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError(f"connection closed; unparsed: {self.buffer!r}")
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\r\n", 1)
+        return line
+
+    def reply(self):
+        """Reads one (possibly multi-line) reply."""
+        lines, raw = [], b""
+        while True:
+            line = self._read_line()
+            raw += line + b"\r\n"
+            if len(line) < 3 or not line[:3].isdigit():
+                raise ValueError(f"not an SMTP reply line: {line!r}")
+            lines.append(line[4:].decode("utf-8", "replace"))
+            if len(line) == 3 or line[3:4] == b" ":
+                return Reply(int(line[:3]), lines, raw)
+
+    def replies(self, count):
+        return [self.reply() for _ in range(count)]
+
+    def ehlo(self, name="client.test"):
+        return self.command(f"EHLO {name}")
+
+    def starttls(self, cafile=None, context=None):
+        """STARTTLS, expects 220, then handshakes; returns the 220 reply."""
+        r = self.command("STARTTLS")
+        if r.code != 220:
+            raise AssertionError(f"STARTTLS refused: {r!r}")
+        if self.buffer:
+            raise AssertionError(f"bytes after the STARTTLS reply: {self.buffer!r}")
+        self.wrap_tls(cafile, context)
+        return r
+
+    def auth_plain(self, user, password):
+        return self.command(f"AUTH PLAIN {plain_auth(user, password)}")
+
+    def login(self, user, password, cafile=None, name="client.test"):
+        """Greeting, EHLO, STARTTLS (unless already TLS), EHLO, AUTH PLAIN; asserts each step."""
+        greeting = self.reply()
+        assert greeting.code == 220, greeting
+        if not isinstance(self.sock, ssl.SSLSocket):
+            assert self.ehlo(name).code == 250
+            self.starttls(cafile)
+        assert self.ehlo(name).code == 250
+        r = self.auth_plain(user, password)
+        assert r.code == 235, r
+        return r
+
+    def is_closed(self, timeout=5.0):
+        """True when the server closes the connection (EOF or reset) within timeout and sends
+        nothing more; False if it sends bytes or keeps it open."""
+        if self.buffer:
+            return False
+        self.sock.settimeout(timeout)
+        try:
+            data = self.sock.recv(1)
+        except socket.timeout:
+            return False
+        except (ConnectionResetError, ssl.SSLEOFError, ssl.SSLZeroReturnError):
+            return True
+        finally:
+            self.sock.settimeout(self.timeout)
+        if data:
+            self.buffer += data
+            return False
+        return True
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
