@@ -1,6 +1,7 @@
 // Queue administration. See queue_admin.hpp.
 #include "postern/schema/queue_admin.hpp"
 
+#include "guarded.hpp"
 #include "audit.hpp"
 #include "postern/schema/errors.hpp"
 #include "postern/schema/queue_store.hpp"
@@ -74,20 +75,6 @@ constexpr const char* kDelete =
     "(SELECT count(*) FROM postern_queue_recipients r WHERE r.message_id = q.id), "
     "(SELECT count(*) FROM postern_queue_recipients r "
     "  WHERE r.message_id = q.id AND r.status = 'pending')";
-
-// libpqxx's failures become the data model's.
-template <class F>
-auto guarded(F&& work) -> decltype(work()) {
-  try {
-    return work();
-  } catch (const pqxx::broken_connection& e) {
-    throw DatabaseUnavailable(std::string("database unreachable: ") + e.what());
-  } catch (const pqxx::in_doubt_error& e) {
-    throw DatabaseUnavailable(std::string("database connection lost during commit: ") + e.what());
-  } catch (const pqxx::data_exception& e) {
-    throw InvalidInput(e.what());
-  }
-}
 
 // One consistent picture of the queue and its recipients across the statements that read it.
 using Snapshot = pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>;

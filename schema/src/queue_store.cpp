@@ -1,6 +1,7 @@
 // The mail queue in PostgreSQL. See queue_store.hpp.
 #include "postern/schema/queue_store.hpp"
 
+#include "guarded.hpp"
 #include "postern/schema/errors.hpp"
 
 #include <sodium.h>
@@ -88,18 +89,6 @@ const char* status_name(RecipientOutcome outcome) {
     case RecipientOutcome::Deferred: return "pending";
   }
   return "pending";
-}
-
-// libpqxx's connection failures become the data model's.
-template <class F>
-auto guarded(F&& work) -> decltype(work()) {
-  try {
-    return work();
-  } catch (const pqxx::broken_connection& e) {
-    throw DatabaseUnavailable(std::string("database unreachable: ") + e.what());
-  } catch (const pqxx::in_doubt_error& e) {
-    throw DatabaseUnavailable(std::string("database connection lost during commit: ") + e.what());
-  }
 }
 
 std::string join_recipients(const std::vector<std::string>& recipients) {

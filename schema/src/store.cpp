@@ -1,6 +1,7 @@
 // PostgreSQL store of users, addresses, domains, grants and audit. See store.hpp.
 #include "postern/schema/store.hpp"
 
+#include "guarded.hpp"
 #include "audit.hpp"
 #include "postern/schema/errors.hpp"
 #include "postern/schema/password.hpp"
@@ -84,20 +85,6 @@ constexpr Statement kStatements[] = {
 };
 
 #undef POSTERN_TS
-
-// Runs one unit of work, turning libpqxx's failures into the data model's.
-template <class F>
-auto guarded(F&& work) -> decltype(work()) {
-  try {
-    return work();
-  } catch (const pqxx::broken_connection& e) {
-    throw DatabaseUnavailable(std::string("database unreachable: ") + e.what());
-  } catch (const pqxx::in_doubt_error& e) {
-    throw DatabaseUnavailable(std::string("database connection lost during commit: ") + e.what());
-  } catch (const pqxx::data_exception& e) {
-    throw InvalidInput(e.what());
-  }
-}
 
 std::vector<std::string> column(const pqxx::result& rows) {
   std::vector<std::string> out;
