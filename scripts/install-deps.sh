@@ -1,7 +1,18 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package Postern needs to build, run and test, when missing.
 # Safe to run repeatedly: it only calls apt-get when something is absent.
+#
+#   scripts/install-deps.sh               everything: build, run and test (the default)
+#   scripts/install-deps.sh --build-only  only what compiling postern and mailadmin needs
+#                                         (the image's build stage)
 set -euo pipefail
+
+build_only=false
+case "${1:-}" in
+  "") ;;
+  --build-only) build_only=true ;;
+  *) echo "usage: install-deps.sh [--build-only]" >&2; exit 2 ;;
+esac
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
@@ -9,8 +20,17 @@ packages=(
   libcli11-dev libyaml-cpp-dev libgtest-dev nlohmann-json3-dev
   postgresql-15 postgresql-client-15
   clang libclang-rt-14-dev
+  prometheus  # promtool: tests/e2e/test_http.py checks GET /metrics with it
   python3 python3-aiosmtpd swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl curl openssl ca-certificates procps
+  yamllint
 )
+if $build_only; then
+  packages=(
+    build-essential cmake ninja-build pkg-config
+    libboost-dev libssl-dev libpqxx-dev libpq-dev libsodium-dev libidn2-dev
+    libcli11-dev libyaml-cpp-dev nlohmann-json3-dev
+  )
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -5,6 +5,7 @@
 #include "postern/schema/errors.hpp"
 #include "server/runtime/blocking_pool.hpp"
 #include "server/runtime/log.hpp"
+#include "server/runtime/metrics.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -37,6 +38,7 @@ boost::asio::awaitable<smtp::AuthOutcome> CredentialCheck::verify(
   auto now = FailureThrottle::Clock::now();
   if (throttle_.blocked(client_address, user, now)) {
     log::warning("auth", {{"client", client_address}, {"user", request.user}, {"result", "throttled"}});
+    metrics::smtp().auth_results.inc("throttled");
     co_return smtp::AuthOutcome::TooManyFailures;
   }
 
@@ -70,6 +72,7 @@ boost::asio::awaitable<smtp::AuthOutcome> CredentialCheck::verify(
 
   log::info("auth", {{"client", client_address}, {"user", user.empty() ? request.user : user},
                      {"result", name_of(verdict)}});
+  metrics::smtp().auth_results.inc(name_of(verdict));
   switch (verdict) {
     case Verdict::Accepted:
       throttle_.record_success(user);

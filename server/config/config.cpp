@@ -120,6 +120,15 @@ void read_listeners(Section& root, Config& cfg, Checks& checks) {
   cfg.listeners = std::move(listeners);
 }
 
+void read_http(Section& root, Config& cfg) {
+  root.section("http", [&](Section& s) {
+    if (s.read("address", cfg.http.address) && !is_ip_address(cfg.http.address)) {
+      s.fail_at("address", "expected an IPv4 or IPv6 address, got " + quote(cfg.http.address));
+    }
+    s.read("port", cfg.http.port, 0);  // 0 disables the endpoint
+  });
+}
+
 void read_limits(Section& root, Config& cfg) {
   root.section("limits", [&](Section& s) {
     s.read("max_message_size", cfg.max_message_size);
@@ -209,6 +218,7 @@ Config parse_config(const std::string& yaml_text, const std::string& file_name_f
   read_database(root, cfg, env, checks);
   read_tls(root, cfg, checks);
   read_listeners(root, cfg, checks);
+  read_http(root, cfg);
   read_limits(root, cfg);
   read_auth(root, cfg);
   read_policy(root, cfg);

@@ -41,6 +41,12 @@ struct TlsConfig {  // both paths are set; the files are read by the TLS set-up,
   std::string key_file;
 };
 
+// The operations HTTP endpoint: GET /healthz, /readyz and /metrics. Port 0 disables it.
+struct HttpConfig {
+  std::string address = "0.0.0.0";  // an IPv4 or IPv6 literal
+  std::uint16_t port = 9100;        // 0: no HTTP endpoint
+};
+
 enum class LogLevel { Debug, Info, Warning, Error };
 
 struct Config {
@@ -50,6 +56,7 @@ struct Config {
   unsigned database_timeout_seconds = 5;  // connect and statement timeout
   std::vector<ListenerConfig> listeners = {ListenerConfig{}};
   std::optional<TlsConfig> tls;  // absent: no STARTTLS offered, no implicit-TLS listener allowed
+  HttpConfig http;
   // limits
   std::size_t max_message_size = 25 * 1024 * 1024;
   unsigned max_recipients = 100;

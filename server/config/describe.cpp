@@ -99,6 +99,7 @@ std::string describe(const Config& c) {
   } else {
     line.add("tls", "none");
   }
+  line.add("http", c.http.port == 0 ? std::string("off") : host_port(c.http.address, c.http.port));
   line.add("limits.max_message_size", c.max_message_size);
   line.add("limits.max_recipients", c.max_recipients);
   line.add("limits.max_errors", c.max_errors);

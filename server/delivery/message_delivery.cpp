@@ -10,6 +10,7 @@
 #include "server/delivery/upstream_pool.hpp"
 #include "server/runtime/blocking_pool.hpp"
 #include "server/runtime/log.hpp"
+#include "server/runtime/metrics.hpp"
 
 #include <algorithm>
 #include <ctime>
@@ -43,6 +44,9 @@ MessageDelivery::MessageDelivery(boost::asio::any_io_executor executor, Blocking
                                  DeliveryConfig config, std::string hostname, std::string owner)
     : pool_(pool), config_(std::move(config)), hostname_(std::move(hostname)), owner_(std::move(owner)) {
   for (const auto& upstream : config_.upstreams) {
+    for (const char* outcome : {"delivered", "deferred", "failed", "expired"}) {
+      metrics::delivery().results.declare({upstream.name, outcome});
+    }
     if (upstream.kind == UpstreamKind::Smtp) {
       upstreams_.emplace(upstream.name, std::make_unique<UpstreamPool>(executor, upstream, hostname_));
     }
@@ -119,6 +123,7 @@ boost::asio::awaitable<void> MessageDelivery::deliver(schema::ClaimedMessage mes
     log::info("delivery", {{"id", message.id}, {"recipient", recipient.address},
                            {"upstream", upstream ? upstream->name : "none"}, {"result", outcome},
                            {"attempt", std::to_string(message.attempts)}, {"reply", result.reply}});
+    metrics::delivery().results.inc({upstream ? std::string_view(upstream->name) : "none", outcome});
     record.recipients.push_back(std::move(update));
   }
 

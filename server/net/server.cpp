@@ -3,6 +3,7 @@
 
 #include "server/auth/credential_check.hpp"
 #include "server/delivery/message_delivery.hpp"
+#include "server/http/http_server.hpp"
 #include "server/net/connection_limiter.hpp"
 #include "server/net/session.hpp"
 #include "server/net/session_registry.hpp"
@@ -118,6 +119,14 @@ struct Server::State {
       s.implicit_tls = listener.tls == config::ListenerTls::Implicit;
       s.allow_plaintext_auth_on_loopback = listener.allow_plaintext_auth_on_loopback;
       listeners.push_back({std::move(acceptor), s, listener.address + ":" + std::to_string(listener.port)});
+    }
+    if (cfg.http.port != 0) {
+      // Ready only while the listeners accept: 503 from the first moment of a drain.
+      http_server = std::make_unique<http::HttpServer>(io, cfg.http, pool, [this]() -> std::string {
+        if (draining) return "draining";
+        if (!listening) return "not listening";
+        return "";
+      });
     }
   }
 
@@ -236,10 +245,12 @@ struct Server::State {
   asio::signal_set signals;
   asio::steady_timer grace_timer;
   std::atomic<bool> draining{false};
+  std::atomic<bool> listening{false};  // the accept loops run
   int pending_stops = 0;  // on the io_context
   std::unique_ptr<delivery::MessageDelivery> delivery;
   std::unique_ptr<queue::DeliveryScheduler> scheduler;
   std::unique_ptr<queue::QueueListener> listener;
+  std::unique_ptr<http::HttpServer> http_server;
 };
 
 Server::Server(const config::Config& config) {
@@ -256,6 +267,11 @@ int Server::run() {
     log::info("listening", {{"listener", listener.name},
                             {"tls", listener.settings.implicit_tls ? "implicit" : (s.tls ? "starttls" : "none")},
                             {"plaintext_auth_on_loopback", listener.settings.allow_plaintext_auth_on_loopback ? "yes" : "no"}});
+  }
+  s.listening = true;
+  if (s.http_server) {
+    s.http_server->start();
+    log::info("http_listening", {{"address", s.http_server->name()}});
   }
   if (s.scheduler) {
     s.scheduler->start();

@@ -6,6 +6,7 @@
 #include "server/policy/grant_check.hpp"
 #include "server/queue/message_intake.hpp"
 #include "server/runtime/log.hpp"
+#include "server/runtime/metrics.hpp"
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
@@ -62,6 +63,7 @@ class Connection {
     arm(limit);
     co_await stream_.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
     deadline_.cancel();
+    metrics::smtp().tls_handshakes.inc(ec ? "failed" : "ok");
     if (ec) {
       log::info("tls_failed", {{"error", ec.message()}});
       co_return false;
@@ -146,6 +148,7 @@ asio::awaitable<void> run_session(tcp::socket socket, const SessionSettings& set
                                   SessionServices& services, ConnectionLimiter::Slot slot) {
   // Held for the whole session: its place in the connection limits is given back at the end.
   const ConnectionLimiter::Slot held = std::move(slot);
+  const metrics::OpenConnection counted;
   const std::string client = peer_address(socket);
   smtp::ProtocolOptions options = settings.protocol;
   options.tls_available = services.tls != nullptr;
@@ -188,6 +191,12 @@ asio::awaitable<void> run_session(tcp::socket socket, const SessionSettings& set
   for (bool open = true; open;) {
     smtp::Step step = protocol.next();
     if (auto* send = std::get_if<smtp::SendReply>(&step)) {
+      // A reply right after 354 without AcceptMessage: the protocol refused the data itself.
+      if (in_data) {
+        metrics::smtp().messages_rejected.inc(send->reply.code == 552 ? "size" : "bad_data");
+        log::info("message_rejected", {{"client", client}, {"user", protocol.authenticated_user()},
+                                       {"reason", send->reply.lines.empty() ? "" : send->reply.lines.front()}});
+      }
       in_data = send->reply.code == 354;
       pending += send->reply.wire();
     } else if (std::holds_alternative<smtp::NeedInput>(step)) {
@@ -224,6 +233,7 @@ asio::awaitable<void> run_session(tcp::socket socket, const SessionSettings& set
       if (!co_await flush()) { reason = "write failed"; break; }
       auto result = co_await services.grants.check(sender->user, sender->address);
       if (result.outcome != smtp::SenderOutcome::Allowed) {
+        metrics::smtp().messages_rejected.inc(result.outcome == smtp::SenderOutcome::Denied ? "sender_denied" : "sender_temp_failure");
         log::info("sender_refused", {{"client", client}, {"user", sender->user},
                                      {"sender", sender->address}, {"reason", result.detail}});
       }

@@ -3,6 +3,7 @@
 
 #include "postern/schema/address.hpp"
 #include "server/runtime/blocking_pool.hpp"
+#include "server/runtime/metrics.hpp"
 
 #include <optional>
 
@@ -10,6 +11,7 @@ namespace postern::policy {
 
 boost::asio::awaitable<GrantCheckResult> GrantCheck::check(const std::string& user,
                                                            const std::string& address) {
+  const metrics::Timer timed{metrics::smtp().grant_check_seconds};
   GrantCheckResult result;
   auto sender = schema::parse_address(address);
   std::optional<schema::UserGrants> grants;

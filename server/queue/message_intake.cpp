@@ -6,7 +6,9 @@
 #include "server/filters/submission_headers.hpp"
 #include "server/runtime/blocking_pool.hpp"
 #include "server/runtime/log.hpp"
+#include "server/runtime/metrics.hpp"
 
+#include <chrono>
 #include <ctime>
 
 namespace postern::queue {
@@ -14,6 +16,7 @@ namespace postern::queue {
 boost::asio::awaitable<smtp::Reply> MessageIntake::accept(smtp::Envelope envelope,
                                                           const SessionFacts& facts,
                                                           const schema::UserGrants& grants) {
+  const auto started = std::chrono::steady_clock::now();
   const auto recipients = std::to_string(envelope.recipients.size());
   if (options_.check_header_from) {
     auto check = filters::check_header_senders(envelope.body, grants, policy_);
@@ -22,6 +25,7 @@ boost::asio::awaitable<smtp::Reply> MessageIntake::accept(smtp::Envelope envelop
                                      {"sender", envelope.mail_from}, {"recipients", recipients},
                                      {"size", std::to_string(envelope.body.size())},
                                      {"reason", check.reason}});
+      metrics::smtp().messages_rejected.inc("header_from");
       co_return smtp::Reply::line(550, "5.7.1", "Sender address rejected: " + check.reason);
     }
   }
@@ -62,12 +66,18 @@ boost::asio::awaitable<smtp::Reply> MessageIntake::accept(smtp::Envelope envelop
     log::warning("message_deferred", {{"client", facts.client_address}, {"user", message.auth_user},
                                       {"sender", message.sender}, {"recipients", recipients},
                                       {"reason", e.what()}});
+    metrics::smtp().messages_rejected.inc("temp_failure");
     co_return smtp::Reply::line(451, "4.3.0", "Temporary failure, try again later");
   }
   log::info("message_accepted", {{"id", message.id}, {"client", facts.client_address},
                                  {"user", message.auth_user}, {"sender", message.sender},
                                  {"recipients", recipients},
                                  {"size", std::to_string(message.message.size())}});
+  auto& m = metrics::smtp();
+  m.messages_accepted.inc();
+  m.recipients_accepted.inc(message.recipients.size());
+  m.bytes_accepted.inc(message.message.size());
+  m.accept_seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   co_return smtp::Reply::line(250, "2.0.0", "Ok: queued as " + message.id);
 }
 

@@ -15,7 +15,7 @@
 RelayServer writes a configuration and a self-signed certificate (CN=localhost, SAN
 DNS:localhost, IP:127.0.0.1 and IP:::1) into a temporary folder, starts postern on two free
 loopback ports (STARTTLS on .port, implicit TLS on .tls_port), and returns once both answer with
-their 220 greeting. Its stdout (the log) and stderr go to files in that folder; .log_text()
+their 220 greeting. The HTTP operations endpoint listens on a third free port, .http_port. Its stdout (the log) and stderr go to files in that folder; .log_text()
 reads them. Keyword arguments override the configuration section by section (nested dicts
 merge, other values replace), e.g. RelayServer(db, auth={"failures_per_ip": 3},
 shutdown_grace_seconds=1); listener_options={...} changes the STARTTLS listener but keeps its
@@ -153,6 +153,7 @@ class RelayServer:
         self.cafile = self.certificate  # self-signed: the certificate is its own CA
         self.port = free_port()
         self.tls_port = free_port()
+        self.http_port = free_port()  # the operations endpoint (GET /healthz, /readyz, /metrics)
         self.hostname = "relay.test"
         config = {
             "hostname": self.hostname,
@@ -163,6 +164,7 @@ class RelayServer:
                 {"address": "127.0.0.1", "port": self.tls_port, "tls": "implicit"},
             ],
             "tls": {"certificate": self.certificate, "key": self.key},
+            "http": {"address": "127.0.0.1", "port": self.http_port},
             "limits": {"max_message_size": 100000, "max_recipients": 5, "max_errors": 5,
                        "command_timeout_seconds": 30, "data_timeout_seconds": 30},
             "auth": dict(FAST_ARGON2, failure_delay_ms=50, failures_per_ip=1000,
@@ -175,6 +177,8 @@ class RelayServer:
         self.host = config["listeners"][0]["address"]
         self._own_ports = "listeners" not in overrides
         self.config = _merge(config, copy.deepcopy(overrides))
+        self._own_http_port = self.config["http"].get("port") == self.http_port
+        self.http_port = self.config["http"].get("port", 9100)
         self.config_path = os.path.join(self.dir, "postern.yaml")
         self._write_config()
         self.log_path = os.path.join(self.dir, "postern.log")
@@ -204,6 +208,8 @@ class RelayServer:
                 self.port, self.tls_port = free_port(), free_port()
                 self.config["listeners"][0]["port"] = self.port
                 self.config["listeners"][1]["port"] = self.tls_port
+                if self._own_http_port:
+                    self.http_port = self.config["http"]["port"] = free_port()
                 self._write_config()
             except Exception:
                 self.kill()
@@ -372,6 +378,134 @@ def queued(db_url):
 
 def queued_ids(db_url):
     return {m["id"] for m in queued(db_url)}
+
+
+# ---- an upstream SMTP server ------------------------------------------------------------------
+
+SINK_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "smtp_sink.py")
+# Debian's python3 has python3-aiosmtpd, which the sink needs.
+SINK_PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else "python3"
+
+
+class Sink:
+    """tests/support/smtp_sink.py as a separate process: the upstream of delivery tests.
+
+        sink = Sink()                                   # plain SMTP on a free port, started
+        sink = Sink(tls=make_certificate(folder), auth=("user", "pw"))   # STARTTLS + AUTH
+        relay = RelayServer(db, upstreams=[sink.upstream("sink")], default_upstream="sink")
+        sink.wait_for_messages(1)   # [{"n": 1, "data": b"...", "mail_from": ..., "rcpt_tos": [...]}]
+        sink.stop(); sink.start()   # down, and back on the same port
+
+    rules (see smtp_sink.py) can be changed while it runs with set_rules(); the count of DATA
+    replies already used is the process's, so it restarts with start().
+    """
+
+    def __init__(self, port=None, folder=None, tls=None, auth=None, implicit_tls=False, rules=None,
+                 start=True):
+        self.dir = tempfile.mkdtemp(prefix="postern-sink-")
+        self.folder = folder or os.path.join(self.dir, "mail")
+        self.port = port or free_port()
+        self.tls = tls                  # (certificate, key) paths
+        self.auth = auth                # (user, password)
+        self.implicit_tls = implicit_tls
+        self.rules_path = os.path.join(self.dir, "rules.json")
+        self.log_path = os.path.join(self.dir, "sink.log")
+        self.process = None
+        self.set_rules(rules or {})
+        if start:
+            self.start()
+
+    def set_rules(self, rules):
+        """Replaces the rules; the sink reads them again for every transaction."""
+        with open(self.rules_path + ".tmp", "w") as f:
+            json.dump(rules, f)
+        os.rename(self.rules_path + ".tmp", self.rules_path)
+
+    def start(self, timeout=20.0):
+        """Starts the sink on its port and waits for "ready"."""
+        args = [SINK_PYTHON, SINK_SCRIPT, "--port", str(self.port), "--dir", self.folder,
+                "--rules", self.rules_path]
+        if self.tls:
+            args += ["--tls-cert", self.tls[0], "--tls-key", self.tls[1]]
+        if self.implicit_tls:
+            args.append("--implicit-tls")
+        if self.auth:
+            args += ["--require-auth", f"{self.auth[0]}:{self.auth[1]}"]
+        deadline = time.monotonic() + timeout
+        while True:
+            with open(self.log_path, "ab") as err:
+                self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err,
+                                                stdin=subprocess.DEVNULL, env=_clean_env())
+            line = self.process.stdout.readline().decode()  # "ready <port>", or EOF if it failed
+            if line.startswith("ready "):
+                return self
+            self.process.wait()
+            # The port may still be held by the previous sink's last connections: try again.
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"smtp_sink did not start: {line!r}\n{self.log_text()}")
+            time.sleep(0.1)
+
+    def stop(self):
+        """Kills the sink (the upstream is down): connections are cut, nothing answers."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        if self.process is not None and self.process.stdout:
+            self.process.stdout.close()
+
+    def running(self):
+        return self.process is not None and self.process.poll() is None
+
+    def log_text(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def upstream(self, name, **extra):
+        """The postern.yaml upstream entry for this sink (security none, or starttls/tls with TLS)."""
+        security = "none" if not self.tls else ("tls" if self.implicit_tls else "starttls")
+        entry = {"name": name, "kind": "smtp", "host": "127.0.0.1", "port": self.port,
+                 "security": security}
+        entry.update(extra)
+        return entry
+
+    def count(self):
+        if not os.path.isdir(self.folder):
+            return 0
+        return sum(1 for f in os.listdir(self.folder) if f.endswith(".eml"))
+
+    def messages(self):
+        """Every message received so far, in order: dicts with n, data (the exact DATA bytes),
+        mail_from, rcpt_tos, auth_user, tls."""
+        out = []
+        if not os.path.isdir(self.folder):
+            return out
+        for name in os.listdir(self.folder):
+            if not name.endswith(".eml"):
+                continue
+            n = int(name[:-4])
+            with open(os.path.join(self.folder, name), "rb") as f:
+                data = f.read()
+            with open(os.path.join(self.folder, f"{n}.json")) as f:
+                meta = json.load(f)
+            out.append(dict(meta, n=n, data=data))
+        return sorted(out, key=lambda m: m["n"])
+
+    def wait_for_messages(self, count, timeout=10.0, interval=0.01):
+        """Waits until at least count messages arrived; returns all of them."""
+        wait_until(lambda: self.count() >= count, timeout, interval,
+                   message=f"{count} message(s) at the sink on port {self.port} (has {self.count()})")
+        return self.messages()
+
+    def cleanup(self):
+        self.stop()
+        if not os.environ.get("POSTERN_KEEP_E2E_DIRS"):
+            shutil.rmtree(self.dir, ignore_errors=True)  # a folder given by the caller stays
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.cleanup()
 
 
 # ---- a raw client -------------------------------------------------------------------------------

@@ -7,8 +7,10 @@ mail_from, rcpt_tos, the AUTH user, whether TLS was on). Behaviour is scriptable
 JSON file re-read for every transaction, so a test can change it while the sink runs:
 
   {"rcpt": {"bad@example.org": "550 5.1.1 No such user"},   per-recipient replies at RCPT
-   "data": ["451 4.3.0 Try later", "451 4.3.0 Try later"]}    replies at end of DATA, used up in
+   "data": ["451 4.3.0 Try later", "451 4.3.0 Try later"],   replies at end of DATA, used up in
                                                               order, then 250 for the rest
+   "data_delay_seconds": 3}                                   a slow upstream: waits this long
+                                                              before each reply to DATA
 
   smtp_sink.py --port 2525 --dir /tmp/sink [--tls-cert C --tls-key K] [--require-auth user:pass]
                [--implicit-tls] [--rules rules.json]
@@ -50,7 +52,10 @@ class SinkHandler:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        data_replies = self.rules().get("data", [])
+        rules = self.rules()
+        if rules.get("data_delay_seconds"):
+            await asyncio.sleep(float(rules["data_delay_seconds"]))
+        data_replies = rules.get("data", [])
         with self.lock:
             if self.data_replies_used < len(data_replies):
                 reply = data_replies[self.data_replies_used]
@@ -98,9 +103,8 @@ def main():
 
     def authenticator(server, session, envelope, mechanism, auth_data):
         ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == credentials
-        if ok:
-            session.auth_data = auth_data
-        return AuthResult(success=ok)
+        # aiosmtpd sets session.auth_data from the result: the login must travel in it.
+        return AuthResult(success=ok, auth_data=auth_data if ok else None)
 
     handler = SinkHandler(args.dir, args.rules)
     kwargs = {}

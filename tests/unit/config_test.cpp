@@ -86,6 +86,8 @@ TEST(ConfigDefaults, MinimalFileHasEveryDefault) {
   EXPECT_EQ(c.listeners[0].tls, ListenerTls::StartTls);
   EXPECT_FALSE(c.listeners[0].allow_plaintext_auth_on_loopback);
   EXPECT_FALSE(c.tls);
+  EXPECT_EQ(c.http.address, "0.0.0.0");
+  EXPECT_EQ(c.http.port, 9100);
   EXPECT_EQ(c.max_message_size, 25u * 1024 * 1024);
   EXPECT_EQ(c.max_recipients, 100u);
   EXPECT_EQ(c.max_errors, 5u);
@@ -226,6 +228,28 @@ logging:
   EXPECT_EQ(c.max_message_size, 18446744073709551615u);
   EXPECT_EQ(c.subaddress_delimiter, "");
   EXPECT_EQ(c.log_level, LogLevel::Error);
+}
+
+TEST(ConfigHttp, AddressAndPortAreRead) {
+  const Config c = parse(kMinimal + "http:\n  address: \"::1\"\n  port: 9191\n");
+  EXPECT_EQ(c.http.address, "::1");
+  EXPECT_EQ(c.http.port, 9191);
+  EXPECT_NE(describe(c).find(" http=[::1]:9191 "), std::string::npos) << describe(c);
+}
+
+TEST(ConfigHttp, PortZeroDisablesTheEndpoint) {
+  const Config c = parse(kMinimal + "http: { port: 0 }\n");
+  EXPECT_EQ(c.http.port, 0);
+  EXPECT_NE(describe(c).find(" http=off "), std::string::npos) << describe(c);
+}
+
+TEST(ConfigHttp, BadValuesNameTheKey) {
+  EXPECT_EQ(error_of(kMinimal + "http:\n  port: 70000\n"),
+            "postern.yaml:4: http.port: expected an integer from 0 to 65535, got \"70000\"");
+  EXPECT_EQ(error_of(kMinimal + "http:\n  address: localhost\n"),
+            "postern.yaml:4: http.address: expected an IPv4 or IPv6 address, got \"localhost\"");
+  EXPECT_EQ(error_of(kMinimal + "http:\n  prot: 9100\n"),
+            "postern.yaml:4: unknown key \"http.prot\" (did you mean \"port\"?)");
 }
 
 TEST(Config, StartTlsListenerWithoutTlsSectionIsAllowed) {
@@ -991,6 +1015,7 @@ listeners:
             "database.pool_size=8 database.timeout_seconds=5 "
             "listeners=0.0.0.0:9000/starttls+plaintext-auth-on-loopback,[::]:9465/implicit "
             "tls.certificate=/etc/postern/tls.crt tls.key=/etc/postern/tls.key "
+            "http=0.0.0.0:9100 "
             "limits.max_message_size=26214400 limits.max_recipients=100 limits.max_errors=5 "
             "limits.max_connections=1000 limits.max_connections_per_ip=50 "
             "limits.command_timeout_seconds=300 limits.data_timeout_seconds=600 "

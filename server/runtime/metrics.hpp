@@ -1,0 +1,160 @@
+// The relay's metrics: a few process-wide counters, gauges and histograms, updated with atomics
+// from any thread and rendered in the Prometheus text exposition format (version 0.0.4) by the
+// HTTP endpoint's GET /metrics. No external library. Call sites are one line:
+//
+//   metrics::smtp().auth_results.inc("accepted");
+//   metrics::delivery().results.inc({"provider", "delivered"});
+//   const metrics::Timer timed{metrics::smtp().grant_check_seconds};  // observes at scope exit
+//
+// Label sets are declared up front (so every series exists, at 0, from the start); an unknown
+// label value still counts, as a new series, so that nothing is ever lost.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <initializer_list>
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace postern::metrics {
+
+class Counter {
+ public:
+  Counter(std::string name, std::string help) : name_(std::move(name)), help_(std::move(help)) {}
+  void inc(std::uint64_t n = 1) { value_.fetch_add(n, std::memory_order_relaxed); }
+  std::uint64_t value() const { return value_.load(std::memory_order_relaxed); }
+  void render(std::string& out) const;
+
+ private:
+  std::string name_, help_;
+  std::atomic<std::uint64_t> value_{0};
+};
+
+class Gauge {
+ public:
+  Gauge(std::string name, std::string help) : name_(std::move(name)), help_(std::move(help)) {}
+  void set(double v) { value_.store(v, std::memory_order_relaxed); }
+  void add(double d);
+  double value() const { return value_.load(std::memory_order_relaxed); }
+  void render(std::string& out) const;
+
+ private:
+  std::string name_, help_;
+  std::atomic<double> value_{0};
+};
+
+// A counter per combination of label values, e.g. {upstream, outcome}.
+class CounterFamily {
+ public:
+  CounterFamily(std::string name, std::string help, std::vector<std::string> label_names,
+                std::vector<std::vector<std::string>> declared = {});
+  void inc(std::initializer_list<std::string_view> labels, std::uint64_t n = 1);
+  void inc(std::string_view label, std::uint64_t n = 1) { inc({label}, n); }
+  // Declares a series (at 0) when it does not exist yet.
+  void declare(std::vector<std::string> labels);
+  std::uint64_t value(std::initializer_list<std::string_view> labels) const;
+  void render(std::string& out) const;
+
+ private:
+  std::atomic<std::uint64_t>& series(std::vector<std::string> labels);
+
+  std::string name_, help_;
+  std::vector<std::string> label_names_;
+  mutable std::shared_mutex mutex_;
+  std::map<std::vector<std::string>, std::unique_ptr<std::atomic<std::uint64_t>>> series_;
+};
+
+class Histogram {
+ public:
+  // `bounds`: the upper bounds of the buckets, ascending; +Inf is added.
+  Histogram(std::string name, std::string help, std::vector<double> bounds);
+  void observe(double value);
+  std::uint64_t count() const { return count_.load(std::memory_order_relaxed); }
+  void render(std::string& out) const;
+
+ private:
+  std::string name_, help_;
+  std::vector<double> bounds_;
+  std::unique_ptr<std::atomic<std::uint64_t>[]> buckets_;  // not cumulative; one per bound
+  std::atomic<std::uint64_t> count_{0};
+  std::atomic<double> sum_{0};
+};
+
+// Observes the seconds from its construction to its destruction.
+class Timer {
+ public:
+  explicit Timer(Histogram& histogram) : histogram_(histogram), start_(std::chrono::steady_clock::now()) {}
+  ~Timer();
+  Timer(const Timer&) = delete;
+  Timer& operator=(const Timer&) = delete;
+
+ private:
+  Histogram& histogram_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+struct Smtp {
+  Gauge connections_open{"postern_connections_open", "SMTP connections open now."};
+  Counter connections{"postern_connections_total", "SMTP connections accepted (within the limits)."};
+  CounterFamily tls_handshakes{"postern_tls_handshakes_total", "TLS handshakes (STARTTLS and implicit) by result.",
+                               {"result"}, {{"ok"}, {"failed"}}};
+  CounterFamily auth_results{"postern_auth_results_total", "SMTP AUTH attempts by result.", {"result"},
+                             {{"accepted"}, {"rejected"}, {"disabled"}, {"unavailable"}, {"throttled"}}};
+  Counter messages_accepted{"postern_messages_accepted_total", "Messages queued (250 after the commit)."};
+  // sender_denied, sender_temp_failure: MAIL FROM refused (553) or not checked (451);
+  // header_from: 550 at the end of DATA; size: 552; bad_data: 550/500 for bare CR/LF, NUL or
+  // long lines; temp_failure: 451 because the message could not be committed.
+  CounterFamily messages_rejected{"postern_messages_rejected_total",
+                                  "Transactions refused, by reason.", {"reason"},
+                                  {{"sender_denied"}, {"sender_temp_failure"}, {"header_from"}, {"size"},
+                                   {"bad_data"}, {"temp_failure"}}};
+  Counter recipients_accepted{"postern_recipients_accepted_total", "Recipients of queued messages."};
+  Counter bytes_accepted{"postern_accepted_bytes_total", "Octets of queued messages, as stored."};
+  Histogram grant_check_seconds{"postern_grant_check_duration_seconds",
+                                "MAIL FROM grant lookup latency.",
+                                {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}};
+  Histogram accept_seconds{"postern_accept_duration_seconds",
+                           "End of DATA to 250: filters and the queue commit.",
+                           {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}};
+};
+
+struct Queue {
+  Gauge depth{"postern_queue_depth", "Messages in the queue (all replicas), read at scrape time."};
+  Gauge oldest_age{"postern_queue_oldest_message_age_seconds",
+                   "Age of the oldest queued message, read at scrape time; 0 when empty."};
+  Gauge database_up{"postern_database_up",
+                    "1 when the last scrape-time or readiness query reached PostgreSQL, else 0."};
+};
+
+struct Delivery {
+  CounterFamily results{"postern_delivery_results_total",
+                        "Recipient delivery attempts by upstream and outcome "
+                        "(delivered, deferred, failed, expired).",
+                        {"upstream", "outcome"}};
+};
+
+Smtp& smtp();
+Queue& queue();
+Delivery& delivery();
+
+// Counts one SMTP connection open for its lifetime (and in the total).
+class OpenConnection {
+ public:
+  OpenConnection() {
+    smtp().connections.inc();
+    smtp().connections_open.add(1);
+  }
+  ~OpenConnection() { smtp().connections_open.add(-1); }
+  OpenConnection(const OpenConnection&) = delete;
+  OpenConnection& operator=(const OpenConnection&) = delete;
+};
+
+// Every metric, in the text exposition format.
+std::string render_prometheus();
+
+}  // namespace postern::metrics

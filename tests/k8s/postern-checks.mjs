@@ -1,0 +1,68 @@
+// Checks of the rendered Postern bundles that only this project knows: the relay's config and
+// its manifest agree (ports, file paths, grace periods), and each overlay does what it promises.
+//   node postern-checks.mjs OVERLAY FILE.yaml      OVERLAY: dev or production
+import fs from "node:fs";
+import yaml from "js-yaml";
+
+const [overlay, file] = process.argv.slice(2);
+const objects = yaml.loadAll(fs.readFileSync(file, "utf8")).filter(Boolean);
+const problems = [];
+const check = (ok, message) => { if (!ok) problems.push(message); };
+const find = (kind, prefix) => objects.filter((o) => o.kind === kind && o.metadata.name.startsWith(prefix));
+
+const [deploy] = find("Deployment", "postern");
+const pod = deploy.spec.template.spec;
+const relay = pod.containers.find((c) => c.name === "postern");
+const cmName = pod.volumes.find((v) => v.configMap)?.configMap.name;
+const [cm] = objects.filter((o) => o.kind === "ConfigMap" && o.metadata.name === cmName);
+const config = yaml.load(cm.data["postern.yaml"]);
+const ports = Object.fromEntries(relay.ports.map((p) => [p.name, p.containerPort]));
+
+for (const o of objects) {
+  if (o.metadata?.namespace !== undefined) check(o.metadata.namespace === "postern", `${o.kind}/${o.metadata.name}: namespace ${o.metadata.namespace}`);
+}
+check(config.listeners.some((l) => l.port === ports.smtp), `no listener on the smtp container port ${ports.smtp}`);
+check(config.http?.port === ports.http, `http.port ${config.http?.port} is not the http container port ${ports.http}`);
+check(relay.args.join(" ") === "--config /etc/postern/postern.yaml", `args: ${relay.args}`);
+const mountOf = (path) => relay.volumeMounts.find((m) => path.startsWith(m.mountPath + "/"));
+for (const path of ["/etc/postern/postern.yaml", config.tls?.certificate, config.tls?.key,
+                    ...(config.upstreams ?? []).map((u) => u.password_file).filter(Boolean)]) {
+  check(path && mountOf(path), `${path}: no volume is mounted there`);
+}
+check(relay.readinessProbe?.httpGet?.path === "/readyz" && relay.readinessProbe.httpGet.port === "http", "readinessProbe is not GET /readyz on http");
+check(relay.livenessProbe?.httpGet?.path === "/healthz" && relay.livenessProbe.httpGet.port === "http", "livenessProbe is not GET /healthz on http");
+const preStop = Number(relay.lifecycle?.preStop?.exec?.command?.at(-1) ?? 0);
+check(pod.terminationGracePeriodSeconds > (config.shutdown_grace_seconds ?? 30) + preStop,
+      `terminationGracePeriodSeconds ${pod.terminationGracePeriodSeconds} <= shutdown_grace_seconds ${config.shutdown_grace_seconds} + preStop ${preStop}`);
+check(relay.env.find((e) => e.name === "POSTERN_DATABASE_URL")?.valueFrom?.secretKeyRef, "POSTERN_DATABASE_URL is not from a Secret");
+check(config.database?.url === undefined, "database.url is inline in the ConfigMap");
+check(relay.securityContext.runAsUser === 10001 && relay.securityContext.readOnlyRootFilesystem === true, "relay not uid 10001 with a read-only root");
+check(relay.volumeMounts.some((m) => m.mountPath === "/tmp"), "no /tmp volume");
+const [job] = find("Job", "postern-migrate");
+check(job && job.spec.template.spec.containers[0].args?.[0] === "migrate", "no migration Job running `mailadmin migrate`");
+const [pg] = find("StatefulSet", "postgres");
+check(pg && !/:latest$|^[^:]+$/.test(pg.spec.template.spec.containers[0].image), "PostgreSQL image not pinned");
+const svc = objects.find((o) => o.kind === "Service" && o.metadata.name === "postern");
+check(svc && svc.spec.ports.map((p) => `${p.name}:${p.port}`).sort().join(",") === "http:9100,smtp:9000", "Service postern is not smtp 9000 + http 9100");
+
+const loopback = config.listeners.some((l) => l.allow_plaintext_auth_on_loopback);
+const hpa = objects.find((o) => o.kind === "HorizontalPodAutoscaler");
+if (overlay === "dev") {
+  check(deploy.spec.replicas === 1, `dev: replicas ${deploy.spec.replicas}`);
+  check(loopback, "dev: plaintext AUTH on loopback is not allowed (port-forward flow)");
+  check(!hpa, "dev: an HPA would scale the one replica");
+} else if (overlay === "production") {
+  check(deploy.spec.replicas === 3, `production: replicas ${deploy.spec.replicas}`);
+  check(!loopback, "production: plaintext AUTH allowed");
+  check(config.tls?.certificate && config.tls?.key, "production: no TLS");
+  check(hpa?.spec.minReplicas === 3, `production: HPA minReplicas ${hpa?.spec.minReplicas}`);
+  check(objects.some((o) => o.kind === "PodDisruptionBudget"), "production: no PodDisruptionBudget");
+} else {
+  problems.push(`unknown overlay ${overlay}`);
+}
+if (problems.length) {
+  console.log(`FAIL ${overlay}: ${problems.join("; ")}`);
+  process.exitCode = 1;
+} else {
+  console.log(`ok   ${overlay}: the relay's config and manifest agree`);
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Validates the Kubernetes manifests in k8s/ without a cluster (CTest: k8s_manifests), in the
+# layers of /work/shared/K8S.md:
+#   1. kubectl kustomize renders each overlay (k8s/overlays/dev, production) from a temporary
+#      copy of k8s/ with the secret *.example files in place of the operator's real ones
+#   2. yamllint on the sources
+#   3. validate.mjs: OpenAPI schema (kubernetes-models), excess properties (TypeScript compiler)
+#   4. validate.mjs bundle checks, and postern-checks.mjs (the relay's config vs its manifest)
+# plus the validator's own negative self-test on tests/k8s/fixtures/.
+# kubectl missing (CI without it; Debian 12's kubernetes-client 1.20 is too old for these
+# overlays): the render and the checks of rendered overlays print SKIP, the rest still runs.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cd "$here"
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+for tool in node:nodejs npm:npm yamllint:yamllint; do
+  if ! command -v "${tool%%:*}" >/dev/null; then
+    echo "k8s: installing ${tool#*:}"
+    as_root apt-get update -qq && DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${tool#*:}"
+  fi
+done
+
+# npm ci into tests/k8s/node_modules (git-ignored), only when the lockfile changed.
+if ! cmp -s package-lock.json node_modules/.postern-lock 2>/dev/null; then
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json node_modules/.postern-lock
+fi
+
+status=0
+step() { echo "== $*"; }
+
+step "yamllint"
+yamllint -s -c "$root/k8s/.yamllint.yaml" "$root/k8s" "$here/fixtures" || status=1
+
+step "validator self-test on tests/k8s/fixtures (good-* pass, bad-* rejected as expected)"
+node validate.mjs --self-test "$here/fixtures" || status=1
+
+if ! command -v kubectl >/dev/null; then
+  echo "SKIP: kubectl is not installed: rendering k8s/overlays/* and validating the rendered bundles skipped"
+  exit $status
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cp -r "$root/k8s" "$work/k8s"
+for f in "$work"/k8s/base/secrets/*.example; do cp "$f" "${f%.example}"; done
+
+step "kustomize rejects a broken kustomization (fixtures/kustomize-bad)"
+if kubectl kustomize "$here/fixtures/kustomize-bad" >"$work/bad.out" 2>&1; then
+  echo "FAIL: kubectl kustomize rendered fixtures/kustomize-bad"; status=1
+else
+  echo "ok   rejected: $(tail -n1 "$work/bad.out")"
+fi
+
+for overlay in dev production; do
+  step "overlay $overlay"
+  if ! kubectl kustomize "$work/k8s/overlays/$overlay" >"$work/$overlay.yaml"; then
+    echo "FAIL: kubectl kustomize k8s/overlays/$overlay"; status=1; continue
+  fi
+  echo "ok   rendered: $(grep -c '^kind:' "$work/$overlay.yaml") objects"
+  node validate.mjs "$work/$overlay.yaml" || status=1
+  node postern-checks.mjs "$overlay" "$work/$overlay.yaml" || status=1
+done
+
+# The real secret files are the operator's: never in git.
+if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
+  tracked=$(git -C "$root" ls-files 'k8s/base/secrets/' | grep -v -e '\.example$' -e 'README.md$' || true)
+  [ -z "$tracked" ] || { echo "FAIL: secret files tracked by git: $tracked"; status=1; }
+  git -C "$root" check-ignore -q k8s/base/secrets/database-url || { echo "FAIL: k8s/base/secrets/database-url is not git-ignored"; status=1; }
+fi
+
+[ $status -eq 0 ] && echo "k8s manifests: all layers passed"
+exit $status
