@@ -77,6 +77,11 @@ UPDATE postern_queue
  WHERE id = $1
 )sql";
 
+constexpr const char* kRenewLease = R"sql(
+UPDATE postern_queue SET lease_until = now() + make_interval(secs => $3)
+ WHERE id = $1 AND lease_owner = $2
+)sql";
+
 constexpr const char* kNextDue = R"sql(
 SELECT extract(epoch FROM min(GREATEST(next_attempt_at, COALESCE(lease_until, next_attempt_at))) - now())
   FROM postern_queue WHERE NOT held
@@ -141,6 +146,7 @@ void prepare_queue_statements(pqxx::connection_base& db) {
   db.prepare("queue_finish_if_done", kFinishIfDone);
   db.prepare("queue_release", kRelease);
   db.prepare("queue_next_due", kNextDue);
+  db.prepare("queue_renew_lease", kRenewLease);
 }
 
 void enqueue(pqxx::connection_base& db, const QueuedMessage& message) {
@@ -175,6 +181,14 @@ std::vector<ClaimedMessage> claim_due(pqxx::connection_base& db, const std::stri
     }
     tx.commit();
     return claimed;
+  });
+}
+
+bool renew_lease(pqxx::connection_base& db, const std::string& message_id, const std::string& owner,
+                 int lease_seconds) {
+  return guarded([&] {
+    pqxx::nontransaction tx{db};
+    return tx.exec_prepared("queue_renew_lease", message_id, owner, lease_seconds).affected_rows() == 1;
   });
 }
 

@@ -8,6 +8,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
@@ -52,12 +53,42 @@ void DeliveryScheduler::finished_one() {
   });
 }
 
+// Renews the lease every third of its length until the delivery is done.
+asio::awaitable<void> DeliveryScheduler::keep_lease(std::string id, std::shared_ptr<asio::steady_timer> timer,
+                                                    std::shared_ptr<bool> done) {
+  const auto period = std::chrono::milliseconds{std::max(200u, config_.lease_seconds * 1000 / 3)};
+  for (;;) {
+    timer->expires_after(period);
+    boost::system::error_code ec;
+    co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (*done) co_return;
+    try {
+      bool kept = co_await pool_.run([&](BlockingContext& c) {
+        return schema::renew_lease(c.store().connection(), id, delivery_.owner(),
+                                   static_cast<int>(config_.lease_seconds));
+      });
+      if (!kept) {
+        log::warning("lease_lost", {{"id", id}});
+        co_return;
+      }
+    } catch (const std::exception& e) {
+      log::warning("lease_renewal_failed", {{"id", id}, {"error", e.what()}});
+    }
+  }
+}
+
 asio::awaitable<void> DeliveryScheduler::run_one(schema::ClaimedMessage message) {
+  auto executor = co_await asio::this_coro::executor;
+  auto timer = std::make_shared<asio::steady_timer>(executor);
+  auto done = std::make_shared<bool>(false);
+  asio::co_spawn(executor, keep_lease(message.id, timer, done), asio::detached);
   try {
     co_await delivery_.deliver(std::move(message));
   } catch (const std::exception& e) {
     log::error("delivery_failed", {{"error", e.what()}});
   }
+  *done = true;
+  timer->cancel();
   finished_one();
 }
 

@@ -14,6 +14,8 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
+#include <string>
 
 namespace postern {
 class BlockingPool;
@@ -37,6 +39,8 @@ class DeliveryScheduler {
  private:
   boost::asio::awaitable<void> loop();
   boost::asio::awaitable<void> run_one(schema::ClaimedMessage message);
+  boost::asio::awaitable<void> keep_lease(std::string id, std::shared_ptr<boost::asio::steady_timer> timer,
+                                          std::shared_ptr<bool> done);
   void finished_one();
 
   boost::asio::io_context& io_;

@@ -80,6 +80,11 @@ struct AttemptRecord {
   std::optional<QueuedMessage> bounce;
 };
 
+// Extends a lease while its delivery is still running, so a slow upstream never makes a healthy
+// replica look dead. Returns false when the lease was lost.
+bool renew_lease(pqxx::connection_base& db, const std::string& message_id, const std::string& owner,
+                 int lease_seconds);
+
 // Returns false when the lease was lost (another replica took the message over).
 bool record_attempt(pqxx::connection_base& db, const AttemptRecord& record);
 
