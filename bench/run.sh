@@ -6,6 +6,8 @@
 # that got a 250.
 #
 #   bench/run.sh [--quick]      --quick: the plaintext-AUTH runs only (no STARTTLS runs)
+#   bench/run.sh --deliver      end to end: the sustained run delivered to a real SMTP sink
+#                               (aiosmtpd), then the idle queue wait of single messages
 #
 # Environment:
 #   BENCH_KEEP=1            keep the work folder (logs, postern.yaml, JSON results) afterwards
@@ -24,9 +26,11 @@ set -euo pipefail
 
 usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
 quick=0
+deliver=0
 for arg in "$@"; do
   case "$arg" in
     --quick) quick=1 ;;
+    --deliver) deliver=1 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run.sh: unknown argument $arg" >&2; usage >&2; exit 2 ;;
   esac
@@ -69,6 +73,7 @@ cleanup() {
     kill -KILL "$postern_pid" 2>/dev/null || true
     wait "$postern_pid" 2>/dev/null || true
   fi
+  [ -z "${sink_pid:-}" ] || kill "$sink_pid" 2>/dev/null || true
   "$repo/scripts/pg-cluster.sh" stop "$work/pg" || true
   if [ "${BENCH_KEEP:-0}" = 1 ]; then
     echo "== kept $work (postern.log, pg/postgres.log, results/*.json)"
@@ -122,10 +127,29 @@ limits:
   max_connections_per_ip: 500 # every client is 127.0.0.1
 logging:
   level: warning              # keep per-session log lines out of the figures
-# No delivery upstreams: messages stay queued, so delivery costs stay out of the figures and the
-# row count at the end checks intake.
+# Without --deliver there are no upstreams: messages stay queued, so delivery costs stay out of
+# the figures and the row count at the end checks intake.
 shutdown_grace_seconds: 2
 EOF
+# --deliver: a real SMTP sink (aiosmtpd) as the upstream, to measure client -> postern -> sink.
+sink_pid=""
+if [ "$deliver" = 1 ]; then
+  sink_port=$(free_port)
+  /usr/bin/python3 "$repo/tests/support/smtp_sink.py" --port "$sink_port" --dir "$work/sink" >"$work/sink.log" 2>&1 &
+  sink_pid=$!
+  for _ in $(seq 100); do grep -q ready "$work/sink.log" 2>/dev/null && break; sleep 0.1; done
+  cat >>"$work/postern.yaml" <<EOF
+upstreams:
+  - name: sink
+    kind: smtp
+    host: 127.0.0.1
+    port: $sink_port
+    security: none
+    max_connections: 8
+default_upstream: sink
+EOF
+fi
+delivered() { find "$work/sink" -name '*.eml' 2>/dev/null | wc -l; }
 echo "== starting postern (STARTTLS port $tls_port, plaintext-AUTH port $plain_port)"
 "$postern" --config "$work/postern.yaml" >"$work/postern.log" 2>&1 &
 postern_pid=$!
@@ -175,7 +199,10 @@ scenarios=(
   "c:8 conns, 100 msgs/session:8:1000:--per-session 100"
 )
 tls_modes=(plain)
-[ "$quick" = 1 ] || tls_modes+=(starttls)
+[ "$quick" = 1 ] || [ "$deliver" = 1 ] || tls_modes+=(starttls)
+# End to end, the interesting run is the sustained one.
+[ "$deliver" = 0 ] || scenarios=("${scenarios[2]}")
+started=$(date +%s.%N)
 
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== PostgreSQL: fsync=$(psql_q 'SHOW fsync'), synchronous_commit=$(psql_q 'SHOW synchronous_commit'); 4096-byte bodies"
@@ -210,8 +237,31 @@ PY
 done
 
 # ---------------------------------------------------------------------------------------------
+# --deliver: wait for the sink to hold every message, then time single messages on an idle system.
+if [ "$deliver" = 1 ]; then
+  accepted=$(python3 -c 'import json,glob,sys; print(sum(json.load(open(f))["messages_ok"] for f in glob.glob(sys.argv[1]+"/*.json")))' "$work/results")
+  for _ in $(seq 1200); do [ "$(delivered)" -ge "$accepted" ] && break; sleep 0.1; done
+  finished=$(date +%s.%N)
+  python3 -c 'import sys; n,a,b=int(sys.argv[1]),float(sys.argv[2]),float(sys.argv[3]); print("end to end: %d messages delivered to the sink in %.1f s: %.1f msgs/s (client -> postern -> PostgreSQL -> sink)" % (n, b-a, n/(b-a)))' "$(delivered)" "$started" "$finished"
+  waits=()
+  for _ in $(seq 10); do
+    before=$(delivered)
+    "$load" "${common[@]}" --port "$plain_port" --connections 1 --messages 1 >/dev/null
+    t0=$(date +%s%N)
+    while [ "$(delivered)" -le "$before" ]; do :; done
+    waits+=("$(( ($(date +%s%N) - t0) / 1000000 ))")
+    sleep 0.5
+  done
+  echo "idle queue wait (smtp-load exits after its 250 -> file seen at the sink), ms: ${waits[*]}"
+  echo "  (includes starting find(1) per poll: an upper bound)"
+fi
+
+# ---------------------------------------------------------------------------------------------
 # The table, and the proof that every 250 is a row in the queue
 queue_rows=$(psql_q 'SELECT count(*) FROM postern_queue')
+# Delivered messages have left the queue: they count as stored.
+# (the ten idle-wait messages are not in the results: leave them out)
+[ "$deliver" = 0 ] || queue_rows=$((queue_rows + $(delivered) - ${#waits[@]}))
 echo
 python3 - "$work/results" "$queue_rows" <<'PY'
 import glob, json, os, sys
