@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Validates the Kubernetes manifests in k8s/ without a cluster (CTest: k8s_manifests), in the
-# layers of /work/shared/K8S.md:
+# layers of checking described for manifests without a cluster:
 #   1. kubectl kustomize renders each overlay (k8s/overlays/dev, production) from a temporary
 #      copy of k8s/ with the secret *.example files in place of the operator's real ones
 #   2. yamllint on the sources

@@ -1,5 +1,5 @@
 // Validates a rendered Kubernetes bundle (multi-document YAML) without a cluster, in the layers
-// /work/shared/K8S.md describes (the render itself and yamllint are run by run.sh):
+// the layered manifest checks describe (the render itself and yamllint are run by run.sh):
 //
 //   schema  each object against the Kubernetes OpenAPI schema (kubernetes-models validate()):
 //           wrong types, missing required fields, bad enums, malformed quantities (`cpu: lots`)
