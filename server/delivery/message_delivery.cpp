@@ -94,8 +94,14 @@ boost::asio::awaitable<void> MessageDelivery::deliver(schema::ClaimedMessage mes
     }
   }
 
-  const auto retry = retry_delay(static_cast<unsigned>(message.attempts), config_, jitter());
-  const bool expires = message.age_seconds + retry.count() > static_cast<long long>(config_.lifetime_seconds);
+  // A deferred recipient fails once the lifetime is over; the last retry is moved up to the end
+  // of the lifetime rather than bouncing early.
+  const auto lifetime = static_cast<long long>(config_.lifetime_seconds);
+  const bool expires = message.age_seconds >= lifetime;
+  auto retry = retry_delay(static_cast<unsigned>(message.attempts), config_, jitter());
+  if (!expires && message.age_seconds + retry.count() > lifetime) {
+    retry = std::chrono::seconds{std::max<long long>(1, lifetime - message.age_seconds)};
+  }
   schema::AttemptRecord record;
   record.message_id = message.id;
   record.owner = owner_;
@@ -116,7 +122,9 @@ boost::asio::awaitable<void> MessageDelivery::deliver(schema::ClaimedMessage mes
                         result.code >= 500 ? status_of(result.code, result.reply) : "4.4.7",
                         result.code >= 500 ? "smtp; " + result.reply
                                            : "x-postern; delivery time expired; last reply: " + result.reply,
-                        upstream && upstream->kind == UpstreamKind::Smtp ? upstream->host : ""});
+                        // Remote-MTA only when the upstream itself answered this recipient.
+                        upstream && upstream->kind == UpstreamKind::Smtp && attempt_error.empty()
+                            ? upstream->host : ""});
     } else if (record.last_error.empty()) {
       record.last_error = attempt_error.empty() ? result.reply : attempt_error;
     }
