@@ -27,9 +27,10 @@ const char* name_of(Verdict verdict) {
 
 }  // namespace
 
-CredentialCheck::CredentialCheck(BlockingPool& pool, schema::Argon2Params argon2,
-                                 FailureThrottle::Limits limits)
-    : pool_(pool), argon2_(argon2), throttle_(limits), dummy_hash_(schema::hash_password("postern-dummy", argon2)) {}
+CredentialCheck::CredentialCheck(BlockingPool& database, BlockingPool& hashing,
+                                 schema::Argon2Params argon2, FailureThrottle::Limits limits)
+    : database_(database),
+      hashing_(hashing), argon2_(argon2), throttle_(limits), dummy_hash_(schema::hash_password("postern-dummy", argon2)) {}
 
 boost::asio::awaitable<smtp::AuthOutcome> CredentialCheck::verify(
     const smtp::VerifyCredentials& request, const std::string& client_address) {
@@ -47,23 +48,34 @@ boost::asio::awaitable<smtp::AuthOutcome> CredentialCheck::verify(
   Verdict verdict = Verdict::Rejected;
   if (name && !acts_as_other) {
     try {
-      verdict = co_await pool_.run([&](BlockingContext& context) {
-        auto credentials = context.store().credentials(user);
-        if (!credentials) {
-          schema::verify_password(request.password, dummy_hash_, argon2_);
-          return Verdict::Rejected;
-        }
-        auto check = schema::verify_password(request.password, credentials->password_hash, argon2_);
-        if (check == schema::PasswordCheck::Mismatch) return Verdict::Rejected;
-        if (!credentials->enabled) return Verdict::Disabled;
-        if (check == schema::PasswordCheck::MatchNeedsRehash) {
-          context.store().upgrade_password_hash(credentials->user_id, credentials->password_hash,
-                                                schema::hash_password(request.password, argon2_));
-          log::info("password_rehashed", {{"user", user}});
-        }
-        context.store().record_login(credentials->user_id);
-        return Verdict::Accepted;
+      auto credentials = co_await database_.run(
+          [&](BlockingContext& context) { return context.store().credentials(user); });
+      // Argon2 runs on its own threads, so logins never hold up other sessions' queries.
+      // Unknown users are checked against a dummy hash: the timing does not tell who exists.
+      auto check = co_await hashing_.run([&](BlockingContext&) {
+        return schema::verify_password(request.password,
+                                       credentials ? credentials->password_hash : dummy_hash_, argon2_);
       });
+      if (!credentials || check == schema::PasswordCheck::Mismatch) {
+        verdict = Verdict::Rejected;
+      } else if (!credentials->enabled) {
+        verdict = Verdict::Disabled;
+      } else {
+        std::string rehashed;
+        if (check == schema::PasswordCheck::MatchNeedsRehash) {
+          rehashed = co_await hashing_.run(
+              [&](BlockingContext&) { return schema::hash_password(request.password, argon2_); });
+        }
+        co_await database_.run([&](BlockingContext& context) {
+          if (!rehashed.empty()) {
+            context.store().upgrade_password_hash(credentials->user_id, credentials->password_hash, rehashed);
+          }
+          context.store().record_login(credentials->user_id);
+          return true;
+        });
+        if (!rehashed.empty()) log::info("password_rehashed", {{"user", user}});
+        verdict = Verdict::Accepted;
+      }
     } catch (const std::exception& e) {
       log::warning("auth_lookup_failed", {{"client", client_address}, {"error", e.what()}});
       verdict = Verdict::Unavailable;

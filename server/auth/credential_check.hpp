@@ -21,14 +21,17 @@ namespace postern::auth {
 
 class CredentialCheck {
  public:
-  CredentialCheck(BlockingPool& pool, schema::Argon2Params argon2, FailureThrottle::Limits limits);
+  // `database` answers the credential lookups; `hashing` runs Argon2 (no database use).
+  CredentialCheck(BlockingPool& database, BlockingPool& hashing, schema::Argon2Params argon2,
+                  FailureThrottle::Limits limits);
 
   // The user name is normalised as mailadmin stores it. The reply to a failure is delayed here.
   boost::asio::awaitable<smtp::AuthOutcome> verify(const smtp::VerifyCredentials& request,
                                                    const std::string& client_address);
 
  private:
-  BlockingPool& pool_;
+  BlockingPool& database_;
+  BlockingPool& hashing_;
   schema::Argon2Params argon2_;
   FailureThrottle throttle_;
   std::string dummy_hash_;  // verified for unknown users, so timing does not reveal who exists

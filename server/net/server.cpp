@@ -56,6 +56,13 @@ BlockingPool::Options pool_options(const config::Config& config) {
   return options;
 }
 
+BlockingPool::Options hashing_options(const config::Config& config, unsigned threads) {
+  BlockingPool::Options options;
+  options.database_url = config.database_url;  // never used: hashing work does not call store()
+  options.threads = threads;
+  return options;
+}
+
 auth::FailureThrottle::Limits throttle_limits(const config::Config& config) {
   auth::FailureThrottle::Limits limits;
   limits.per_address = config.auth_failures_per_ip;
@@ -81,7 +88,8 @@ struct Server::State {
         io_threads(cfg.io_threads ? cfg.io_threads : std::max(1u, std::thread::hardware_concurrency())),
         io(static_cast<int>(io_threads)),
         pool(pool_options(cfg)),
-        credentials(pool, schema::Argon2Params{cfg.argon2_memory_kib, cfg.argon2_iterations}, throttle_limits(cfg)),
+        hashing(hashing_options(cfg, io_threads)),
+        credentials(pool, hashing, schema::Argon2Params{cfg.argon2_memory_kib, cfg.argon2_iterations}, throttle_limits(cfg)),
         grants(pool, schema::SenderPolicy{cfg.local_part_case_sensitive, cfg.subaddress_delimiter}),
         intake(pool,
                queue::IntakeOptions{cfg.hostname, cfg.check_header_from, cfg.add_message_id, cfg.add_date,
@@ -233,6 +241,7 @@ struct Server::State {
   unsigned io_threads;
   asio::io_context io;
   BlockingPool pool;
+  BlockingPool hashing;  // Argon2 only: one thread per core, never a database connection
   std::unique_ptr<TlsContext> tls;
   auth::CredentialCheck credentials;
   policy::GrantCheck grants;
@@ -285,6 +294,7 @@ int Server::run() {
   s.io.run();
   for (auto& t : threads) t.join();
   s.listener.reset();
+  s.hashing.stop();
   s.pool.stop();
   log::info("stopped");
   return 0;
