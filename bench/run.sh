@@ -13,6 +13,8 @@
 #   BENCH_KEEP=1            keep the work folder (logs, postern.yaml, JSON results) afterwards
 #   BENCH_CMAKE_ARGS="..."  extra arguments for the cmake configure step
 #   BENCH_SKIP_BUILD=1      use the binaries already in build-release
+#   BENCH_POSTERN=PATH      measure this postern binary instead of build-release's (another
+#                           version, for a before/after comparison: see bench/compare.sh)
 #
 # Durability is as in production: PostgreSQL with fsync=on and synchronous_commit=on, so every
 # 250 after the dot waits for a WAL flush. Argon2id keeps postern's defaults (m=19 MiB, t=2).
@@ -24,7 +26,7 @@
 # password skip the hash, which postern deliberately does not do.
 set -euo pipefail
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
 quick=0
 deliver=0
 for arg in "$@"; do
@@ -56,7 +58,7 @@ else
   fi
   rm -f "$build_log"
 fi
-postern=$build/server/postern
+postern=${BENCH_POSTERN:-$build/server/postern}
 mailadmin=$build/mailadmin/mailadmin
 load=$build/bench/smtp-load
 

@@ -38,6 +38,7 @@
 #include <cstdio>
 #include <ctime>
 #include <exception>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -74,6 +75,12 @@ constexpr const char* kUsage = R"(usage: smtp-load --user U --password P --from 
   --timeout S        seconds allowed for each connect, read, write or handshake (default 30)
   --ehlo NAME        EHLO argument (default smtp-load.example)
   --json             print one JSON object instead of text
+  --outcomes FILE    write one line per message that reached DATA: ok (250 after the dot),
+                     failed (another reply) or unknown (the session broke after the data was
+                     sent: it may be queued), a space, and the message's Message-ID
+  --retry-for S      ride out a server restart: a session that cannot be opened is tried again
+                     every 100 ms for up to S seconds, and the messages a broken session had not
+                     sent wait for the next session instead of failing (default 0: they fail)
 )";
 
 struct Options {
@@ -92,6 +99,8 @@ struct Options {
   long timeout_seconds = 30;
   std::string ehlo = "smtp-load.example";
   bool json = false;
+  std::string outcomes_file;  // empty: none written
+  long retry_seconds = 0;
 };
 
 struct UsageError : std::runtime_error {
@@ -158,6 +167,8 @@ Options parse_options(int argc, char** argv) {
     else if (arg == "--reuse") { flag(); o.reuse = true; }
     else if (arg == "--pipelining") { flag(); o.pipelining = true; }
     else if (arg == "--json") { flag(); o.json = true; }
+    else if (arg == "--outcomes") o.outcomes_file = next();
+    else if (arg == "--retry-for") o.retry_seconds = parse_number(arg, next(), 0, 86400);
     else throw UsageError("unknown argument " + arg);
   }
   if (o.reuse) o.per_session = o.messages;
@@ -230,6 +241,7 @@ struct Results {
   std::vector<double> message_ms, setup_ms;
   std::uint64_t ok = 0, failed = 0, sessions_ok = 0, sessions_failed = 0;
   std::map<std::string, std::uint64_t> errors;  // failed messages by cause
+  std::vector<std::string> outcomes;             // --outcomes: "ok <Message-ID>", ...
 
   void merge(Results& other) {
     message_ms.insert(message_ms.end(), other.message_ms.begin(), other.message_ms.end());
@@ -239,6 +251,7 @@ struct Results {
     sessions_ok += other.sessions_ok;
     sessions_failed += other.sessions_failed;
     for (const auto& [k, v] : other.errors) errors[k] += v;
+    outcomes.insert(outcomes.end(), other.outcomes.begin(), other.outcomes.end());
   }
   void fail(const std::string& cause, std::uint64_t count = 1) {
     failed += count;
@@ -458,18 +471,26 @@ asio::awaitable<std::string> send_message(Session& s, Run& run, long client, Res
     // After 354 the data must be sent even if a RCPT failed, to keep the dialogue in step.
     std::string message = run.header_prefix;
     message += "Subject: smtp-load message " + std::to_string(n) + "\r\n";
-    message += "Message-ID: <" + std::to_string(n) + "." + std::to_string(client) + "." +
-               std::to_string(::getpid()) + "." + std::to_string(std::time(nullptr)) + "@smtp-load.example>\r\n";
+    const std::string message_id = "<" + std::to_string(n) + "." + std::to_string(client) + "." +
+                                   std::to_string(::getpid()) + "." + std::to_string(std::time(nullptr)) +
+                                   "@smtp-load.example>";
+    message += "Message-ID: " + message_id + "\r\n";
     message += "\r\n";
     message += run.body;
     message += ".\r\n";
+    // Once the data has left, a broken session says nothing about whether it was queued.
+    auto outcome = [&](const char* what) {
+      if (!run.opt.outcomes_file.empty()) res.outcomes.push_back(std::string(what) + " " + message_id);
+    };
     const bool sent = co_await s.write(std::move(message));
     if (!sent) {
       alive = false;
+      outcome("unknown");
       co_return cause.empty() ? s.cause(Reply{}, "end of data") : cause;
     }
     const Reply r = co_await s.read_reply();
     expect(r, 250, "end of data");
+    outcome(r.code == 250 ? "ok" : r.code == 0 ? "unknown" : "failed");
   }
   if (cause.empty()) {
     res.message_ms.push_back(ms_since(t0));
@@ -480,6 +501,20 @@ asio::awaitable<std::string> send_message(Session& s, Run& run, long client, Res
     if (r.code != 250) alive = false;
   }
   co_return cause;
+}
+
+// --retry-for: a restarting server refuses connections for a moment; keep trying until the
+// deadline rather than failing every message at once.
+asio::awaitable<std::shared_ptr<Session>> open_session_retrying(Run& run, Results& res, std::string& cause) {
+  const auto ex = co_await asio::this_coro::executor;
+  const auto deadline = Clock::now() + std::chrono::seconds(run.opt.retry_seconds);
+  for (;;) {
+    auto s = co_await open_session(run, res, cause);
+    if (s || Clock::now() >= deadline) co_return s;
+    asio::steady_timer pause(ex, std::chrono::milliseconds(100));
+    error_code ignored;
+    co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  }
 }
 
 asio::awaitable<void> quit(Session& s) {
@@ -493,11 +528,11 @@ asio::awaitable<void> client(Run& run, long id, Results& out, std::mutex& out_mu
   try {
     for (long sent = 0; sent < m;) {
       const long batch = std::min(run.opt.per_session, m - sent);
-      sent += batch;
       std::string cause;
-      auto s = co_await open_session(run, res, cause);
+      auto s = co_await open_session_retrying(run, res, cause);
       if (!s) {
         res.fail(cause, static_cast<std::uint64_t>(batch));
+        sent += batch;
         continue;
       }
       bool alive = true;
@@ -507,7 +542,12 @@ asio::awaitable<void> client(Run& run, long id, Results& out, std::mutex& out_mu
         if (c.empty()) ++res.ok;
         else res.fail(c);
       }
-      if (done < batch) res.fail("not sent: session lost", static_cast<std::uint64_t>(batch - done));
+      sent += done;
+      // Without --retry-for the rest of the batch fails; with it, the next session sends it.
+      if (done < batch && run.opt.retry_seconds == 0) {
+        res.fail("not sent: session lost", static_cast<std::uint64_t>(batch - done));
+        sent += batch - done;
+      }
       if (alive) co_await quit(*s);
       else s->close();
     }
@@ -666,5 +706,13 @@ int main(int argc, char** argv) {
   const double wall_s = ms_since(t0) / 1000.0;
 
   report(opt, total, wall_s);
+  if (!opt.outcomes_file.empty()) {
+    std::ofstream outcomes(opt.outcomes_file);
+    for (const auto& line : total.outcomes) outcomes << line << "\n";
+    if (!outcomes.flush()) {
+      std::cerr << "smtp-load: cannot write " << opt.outcomes_file << "\n";
+      return 1;
+    }
+  }
   return 0;
 }

@@ -48,6 +48,8 @@ Commands:
         [--subaddress-delimiter D] [--case-sensitive]   (the relay's sender policy; default +)
   audit [--since TIMESTAMP]             every change made with mailadmin (times in UTC)
   migrate [--status]                    apply pending schema migrations, or show them
+  migrate --contract                    also apply the contract steps, which drop what only older
+                                        releases used: run it once every replica is upgraded
   queue list                            the mail queue (all replicas'), oldest first, a line each:
                                         ID  age 2h13m  from SENDER  to N recipients (P pending)
                                         attempts N  STATE  [last error: REPLY], where STATE is
@@ -55,6 +57,7 @@ Commands:
                                         it) | held | delivering
   queue show ID                         envelope, recipients with their status and last reply,
                                         state, and the header section (never the body)
+  queue show ID --body                  the message exactly as queued (headers and body), raw
   queue retry ID | queue retry --all    make due now and wake the workers (--all: every message
                                         not held; a held message stays held)
   queue hold ID / queue release ID      keep a message from delivery / let it go, due now
@@ -197,6 +200,7 @@ class CommandLine {
   int audit();
   int migrate();
   int queue_retry();
+  int queue_show_body();
   // Mutating queue commands: JSON {"key": count}, or with -v the human confirmation.
   int queue_changed(const char* key, std::size_t count, const std::string& confirmation) const;
 
@@ -211,7 +215,8 @@ class CommandLine {
   std::string a1_, a2_, a3_;  // positionals in order
   std::string since_;
   std::string subaddress_delimiter_ = "+";  // the relay's default policy
-  bool password_stdin_ = false, status_ = false, case_sensitive_ = false, all_ = false;
+  bool password_stdin_ = false, status_ = false, case_sensitive_ = false, all_ = false, body_ = false;
+  bool contract_ = false;
 };
 
 CommandLine::Node* CommandLine::node(Node* parent, const std::string& name,
@@ -378,8 +383,9 @@ void CommandLine::build() {
   n->app->add_flag("--case-sensitive", case_sensitive_);
   n = node(root_, "audit", "audit [--since TIMESTAMP]", [this] { return audit(); });
   n->app->add_option("--since", since_);
-  n = node(root_, "migrate", "migrate [--status]", [this] { return migrate(); });
+  n = node(root_, "migrate", "migrate [--status] [--contract]", [this] { return migrate(); });
   n->app->add_flag("--status", status_);
+  n->app->add_flag("--contract", contract_);
 
   // queue
   Node* queue = node(root_, "queue",
@@ -389,13 +395,15 @@ void CommandLine::build() {
     print_queue(std::cout, schema::list_queue(store().connection()), format());
     return 0;
   });
-  n = node(queue, "show", "queue show ID", [this] {
+  n = node(queue, "show", "queue show ID [--body]", [this] {
+    if (body_) return queue_show_body();
     auto message = schema::show_queued(store().connection(), a1_);
     if (!message) throw schema::NotFound("queued message " + a1_ + " does not exist");
     print_queued_message(std::cout, *message, format());
     return 0;
   });
   positional(n, "ID", a1_);
+  n->app->add_flag("--body", body_);
   n = node(queue, "retry", "queue retry ID | queue retry --all", [this] { return queue_retry(); });
   n->app->add_option("ID", a1_);
   n->app->add_flag("--all", all_);
@@ -506,11 +514,21 @@ int CommandLine::migrate() {
   // Its own connection: the Store expects a migrated schema, this command makes one.
   session_.forget_store();
   pqxx::connection db{database_url(s_)};
+  if (status_ && contract_) throw UsageError("usage: migrate [--status] [--contract]");
   if (status_) {
     print_migration_status(std::cout, schema::migration_status(db), format());
   } else {
-    print_migrated(std::cout, schema::migrate(db), format());
+    print_migrated(std::cout, schema::migrate(db, contract_ ? schema::Contract::Apply : schema::Contract::Leave),
+                   format());
   }
+  return 0;
+}
+
+// The message as queued, raw: for a file or a pipe, so never JSON.
+int CommandLine::queue_show_body() {
+  if (s_.json) throw UsageError("queue show --body writes the message as queued, not JSON: leave out --json");
+  schema::write_queued_message(store().connection(), a1_, std::cout);
+  std::cout.flush();
   return 0;
 }
 

@@ -56,6 +56,7 @@ const char* state_name(schema::MigrationState state) {
   switch (state) {
     case schema::MigrationState::Applied: return "applied";
     case schema::MigrationState::Pending: return "pending";
+    case schema::MigrationState::PendingContract: return "pending_contract";
     case schema::MigrationState::Changed: return "changed";
     case schema::MigrationState::Unknown: return "unknown";
   }
@@ -315,6 +316,9 @@ void print_migration_status(std::ostream& out, const schema::MigrationPlan& plan
     switch (s.state) {
       case schema::MigrationState::Applied: out << "applied " << s.applied_at; break;
       case schema::MigrationState::Pending: out << "pending"; break;
+      case schema::MigrationState::PendingContract:
+        out << "pending contract step (mailadmin migrate --contract, once every replica is upgraded)";
+        break;
       case schema::MigrationState::Changed: out << "CHANGED (applied " << s.applied_at << ")"; break;
       case schema::MigrationState::Unknown: out << "unknown (newer)"; break;
     }

@@ -10,10 +10,10 @@ bash scripts/install-deps.sh
 jobs=${POSTERN_JOBS:-$(nproc)}
 build=${POSTERN_TEST_BUILD:-build-test}
 
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPOSTERN_SANITIZE=ON >/dev/null
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPOSTERN_SANITIZE=ON -DPOSTERN_WERROR=ON >/dev/null
 ninja -C "$build" -j "$jobs"
 
-CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPOSTERN_FUZZ=ON >/dev/null
+CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPOSTERN_FUZZ=ON -DPOSTERN_WERROR=ON >/dev/null
 fuzz_targets=$(ninja -C build-fuzz -t targets all | sed -n 's/^\([a-z_]*_fuzz\): .*/\1/p' | sort -u)
 if [ -n "$fuzz_targets" ]; then
   # shellcheck disable=SC2086

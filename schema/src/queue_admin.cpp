@@ -4,11 +4,13 @@
 #include "guarded.hpp"
 #include "audit.hpp"
 #include "postern/schema/errors.hpp"
+#include "postern/schema/message_chunks.hpp"
 #include "postern/schema/queue_store.hpp"
 
 #include <pqxx/pqxx>
 
 #include <map>
+#include <ostream>
 #include <string_view>
 #include <utility>
 
@@ -38,11 +40,14 @@ constexpr const char* kRecipientsOf =
     "SELECT message_id, recipient, status, attempts, COALESCE(last_reply, ''), "
     POSTERN_TS("updated_at") " FROM postern_queue_recipients WHERE message_id = $1 ORDER BY position";
 
-// $2: how many bytes of the message to read (the header section is within them, or cut).
+// $2: how many bytes of the message to read (the header section is within them, or cut): the
+// start of its first chunk, or of a body an older replica queued whole (migrations/0005).
 constexpr const char* kShow =
     "SELECT " POSTERN_ENTRY_COLUMNS ", q.auth_user, q.client_address, q.helo, q.body_type, "
     "q.smtputf8, q.size, COALESCE(q.lease_owner, ''), COALESCE(" POSTERN_TS("q.lease_until") ", ''), "
-    "substring(q.message FROM 1 FOR $2), octet_length(q.message) "
+    "COALESCE((SELECT substring(c.data FROM 1 FOR $2) FROM postern_message_chunks c "
+    "          WHERE c.message_id = q.id AND c.seq = 0), "
+    "         postern_legacy_message_slice(q.id, 0, $2), ''::bytea), q.size "
     "FROM postern_queue q WHERE q.id = $1";
 
 #undef POSTERN_ENTRY_COLUMNS
@@ -177,6 +182,21 @@ std::optional<QueuedMessageDetails> show_queued(pqxx::connection_base& db, const
     for (const auto& r : tx.exec_params(kRecipientsOf, id)) add_recipient(d.entry, recipient_from(r));
     tx.commit();
     return d;
+  });
+}
+
+void write_queued_message(pqxx::connection_base& db, const std::string& id, std::ostream& out) {
+  prepare_chunk_statements(db);
+  guarded([&] {
+    Snapshot tx{db};  // every chunk from one picture, even if delivery finishes meanwhile
+    if (tx.exec_params(kExists, id).empty()) not_found(id);
+    for (int seq = 0;; ++seq) {
+      const auto rows = tx.exec_prepared("chunk_read", id, seq, static_cast<int>(kChunkSize));
+      if (rows.empty() || rows[0][0].is_null()) break;
+      const pqxx::binarystring chunk{rows[0][0]};
+      out.write(chunk.get(), static_cast<std::streamsize>(chunk.size()));
+    }
+    tx.commit();
   });
 }
 

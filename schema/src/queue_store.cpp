@@ -3,6 +3,7 @@
 
 #include "guarded.hpp"
 #include "postern/schema/errors.hpp"
+#include "postern/schema/message_chunks.hpp"
 
 #include <sodium.h>
 
@@ -13,23 +14,24 @@
 namespace postern::schema {
 namespace {
 
-// One autocommit statement inserts the message and its recipients and notifies the workers:
-// one round trip, atomic, durable when it returns. Recipients travel LF-joined (the protocol
-// never lets CR or LF into an address).
+// The envelope: one statement inserts the message row and its recipients and notifies the
+// workers (on commit). The body follows as chunks in the same transaction, then its size.
+// Recipients travel LF-joined (the protocol never lets CR or LF into an address).
 constexpr const char* kEnqueue = R"sql(
 WITH message AS (
-  INSERT INTO postern_queue
-    (id, sender, auth_user, client_address, helo, body_type, smtputf8, message, size)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+  INSERT INTO postern_queue (id, sender, auth_user, client_address, helo, body_type, smtputf8, size)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, 0)
   RETURNING id
 ), recipients AS (
   INSERT INTO postern_queue_recipients (message_id, position, recipient)
   SELECT message.id, r.position, r.recipient
-    FROM message, unnest(string_to_array($10, chr(10))) WITH ORDINALITY AS r(recipient, position)
+    FROM message, unnest(string_to_array($8, chr(10))) WITH ORDINALITY AS r(recipient, position)
   RETURNING 1
 )
 SELECT pg_notify('postern_queue', (SELECT id FROM message)), (SELECT count(*) FROM recipients)
 )sql";
+
+constexpr const char* kSetSize = "UPDATE postern_queue SET size = $2 WHERE id = $1";
 
 constexpr const char* kClaim = R"sql(
 WITH due AS (
@@ -44,7 +46,7 @@ UPDATE postern_queue q
    SET lease_owner = $1, lease_until = now() + make_interval(secs => $3), attempts = q.attempts + 1
   FROM due
  WHERE q.id = due.id
-RETURNING q.id, q.sender, q.body_type, q.smtputf8, q.message, q.attempts,
+RETURNING q.id, q.sender, q.body_type, q.smtputf8, NULL::bytea /* body: read_chunk() */, q.attempts,
           extract(epoch FROM now() - q.created_at)::bigint, extract(epoch FROM q.created_at)::bigint
 )sql";
 
@@ -82,6 +84,18 @@ UPDATE postern_queue SET lease_until = now() + make_interval(secs => $3)
  WHERE id = $1 AND lease_owner = $2
 )sql";
 
+// A dead boot's claims: lease cleared, due now (a claimed message was already due). The prefix
+// match is exact (no LIKE patterns: identities may hold '_').
+constexpr const char* kReleaseEarlierBoots = R"sql(
+WITH released AS (
+  UPDATE postern_queue
+     SET lease_owner = NULL, lease_until = NULL, next_attempt_at = LEAST(next_attempt_at, now())
+   WHERE starts_with(lease_owner, $1::text || '/') AND lease_owner <> $2
+  RETURNING 1
+)
+SELECT count(*) FROM released
+)sql";
+
 constexpr const char* kNextDue = R"sql(
 SELECT extract(epoch FROM min(GREATEST(next_attempt_at, COALESCE(lease_until, next_attempt_at))) - now())
   FROM postern_queue WHERE NOT held
@@ -105,15 +119,35 @@ std::string join_recipients(const std::vector<std::string>& recipients) {
   return joined;
 }
 
+// Reads `text` from the start: the ChunkSource of a message given whole (a DSN).
+ChunkSource text_source(const std::string& text) {
+  return [&text, offset = std::size_t{0}](char* data, std::size_t size) mutable {
+    const std::size_t n = text.copy(data, size, offset);
+    offset += n;
+    return n;
+  };
+}
+
+// The envelope, the recipients and the body chunks, inside the caller's transaction.
 void insert_message(pqxx::transaction_base& tx, const QueuedMessage& message) {
-  auto rows = tx.exec_prepared(
-      "queue_enqueue", message.id, message.sender, message.auth_user, message.client_address,
-      message.helo, message.eight_bit_mime ? "8BITMIME" : "7BIT", message.smtputf8,
-      pqxx::binarystring(message.message.data(), message.message.size()),
-      static_cast<long>(message.message.size()), join_recipients(message.recipients));
+  auto rows = tx.exec_prepared("queue_enqueue", message.id, message.sender, message.auth_user,
+                               message.client_address, message.helo, message.eight_bit_mime ? "8BITMIME" : "7BIT",
+                               message.smtputf8, join_recipients(message.recipients));
   if (rows.empty() || rows[0][1].as<std::size_t>() != message.recipients.size()) {
     throw DatabaseUnavailable("queue insert stored an unexpected number of recipients");
   }
+  const std::uint64_t size = message.content ? store_chunks(tx, message.id, message.content)
+                                             : store_chunks(tx, message.id, text_source(message.message));
+  tx.exec_prepared("queue_set_size", message.id, static_cast<long long>(size));
+}
+
+// The whole body of a claimed message, for ClaimedMessage::message: until delivery streams
+// read_chunk() itself, claim_due() assembles it here (from chunks, or in slices of an older
+// replica's whole body), never naming postern_queue.message, which the contract step drops.
+std::string whole_message(pqxx::connection_base& db, const std::string& id) {
+  std::string message;
+  for (int seq = 0; auto chunk = read_chunk(db, id, seq); ++seq) message += *chunk;
+  return message;
 }
 
 }  // namespace
@@ -138,7 +172,9 @@ std::string new_queue_id() {
 }
 
 void prepare_queue_statements(pqxx::connection_base& db) {
+  prepare_chunk_statements(db);
   db.prepare("queue_enqueue", kEnqueue);
+  db.prepare("queue_set_size", kSetSize);
   db.prepare("queue_claim", kClaim);
   db.prepare("queue_claimed_recipients", kClaimedRecipients);
   db.prepare("queue_update_recipient", kUpdateRecipient);
@@ -147,13 +183,21 @@ void prepare_queue_statements(pqxx::connection_base& db) {
   db.prepare("queue_release", kRelease);
   db.prepare("queue_next_due", kNextDue);
   db.prepare("queue_renew_lease", kRenewLease);
+  db.prepare("queue_release_earlier_boots", kReleaseEarlierBoots);
 }
 
 void enqueue(pqxx::connection_base& db, const QueuedMessage& message) {
   guarded([&] {
-    // Autocommit: the one statement is the transaction.
-    pqxx::nontransaction tx{db};
+    pqxx::work tx{db};
     insert_message(tx, message);
+    tx.commit();
+  });
+}
+
+long release_earlier_boots(pqxx::connection_base& db, const LeaseOwner& owner) {
+  return guarded([&] {
+    pqxx::nontransaction tx{db};
+    return tx.exec_prepared1("queue_release_earlier_boots", owner.identity, owner.text())[0].as<long>();
   });
 }
 
@@ -168,7 +212,6 @@ std::vector<ClaimedMessage> claim_due(pqxx::connection_base& db, const std::stri
       m.sender = row[1].as<std::string>();
       m.eight_bit_mime = row[2].as<std::string>() == "8BITMIME";
       m.smtputf8 = row[3].as<bool>();
-      m.message = pqxx::binarystring(row[4]).str();
       m.attempts = row[5].as<int>();
       m.age_seconds = row[6].as<long long>();
       m.arrival_time = row[7].as<long long>();
@@ -180,6 +223,7 @@ std::vector<ClaimedMessage> claim_due(pqxx::connection_base& db, const std::stri
       }
     }
     tx.commit();
+    for (auto& m : claimed) m.message = whole_message(db, m.id);
     return claimed;
   });
 }

@@ -32,7 +32,7 @@ CredentialCheck::CredentialCheck(BlockingPool& database, BlockingPool& hashing,
     : database_(database),
       hashing_(hashing), argon2_(argon2), throttle_(limits), dummy_hash_(schema::hash_password("postern-dummy", argon2)) {}
 
-boost::asio::awaitable<smtp::AuthOutcome> CredentialCheck::verify(
+boost::asio::awaitable<smtp::Outcome> CredentialCheck::verify(
     const smtp::VerifyCredentials& request, const std::string& client_address) {
   auto name = schema::normalize_user_name(request.user);
   const std::string user = name ? *name : std::string{};
@@ -40,7 +40,7 @@ boost::asio::awaitable<smtp::AuthOutcome> CredentialCheck::verify(
   if (throttle_.blocked(client_address, user, now)) {
     log::warning("auth", {{"client", client_address}, {"user", request.user}, {"result", "throttled"}});
     metrics::smtp().auth_results.inc("throttled");
-    co_return smtp::AuthOutcome::TooManyFailures;
+    co_return smtp::Outcome::too_many_failures();
   }
 
   // No proxy authorization: an authzid must name the user itself (RFC 4616 §2).
@@ -88,9 +88,9 @@ boost::asio::awaitable<smtp::AuthOutcome> CredentialCheck::verify(
   switch (verdict) {
     case Verdict::Accepted:
       throttle_.record_success(user);
-      co_return smtp::AuthOutcome::Accepted;
+      co_return smtp::Outcome::accepted();
     case Verdict::Unavailable:
-      co_return smtp::AuthOutcome::TemporaryFailure;
+      co_return smtp::Outcome::temporary_failure();
     case Verdict::Rejected:
     case Verdict::Disabled:
       break;
@@ -98,7 +98,7 @@ boost::asio::awaitable<smtp::AuthOutcome> CredentialCheck::verify(
   auto delay = throttle_.record_failure(client_address, user, FailureThrottle::Clock::now());
   boost::asio::steady_timer timer{co_await boost::asio::this_coro::executor, delay};
   co_await timer.async_wait(boost::asio::use_awaitable);
-  co_return smtp::AuthOutcome::Rejected;
+  co_return smtp::Outcome::refused();
 }
 
 }  // namespace postern::auth

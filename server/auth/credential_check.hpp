@@ -2,7 +2,8 @@
 // runs on an I/O thread), refuses disabled users, replaces a legacy MD5 or outdated hash after a
 // successful login, and brakes brute force through FailureThrottle (growing delays, then 421).
 //
-//   smtp::AuthOutcome outcome = co_await check.verify(request, client_address);
+//   smtp::Outcome outcome = co_await check.verify(request, client_address);
+//   protocol.credentials_checked(std::move(outcome));
 #pragma once
 
 #include "postern/schema/password.hpp"
@@ -26,8 +27,10 @@ class CredentialCheck {
                   FailureThrottle::Limits limits);
 
   // The user name is normalised as mailadmin stores it. The reply to a failure is delayed here.
-  boost::asio::awaitable<smtp::AuthOutcome> verify(const smtp::VerifyCredentials& request,
-                                                   const std::string& client_address);
+  // Accepted, Refused (bad credentials or disabled user), TemporaryFailure (lookup failed) or
+  // TooManyFailures (throttled); never with a reply of its own.
+  boost::asio::awaitable<smtp::Outcome> verify(const smtp::VerifyCredentials& request,
+                                               const std::string& client_address);
 
  private:
   BlockingPool& database_;

@@ -189,6 +189,18 @@ void read_logging(Section& root, Config& cfg) {
   });
 }
 
+void read_queue(Section& root, Config& cfg, const Environment& env) {
+  root.section("queue", [&](Section& s) {
+    if (s.read("spool_directory", cfg.spool_directory) && !cfg.spool_directory.starts_with('/')) {
+      s.fail_at("spool_directory", "expected an absolute path, got " + quote(cfg.spool_directory));
+    }
+  });
+  if (!cfg.spool_directory.empty()) return;
+  // The system's temporary directory, as std::filesystem::temp_directory_path() finds it.
+  const auto tmpdir = env("TMPDIR");
+  cfg.spool_directory = tmpdir && tmpdir->starts_with('/') ? *tmpdir : "/tmp";
+}
+
 void read_threads(Section& root, Config& cfg) {
   root.section("threads", [&](Section& s) {
     s.read("io", cfg.io_threads, 0);
@@ -226,6 +238,7 @@ Config parse_config(const std::string& yaml_text, const std::string& file_name_f
   read_logging(root, cfg);
   root.read("shutdown_grace_seconds", cfg.shutdown_grace_seconds, 0);
   read_threads(root, cfg);
+  read_queue(root, cfg, env);
   detail::read_delivery(root, cfg.delivery, env, checks);
   root.finish();
   for (const auto& check : checks) check();

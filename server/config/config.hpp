@@ -84,6 +84,10 @@ struct Config {
   LogLevel log_level = LogLevel::Info;
   unsigned shutdown_grace_seconds = 30;
   unsigned io_threads = 0;        // 0 = one per core
+  // queue: where messages over 1 MiB wait between DATA and the queue, as unlinked files. Default:
+  // the system's temporary directory ($TMPDIR, else /tmp). An absolute path; the daemon checks
+  // at start-up that it can make a file there.
+  std::string spool_directory;
   // delivery:, upstreams:, routes:, default_upstream: (no upstreams: delivery is disabled and
   // the relay only queues)
   postern::delivery::DeliveryConfig delivery;

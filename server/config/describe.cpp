@@ -123,6 +123,7 @@ std::string describe(const Config& c) {
   line.add("logging.level", level_name(c.log_level));
   line.add("shutdown_grace_seconds", c.shutdown_grace_seconds);
   line.add("threads.io", c.io_threads);
+  line.add("queue.spool_directory", c.spool_directory);
   const delivery::DeliveryConfig& d = c.delivery;
   line.add("delivery.workers", d.workers);
   line.add("delivery.lease_seconds", d.lease_seconds);

@@ -1,10 +1,10 @@
 // One delivery attempt of one claimed message: pick the upstream by route, hand the message to
-// it (an SMTP upstream through its pool, or a maildir), sort each recipient into delivered,
-// deferred (4xx, connection trouble; failed once the lifetime is over) or failed (5xx), queue
-// one DSN to the sender for the failed ones (never for the null sender), and record it all in
-// one transaction.
+// it (an SMTP upstream through its pool, or a maildir), let the delivery decision
+// (attempt_verdict.hpp) sort each recipient into delivered, deferred or failed and build the DSN
+// for the failed ones, then record it all in one transaction. The claim/lease loop that calls
+// this is delivery_scheduler.hpp.
 //
-//   co_await delivery.deliver(std::move(claimed));
+//   co_await delivery.deliver(std::move(claimed), lease_lost);
 #pragma once
 
 #include "postern/schema/queue_store.hpp"
@@ -13,6 +13,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -24,6 +25,7 @@ class BlockingPool;
 namespace postern::delivery {
 
 class UpstreamPool;
+struct Attempt;
 
 class MessageDelivery {
  public:
@@ -31,7 +33,10 @@ class MessageDelivery {
                   std::string hostname, std::string owner);
   ~MessageDelivery();
 
-  boost::asio::awaitable<void> deliver(schema::ClaimedMessage message);
+  // `lease_lost` is raised by the lease's renewal when another owner took the message over:
+  // then the attempt is not recorded.
+  boost::asio::awaitable<void> deliver(schema::ClaimedMessage message,
+                                       std::shared_ptr<const std::atomic<bool>> lease_lost);
 
   // Shutdown: says goodbye to idle upstream connections.
   void close_idle();
@@ -39,6 +44,10 @@ class MessageDelivery {
   const std::string& owner() const { return owner_; }
 
  private:
+  // Hands the message to its upstream; every failure is in the returned attempt.
+  boost::asio::awaitable<Attempt> attempt_delivery(const schema::ClaimedMessage& message, const Upstream* upstream);
+  boost::asio::awaitable<void> record(const schema::AttemptRecord& record, bool lease_lost);
+
   BlockingPool& pool_;
   DeliveryConfig config_;
   std::string hostname_;

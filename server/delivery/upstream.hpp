@@ -50,7 +50,7 @@ struct DeliveryConfig {
   std::vector<Route> routes;
   std::string default_upstream;  // name; required when any upstream is configured
   unsigned workers = 16;                  // deliveries in flight per replica
-  unsigned lease_seconds = 300;           // a claim older than this is taken over by others
+  unsigned lease_seconds = 30;            // renewed every third of it; a dead replica's claim moves after it
   unsigned lifetime_seconds = 5 * 86400;  // then undeliverable recipients bounce
   unsigned first_retry_seconds = 60;      // backoff starts here, doubles, with jitter
   unsigned max_retry_seconds = 3600;      // and is capped here

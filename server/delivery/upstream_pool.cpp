@@ -1,6 +1,7 @@
 // See upstream_pool.hpp.
 #include "server/delivery/upstream_pool.hpp"
 
+#include "server/delivery/upstream_tls.hpp"
 #include "server/runtime/log.hpp"
 
 #include <boost/asio/associated_executor.hpp>
@@ -25,8 +26,8 @@ namespace asio = boost::asio;
 
 struct detail::UpstreamPoolState {
   struct Idle {
-    std::shared_ptr<UpstreamClient> client;
-    std::shared_ptr<asio::steady_timer> timer;  // on the client's strand; expiry closes it
+    std::shared_ptr<UpstreamSession> session;
+    std::shared_ptr<asio::steady_timer> timer;  // on the session's strand; expiry closes it
   };
 
   asio::any_io_executor executor;
@@ -46,13 +47,6 @@ struct detail::UpstreamPoolState {
 namespace {
 
 using Shared = detail::UpstreamPoolState;
-
-DeliveryReport failed_report(const OutboundMessage& message, const std::string& enhanced, const std::string& text) {
-  DeliveryReport report;
-  report.error = text;
-  report.recipients.assign(message.recipients.size(), RecipientResult{451, "451 " + enhanced + " " + text});
-  return report;
-}
 
 // A delivery's place among the max_connections: taken by acquire(), given back (or handed to
 // the oldest waiting delivery) when it goes out of scope.
@@ -96,13 +90,13 @@ asio::awaitable<void> acquire(const std::shared_ptr<Shared>& shared) {
   co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(initiate, asio::use_awaitable);
 }
 
-asio::awaitable<void> close_session(std::shared_ptr<UpstreamClient> client) {
-  co_await client->quit();
+asio::awaitable<void> close_session(std::shared_ptr<UpstreamSession> session) {
+  co_await session->quit();
 }
 
 // Waits out the idle time of one idle session, then closes it, unless a delivery took it (or
 // close_idle() did) meanwhile: then the timer was cancelled and the entry is gone.
-asio::awaitable<void> watch_idle(std::shared_ptr<Shared> shared, std::shared_ptr<UpstreamClient> client,
+asio::awaitable<void> watch_idle(std::shared_ptr<Shared> shared, std::shared_ptr<UpstreamSession> session,
                                  std::shared_ptr<asio::steady_timer> timer) {
   boost::system::error_code ec;
   co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -113,10 +107,10 @@ asio::awaitable<void> watch_idle(std::shared_ptr<Shared> shared, std::shared_ptr
     if (it == shared->idle.end()) co_return;
     shared->idle.erase(it);
   }
-  co_await client->quit();
+  co_await session->quit();
 }
 
-std::shared_ptr<UpstreamClient> take_idle(const std::shared_ptr<Shared>& shared) {
+std::shared_ptr<UpstreamSession> take_idle(const std::shared_ptr<Shared>& shared) {
   Shared::Idle entry;
   {
     std::lock_guard lock{shared->mutex};
@@ -124,24 +118,24 @@ std::shared_ptr<UpstreamClient> take_idle(const std::shared_ptr<Shared>& shared)
     entry = std::move(shared->idle.back());
     shared->idle.pop_back();
   }
-  asio::post(entry.client->executor(), [timer = entry.timer] { timer->cancel(); });
-  return entry.client;
+  asio::post(entry.session->executor(), [timer = entry.timer] { timer->cancel(); });
+  return entry.session;
 }
 
-void keep_or_close(const std::shared_ptr<Shared>& shared, std::shared_ptr<UpstreamClient> client) {
-  if (client->reusable() && shared->upstream.idle_seconds > 0) {
-    auto timer = std::make_shared<asio::steady_timer>(client->executor());
+void keep_or_close(const std::shared_ptr<Shared>& shared, std::shared_ptr<UpstreamSession> session) {
+  if (session->reusable() && shared->upstream.idle_seconds > 0) {
+    auto timer = std::make_shared<asio::steady_timer>(session->executor());
     timer->expires_after(std::chrono::seconds{shared->upstream.idle_seconds});
     std::lock_guard lock{shared->mutex};
     if (!shared->closing) {
-      shared->idle.push_back({client, timer});
+      shared->idle.push_back({session, timer});
       // Spawned under the lock: a take_idle() that cancels this timer posts after this start.
-      asio::co_spawn(client->executor(), watch_idle(shared, client, timer), asio::detached);
+      asio::co_spawn(session->executor(), watch_idle(shared, session, timer), asio::detached);
       return;
     }
   }
-  auto executor = client->executor();
-  asio::co_spawn(executor, close_session(std::move(client)), asio::detached);
+  auto executor = session->executor();
+  asio::co_spawn(executor, close_session(std::move(session)), asio::detached);
 }
 
 }  // namespace
@@ -180,36 +174,40 @@ void UpstreamPool::close_idle() {
     closing.swap(shared_->idle);
   }
   for (auto& entry : closing) {
-    asio::post(entry.client->executor(), [timer = entry.timer] { timer->cancel(); });
-    asio::co_spawn(entry.client->executor(), close_session(entry.client), asio::detached);
+    asio::post(entry.session->executor(), [timer = entry.timer] { timer->cancel(); });
+    asio::co_spawn(entry.session->executor(), close_session(entry.session), asio::detached);
   }
 }
 
-asio::awaitable<DeliveryReport> UpstreamPool::deliver(const OutboundMessage& message) {
+asio::awaitable<smtp_client::TransactionResult> UpstreamPool::deliver(const OutboundMessage& message) {
   auto shared = shared_;
   try {
-    if (!shared->tls_error.empty()) co_return failed_report(message, "4.7.5", shared->tls_error);
+    if (!shared->tls_error.empty()) {
+      co_return smtp_client::failed_attempt(message.recipients.size(), "4.7.5", shared->tls_error);
+    }
     co_await acquire(shared);
     Slot slot{shared};
     for (int attempt = 0;; ++attempt) {
-      std::shared_ptr<UpstreamClient> client = take_idle(shared);
-      const bool reused = client != nullptr;
-      if (!client) {
-        client = std::make_shared<UpstreamClient>(asio::make_strand(shared->executor), shared->upstream,
-                                                  shared->ehlo_name, shared->tls);
+      std::shared_ptr<UpstreamSession> session = take_idle(shared);
+      const bool reused = session != nullptr;
+      if (!session) {
+        session = std::make_shared<UpstreamSession>(asio::make_strand(shared->executor), shared->upstream,
+                                                    shared->ehlo_name, shared->tls);
       }
-      DeliveryReport report = co_await asio::co_spawn(client->executor(), client->deliver(message), asio::use_awaitable);
-      const bool retry = reused && client->stale() && attempt == 0;
-      keep_or_close(shared, client);
+      smtp_client::TransactionResult result =
+          co_await asio::co_spawn(session->executor(), session->deliver(message), asio::use_awaitable);
+      const bool retry = reused && result.stale && attempt == 0;
+      keep_or_close(shared, session);
       if (retry) {
-        log::info("upstream_session_stale", {{"upstream", shared->upstream.name}, {"error", report.error}});
+        log::info("upstream_session_stale", {{"upstream", shared->upstream.name}, {"error", result.error}});
         continue;
       }
-      co_return report;
+      co_return result;
     }
   } catch (const std::exception& e) {
     log::error("upstream_delivery_error", {{"upstream", shared->upstream.name}, {"error", e.what()}});
-    co_return failed_report(message, "4.3.0", std::string("internal error: ") + e.what());
+    co_return smtp_client::failed_attempt(message.recipients.size(), "4.3.0",
+                                          std::string("internal error: ") + e.what());
   }
 }
 

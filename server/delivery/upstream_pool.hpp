@@ -4,7 +4,7 @@
 // for upstream.idle_seconds, for the next message, then says QUIT.
 //
 //   UpstreamPool pool{executor, upstream, "relay.example.org"};
-//   DeliveryReport report = co_await pool.deliver(message);
+//   smtp_client::TransactionResult result = co_await pool.deliver(message);
 //
 // A reused session that turns out dead before the upstream accepted anything of the message
 // (the upstream closed it while idle: EOF, reset, 421 at MAIL) is replaced by a fresh
@@ -15,7 +15,8 @@
 #pragma once
 
 #include "server/delivery/upstream.hpp"
-#include "server/delivery/upstream_client.hpp"
+#include "server/delivery/upstream_session.hpp"
+#include "server/smtp_client/result.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -41,8 +42,8 @@ class UpstreamPool {
 
   // Delivers one message; waits while max_connections sessions are busy; reuses an idle session
   // when there is one, opens a new one otherwise. Never throws (but std::bad_alloc): every
-  // failure is in the report, one result per recipient.
-  boost::asio::awaitable<DeliveryReport> deliver(const OutboundMessage& message);
+  // failure is in the result, one result per recipient.
+  boost::asio::awaitable<smtp_client::TransactionResult> deliver(const OutboundMessage& message);
 
   // Shutdown: QUIT the idle sessions now (in the background, on the pool's executor). Deliveries
   // still running finish and close their sessions instead of keeping them.

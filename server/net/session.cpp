@@ -3,22 +3,17 @@
 
 #include "server/auth/credential_check.hpp"
 #include "server/net/tls_context.hpp"
+#include "server/net/transport.hpp"
 #include "server/policy/grant_check.hpp"
 #include "server/queue/message_intake.hpp"
 #include "server/runtime/log.hpp"
 #include "server/runtime/metrics.hpp"
 
-#include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/ssl/stream.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
-
-#include <openssl/ssl.h>
 
 #include <array>
+#include <optional>
+#include <system_error>
 
 namespace postern::net {
 namespace asio = boost::asio;
@@ -26,121 +21,191 @@ using asio::ip::tcp;
 
 namespace {
 
-// The socket, plain until a handshake, then through TLS; and a deadline that cancels whatever
-// I/O is pending when it expires.
-class Connection {
+// The TLS handshake of a session, counted and logged.
+asio::awaitable<bool> handshake(Transport& transport, std::chrono::seconds limit) {
+  boost::system::error_code ec = co_await transport.handshake(Transport::after(limit));
+  metrics::smtp().tls_handshakes.inc(ec ? "failed" : "ok");
+  if (ec) log::info("tls_failed", {{"error", transport.timed_out() ? "timed out" : ec.message()}});
+  co_return !ec;
+}
+
+asio::awaitable<bool> write(Transport& transport, const std::string& bytes, std::chrono::seconds limit) {
+  const boost::system::error_code ec = co_await transport.write(bytes, Transport::after(limit));
+  co_return !ec;
+}
+
+constexpr std::chrono::seconds kCloseLimit{5};
+
+// The driver of one session: runs the protocol's steps over the connection, one method per
+// kind of step. Each returns false when the session must end (reason_ says why).
+class SessionDriver {
  public:
-  Connection(tcp::socket socket, std::shared_ptr<asio::ssl::context> tls)
-      : tls_context_(std::move(tls)),
-        stream_(std::move(socket), tls_context_ ? *tls_context_ : fallback_context()),
-        deadline_(stream_.get_executor()) {}
+  SessionDriver(Transport connection, const SessionSettings& settings, SessionServices& services,
+                smtp::ProtocolOptions options)
+      : connection_(std::move(connection)),
+        settings_(settings),
+        services_(services),
+        client_(connection_.peer_address()),
+        protocol_(std::move(options)) {}
 
-  bool encrypted() const { return encrypted_; }
-  bool timed_out() const { return timed_out_; }
-  tcp::socket& socket() { return stream_.next_layer(); }
-
-  asio::awaitable<std::size_t> read_some(char* data, std::size_t size, std::chrono::seconds limit,
-                                         boost::system::error_code& ec) {
-    arm(limit);
-    std::size_t n = encrypted_
-        ? co_await stream_.async_read_some(asio::buffer(data, size), asio::redirect_error(asio::use_awaitable, ec))
-        : co_await socket().async_read_some(asio::buffer(data, size), asio::redirect_error(asio::use_awaitable, ec));
-    deadline_.cancel();
-    co_return n;
+  asio::awaitable<void> run() {
+    const auto started = std::chrono::steady_clock::now();
+    for (bool open = true; open;) {
+      smtp::Step step = protocol_.next();
+      if (auto* send = std::get_if<smtp::SendReply>(&step)) {
+        queue_reply(*send);
+      } else if (auto* data = std::get_if<smtp::MessageData>(&step)) {
+        spool_piece(*data);
+      } else if (auto* need = std::get_if<smtp::NeedInput>(&step)) {
+        open = co_await read_more(*need);
+      } else if (std::holds_alternative<smtp::StartTls>(step)) {
+        open = co_await start_tls();
+      } else if (auto* credentials = std::get_if<smtp::VerifyCredentials>(&step)) {
+        open = co_await flush();
+        if (open) {
+          smtp::Outcome outcome = co_await services_.credentials.verify(*credentials, client_);
+          protocol_.credentials_checked(std::move(outcome));
+        }
+      } else if (auto* sender = std::get_if<smtp::CheckSender>(&step)) {
+        open = co_await flush();
+        if (open) co_await check_sender(*sender);
+      } else if (auto* message = std::get_if<smtp::AcceptMessage>(&step)) {
+        co_await accept_message(*message);
+      } else {  // Close
+        co_await flush();
+        open = false;
+      }
+    }
+    co_await connection_.close(Transport::after(kCloseLimit));
+    auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    log::info("disconnect", {{"client", client_}, {"user", protocol_.authenticated_user()},
+                             {"messages", std::to_string(messages_)}, {"reason", reason_},
+                             {"seconds", std::to_string(seconds)}});
   }
 
-  asio::awaitable<bool> write(const std::string& bytes, std::chrono::seconds limit) {
-    boost::system::error_code ec;
-    arm(limit);
-    if (encrypted_) co_await asio::async_write(stream_, asio::buffer(bytes), asio::redirect_error(asio::use_awaitable, ec));
-    else co_await asio::async_write(socket(), asio::buffer(bytes), asio::redirect_error(asio::use_awaitable, ec));
-    deadline_.cancel();
-    co_return !ec;
+ private:
+  // Replies are batched and written before any wait, which is what pipelining needs
+  // (RFC 2920 §3.1).
+  void queue_reply(const smtp::SendReply& send) {
+    // The protocol refused the message data itself: no AcceptMessage comes for it.
+    if (send.refused_message) {
+      drop_spool();  // the pieces spooled so far belong to the refused message
+      const bool too_large = *send.refused_message == smtp::MessageRefusal::TooLarge;
+      metrics::smtp().messages_rejected.inc(too_large ? "size" : "bad_data");
+      log::info("message_rejected", {{"client", client_}, {"user", protocol_.authenticated_user()},
+                                     {"reason", send.reply.lines.empty() ? "" : send.reply.lines.front()}});
+    }
+    pending_ += send.reply.wire();
   }
 
-  asio::awaitable<bool> handshake(std::chrono::seconds limit) {
+  asio::awaitable<bool> flush() {
+    if (pending_.empty()) co_return true;
+    bool ok = co_await write(connection_, pending_, settings_.command_timeout);
+    pending_.clear();
+    if (!ok) reason_ = "write failed";
+    co_return ok;
+  }
+
+  // Says a last reply and ends the session.
+  asio::awaitable<bool> farewell(int code, const char* enhanced, const char* text, const char* why) {
+    pending_ = smtp::Reply::line(code, enhanced, text).wire();
+    co_await flush();
+    reason_ = why;
+    co_return false;
+  }
+
+  asio::awaitable<bool> read_more(const smtp::NeedInput& need) {
+    const bool flushed = co_await flush();  // a co_await of its own (see start_tls)
+    if (!flushed) co_return false;
     boost::system::error_code ec;
-    arm(limit);
-    co_await stream_.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
-    deadline_.cancel();
-    metrics::smtp().tls_handshakes.inc(ec ? "failed" : "ok");
+    auto limit = need.message_data ? settings_.data_timeout : settings_.command_timeout;
+    std::size_t n = co_await connection_.read_some(buffer_.data(), buffer_.size(), Transport::after(limit), ec);
+    // RFC 5321 §3.8: a server that must close says 421 first.
+    if (connection_.aborted()) co_return co_await farewell(421, "4.3.2", "Service shutting down", "shutdown");
+    if (connection_.timed_out()) co_return co_await farewell(421, "4.4.2", "Timeout", "timeout");
     if (ec) {
-      log::info("tls_failed", {{"error", ec.message()}});
+      reason_ = ec == asio::error::eof ? "client closed" : ec.message();
       co_return false;
     }
-    encrypted_ = true;
+    protocol_.receive(std::string_view(buffer_.data(), n));
     co_return true;
   }
 
-  asio::awaitable<void> close() {
-    if (encrypted_) {
-      boost::system::error_code ec;
-      arm(std::chrono::seconds{5});
-      co_await stream_.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
-      deadline_.cancel();
+  // Every co_await here stands in a statement of its own: GCC 12 compiles one inside ||, && or
+  // an if condition into a bad resume point (a crash at the STARTTLS handshake).
+  asio::awaitable<bool> start_tls() {
+    bool secured = co_await flush();
+    if (secured) secured = co_await handshake(connection_, settings_.handshake_timeout);
+    if (!secured) {
+      reason_ = "STARTTLS handshake failed";
+      co_return false;
     }
-    boost::system::error_code ignored;
-    socket().shutdown(tcp::socket::shutdown_both, ignored);
-    socket().close(ignored);
+    protocol_.tls_started();
+    co_return true;
   }
 
-  // Shutdown past the grace period: stop waiting for the client; the session then says 421
-  // and closes.
-  void abort() {
-    aborted_ = true;
-    boost::system::error_code ignored;
-    socket().cancel(ignored);
-  }
-  bool aborted() const { return aborted_; }
-
-  std::string tls_version() { return encrypted_ ? SSL_get_version(stream_.native_handle()) : ""; }
-  std::string tls_cipher() { return encrypted_ ? SSL_get_cipher_name(stream_.native_handle()) : ""; }
-
- private:
-  static asio::ssl::context& fallback_context() {
-    // The stream type needs a context even when TLS is never offered.
-    static asio::ssl::context unused{asio::ssl::context::tls_server};
-    return unused;
+  asio::awaitable<void> check_sender(const smtp::CheckSender& sender) {
+    auto result = co_await services_.grants.check(sender.user, sender.address);
+    if (result.outcome.verdict != smtp::Outcome::Verdict::Accepted) {
+      metrics::smtp().messages_rejected.inc(
+          result.outcome.verdict == smtp::Outcome::Verdict::Refused ? "sender_denied" : "sender_temp_failure");
+      log::info("sender_refused", {{"client", client_}, {"user", sender.user},
+                                   {"sender", sender.address}, {"reason", result.detail}});
+    }
+    grants_ = std::move(result.grants);
+    protocol_.sender_checked(std::move(result.outcome));
   }
 
-  void arm(std::chrono::seconds limit) {
-    deadline_.expires_after(limit);
-    deadline_.async_wait([this](boost::system::error_code ec) {
-      if (ec) return;  // cancelled: the I/O finished in time
-      timed_out_ = true;
-      boost::system::error_code ignored;
-      socket().cancel(ignored);
-    });
+  // Pieces are appended here, on the I/O thread: each is at most 64 KiB, written sequentially
+  // to memory or to a file (the page cache), as brief as a socket read.
+  void spool_piece(const smtp::MessageData& data) {
+    if (spool_failure_) return;  // this message is lost already; the protocol reads it to its end
+    if (!spool_) spool_.emplace(services_.intake.new_spool());
+    try {
+      spool_->append(data.piece);
+    } catch (const queue::SpoolError& e) {
+      log::warning("spool_failed", {{"client", client_}, {"user", protocol_.authenticated_user()},
+                                    {"error", e.what()}});
+      spool_failure_ = e.code();
+      spool_.reset();
+    }
   }
 
-  std::shared_ptr<asio::ssl::context> tls_context_;
-  asio::ssl::stream<tcp::socket> stream_;
-  asio::steady_timer deadline_;
-  bool encrypted_ = false;
-  bool timed_out_ = false;
-  bool aborted_ = false;
+  void drop_spool() {
+    spool_.reset();
+    spool_failure_.reset();
+  }
+
+  asio::awaitable<void> accept_message(smtp::AcceptMessage& message) {
+    if (spool_failure_) {  // 4xx: the client may try again, here or at another replica
+      const bool full = *spool_failure_ == std::errc::no_space_on_device;
+      metrics::smtp().messages_rejected.inc("temp_failure");
+      drop_spool();
+      protocol_.message_handled(smtp::Outcome::temporary_failure(
+          full ? std::optional{smtp::Reply::line(452, "4.3.1", "Insufficient system storage")} : std::nullopt));
+      co_return;
+    }
+    queue::MessageSpool content = spool_ ? std::move(*spool_) : services_.intake.new_spool();  // none: empty
+    drop_spool();
+    queue::SessionFacts facts{client_, connection_.encrypted(), connection_.tls_version(), connection_.tls_cipher()};
+    auto outcome = co_await services_.intake.accept(std::move(message.envelope), std::move(content), facts, grants_);
+    if (outcome.verdict == smtp::Outcome::Verdict::Accepted) ++messages_;
+    protocol_.message_handled(std::move(outcome));
+  }
+
+  Transport connection_;
+  const SessionSettings& settings_;
+  SessionServices& services_;
+  const std::string client_;
+  smtp::Protocol protocol_;
+  schema::UserGrants grants_;  // from the MAIL FROM check, reused for the header From check
+  std::optional<queue::MessageSpool> spool_;  // the content of the message being read
+  std::optional<std::error_code> spool_failure_;  // why this message could not be spooled
+  std::string pending_;        // replies not yet written
+  std::array<char, 16384> buffer_;
+  unsigned messages_ = 0;
+  std::string reason_ = "client quit";
 };
-
-std::string peer_address(const tcp::socket& socket) {
-  boost::system::error_code ec;
-  auto endpoint = socket.remote_endpoint(ec);
-  if (ec) return "unknown";
-  auto address = endpoint.address();
-  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
-    return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).to_string();
-  }
-  return address.to_string();
-}
-
-bool is_loopback(const tcp::socket& socket) {
-  boost::system::error_code ec;
-  auto address = socket.remote_endpoint(ec).address();
-  if (ec) return false;
-  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
-    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
-  }
-  return address.is_loopback();
-}
 
 }  // namespace
 
@@ -149,121 +214,35 @@ asio::awaitable<void> run_session(tcp::socket socket, const SessionSettings& set
   // Held for the whole session: its place in the connection limits is given back at the end.
   const ConnectionLimiter::Slot held = std::move(slot);
   const metrics::OpenConnection counted;
-  const std::string client = peer_address(socket);
+  Transport connection{std::move(socket), services.tls ? services.tls->current() : nullptr, Transport::Role::Server};
+  const std::string client = connection.peer_address();
   smtp::ProtocolOptions options = settings.protocol;
   options.tls_available = services.tls != nullptr;
   options.tls_active = settings.implicit_tls;
-  options.auth_without_tls = settings.allow_plaintext_auth_on_loopback && is_loopback(socket);
+  options.auth_without_tls = settings.allow_plaintext_auth_on_loopback && connection.peer_is_loopback();
 
-  auto shared = std::make_shared<Connection>(std::move(socket), services.tls ? services.tls->current() : nullptr);
-  Connection& connection = *shared;
   // A shutdown past its grace period cuts the connection, on the session's own strand.
-  auto registration = services.registry.add(
-      [weak = std::weak_ptr<Connection>(shared), executor = connection.socket().get_executor()] {
-        asio::post(executor, [weak] {
-          if (auto alive = weak.lock()) alive->abort();
-        });
-      });
+  auto registration = services.registry.add([connection]() mutable {
+    asio::post(connection.executor(), [connection]() mutable { connection.abort(); });
+  });
   log::info("connect", {{"client", client}, {"tls", settings.implicit_tls ? "implicit" : "none"}});
-
-  const auto started = std::chrono::steady_clock::now();
-  std::string reason = "client quit";
-  if (settings.implicit_tls && !co_await connection.handshake(settings.handshake_timeout)) {
-    co_await connection.close();
+  bool secured = true;  // no co_await inside && (see start_tls)
+  if (settings.implicit_tls) secured = co_await handshake(connection, settings.handshake_timeout);
+  if (!secured) {
+    co_await connection.close(Transport::after(kCloseLimit));
     log::info("disconnect", {{"client", client}, {"reason", "TLS handshake failed"}});
     co_return;
   }
-
-  smtp::Protocol protocol{options};
-  schema::UserGrants grants;  // from the MAIL FROM check, reused for the header From check
-  std::string pending;        // replies not yet written
-  std::array<char, 16384> buffer;
-  bool in_data = false;
-  unsigned messages = 0;
-
-  auto flush = [&]() -> asio::awaitable<bool> {
-    if (pending.empty()) co_return true;
-    bool ok = co_await connection.write(pending, settings.command_timeout);
-    pending.clear();
-    co_return ok;
-  };
-
-  for (bool open = true; open;) {
-    smtp::Step step = protocol.next();
-    if (auto* send = std::get_if<smtp::SendReply>(&step)) {
-      // A reply right after 354 without AcceptMessage: the protocol refused the data itself.
-      if (in_data) {
-        metrics::smtp().messages_rejected.inc(send->reply.code == 552 ? "size" : "bad_data");
-        log::info("message_rejected", {{"client", client}, {"user", protocol.authenticated_user()},
-                                       {"reason", send->reply.lines.empty() ? "" : send->reply.lines.front()}});
-      }
-      in_data = send->reply.code == 354;
-      pending += send->reply.wire();
-    } else if (std::holds_alternative<smtp::NeedInput>(step)) {
-      if (!co_await flush()) { reason = "write failed"; break; }
-      boost::system::error_code ec;
-      auto limit = in_data ? settings.data_timeout : settings.command_timeout;
-      std::size_t n = connection.aborted()
-          ? 0 : co_await connection.read_some(buffer.data(), buffer.size(), limit, ec);
-      if (connection.aborted()) {
-        // RFC 5321 §3.8: a server that must close says 421 first.
-        pending = smtp::Reply::line(421, "4.3.2", "Service shutting down").wire();
-        co_await flush();
-        reason = "shutdown";
-        break;
-      }
-      if (connection.timed_out()) {
-        pending = smtp::Reply::line(421, "4.4.2", "Timeout").wire();
-        co_await flush();
-        reason = "timeout";
-        break;
-      }
-      if (ec) { reason = ec == asio::error::eof ? "client closed" : ec.message(); break; }
-      protocol.receive(std::string_view(buffer.data(), n));
-    } else if (std::holds_alternative<smtp::StartTls>(step)) {
-      if (!co_await flush() || !co_await connection.handshake(settings.handshake_timeout)) {
-        reason = "STARTTLS handshake failed";
-        break;
-      }
-      protocol.tls_started();
-    } else if (auto* credentials = std::get_if<smtp::VerifyCredentials>(&step)) {
-      if (!co_await flush()) { reason = "write failed"; break; }
-      protocol.credentials_checked(co_await services.credentials.verify(*credentials, client));
-    } else if (auto* sender = std::get_if<smtp::CheckSender>(&step)) {
-      if (!co_await flush()) { reason = "write failed"; break; }
-      auto result = co_await services.grants.check(sender->user, sender->address);
-      if (result.outcome != smtp::SenderOutcome::Allowed) {
-        metrics::smtp().messages_rejected.inc(result.outcome == smtp::SenderOutcome::Denied ? "sender_denied" : "sender_temp_failure");
-        log::info("sender_refused", {{"client", client}, {"user", sender->user},
-                                     {"sender", sender->address}, {"reason", result.detail}});
-      }
-      grants = std::move(result.grants);
-      protocol.sender_checked(result.outcome);
-    } else if (auto* message = std::get_if<smtp::AcceptMessage>(&step)) {
-      in_data = false;
-      queue::SessionFacts facts{client, connection.encrypted(), connection.tls_version(), connection.tls_cipher()};
-      auto reply = co_await services.intake.accept(std::move(message->envelope), facts, grants);
-      if (reply.code == 250) ++messages;
-      protocol.message_handled(std::move(reply));
-    } else {  // Close
-      co_await flush();
-      open = false;
-    }
-  }
-  co_await connection.close();
-  auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  log::info("disconnect", {{"client", client}, {"user", protocol.authenticated_user()},
-                           {"messages", std::to_string(messages)}, {"reason", reason},
-                           {"seconds", std::to_string(seconds)}});
+  SessionDriver driver{std::move(connection), settings, services, std::move(options)};
+  co_await driver.run();
 }
 
 asio::awaitable<void> refuse_session(tcp::socket socket, std::string reason) {
-  const std::string client = peer_address(socket);
-  log::warning("connection_refused", {{"client", client}, {"reason", reason}});
-  Connection connection{std::move(socket), nullptr};
-  co_await connection.write(smtp::Reply::line(421, "4.7.0", "Too many connections, try again later").wire(),
-                            std::chrono::seconds{5});
-  co_await connection.close();
+  Transport connection{std::move(socket), nullptr, Transport::Role::Server};
+  log::warning("connection_refused", {{"client", connection.peer_address()}, {"reason", reason}});
+  co_await write(connection, smtp::Reply::line(421, "4.7.0", "Too many connections, try again later").wire(),
+                 std::chrono::seconds{5});
+  co_await connection.close(Transport::after(kCloseLimit));
 }
 
 }  // namespace postern::net

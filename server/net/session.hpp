@@ -1,7 +1,8 @@
-// One client connection: the coroutine that drives the pure smtp::Protocol over a socket. It
-// reads with a deadline, writes replies in batches (flushed before every wait, which is what
-// pipelining needs), does the TLS handshake for STARTTLS or implicit TLS, and hands AUTH,
-// MAIL FROM and end-of-DATA to the services. It is the only code that touches the socket.
+// One client connection: the coroutine that drives the pure smtp::Protocol over its Transport
+// (transport.hpp). It reads under the command or data deadline, writes replies in batches
+// (flushed before every wait, which is what pipelining needs), does the TLS handshake for
+// STARTTLS or implicit TLS, spools the message content (queue::MessageSpool) as it arrives,
+// and hands AUTH, MAIL FROM and end-of-DATA to the services.
 #pragma once
 
 #include "server/net/connection_limiter.hpp"

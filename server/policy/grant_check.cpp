@@ -23,18 +23,18 @@ boost::asio::awaitable<GrantCheckResult> GrantCheck::check(const std::string& us
   }
   if (!grants) {
     // Deleted or disabled since AUTH: nothing is granted any more.
-    result.outcome = smtp::SenderOutcome::Denied;
+    result.outcome = smtp::Outcome::refused();
     result.detail = "user deleted or disabled";
     co_return result;
   }
   result.grants = std::move(*grants);
   if (!sender) {
-    result.outcome = smtp::SenderOutcome::Denied;
+    result.outcome = smtp::Outcome::refused();
     result.detail = sender.error;
     co_return result;
   }
   auto decision = schema::may_send_as(result.grants, *sender, policy_);
-  result.outcome = decision.allowed ? smtp::SenderOutcome::Allowed : smtp::SenderOutcome::Denied;
+  result.outcome = decision.allowed ? smtp::Outcome::accepted() : smtp::Outcome::refused();
   result.detail = decision.allowed
                       ? std::string(decision.via == schema::GrantKind::Domain ? "domain grant " : "address grant ") + decision.grant
                       : "not granted";

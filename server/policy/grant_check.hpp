@@ -4,6 +4,7 @@
 // end of DATA uses the same ones without a second query.
 //
 //   GrantCheckResult r = co_await grants.check(user, address);
+//   protocol.sender_checked(r.outcome);
 #pragma once
 
 #include "postern/schema/sender_rule.hpp"
@@ -20,7 +21,7 @@ class BlockingPool;
 namespace postern::policy {
 
 struct GrantCheckResult {
-  smtp::SenderOutcome outcome = smtp::SenderOutcome::TemporaryFailure;
+  smtp::Outcome outcome;      // Accepted, Refused or TemporaryFailure; the protocol words the reply
   schema::UserGrants grants;  // valid when outcome is not TemporaryFailure
   std::string detail;         // for the log: the matching grant or why it was refused
 };
@@ -30,8 +31,6 @@ class GrantCheck {
   GrantCheck(BlockingPool& pool, schema::SenderPolicy policy) : pool_(pool), policy_(std::move(policy)) {}
 
   boost::asio::awaitable<GrantCheckResult> check(const std::string& user, const std::string& address);
-
-  const schema::SenderPolicy& policy() const { return policy_; }
 
  private:
   BlockingPool& pool_;

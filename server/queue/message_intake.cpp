@@ -4,58 +4,102 @@
 #include "postern/schema/queue_store.hpp"
 #include "server/filters/header_senders.hpp"
 #include "server/filters/submission_headers.hpp"
+#include "server/queue/spooled_message.hpp"
 #include "server/runtime/blocking_pool.hpp"
 #include "server/runtime/log.hpp"
 #include "server/runtime/metrics.hpp"
 
 #include <chrono>
 #include <ctime>
+#include <optional>
 
 namespace postern::queue {
+namespace {
 
-boost::asio::awaitable<smtp::Reply> MessageIntake::accept(smtp::Envelope envelope,
-                                                          const SessionFacts& facts,
-                                                          const schema::UserGrants& grants) {
-  const auto started = std::chrono::steady_clock::now();
-  const auto recipients = std::to_string(envelope.recipients.size());
-  if (options_.check_header_from) {
-    auto check = filters::check_header_senders(envelope.body, grants, policy_);
-    if (!check.allowed) {
-      log::info("message_rejected", {{"client", facts.client_address}, {"user", envelope.user},
-                                     {"sender", envelope.mail_from}, {"recipients", recipients},
-                                     {"size", std::to_string(envelope.body.size())},
-                                     {"reason", check.reason}});
-      metrics::smtp().messages_rejected.inc("header_from");
-      co_return smtp::Reply::line(550, "5.7.1", "Sender address rejected: " + check.reason);
-    }
-  }
-
-  schema::QueuedMessage message;
-  message.id = schema::new_queue_id();
+filters::SubmissionContext submission_context(const IntakeOptions& options, const smtp::Envelope& envelope,
+                                              const SessionFacts& facts, const std::string& queue_id) {
   filters::SubmissionContext context;
-  context.hostname = options_.hostname;
+  context.hostname = options.hostname;
   context.client_helo = envelope.helo;
   context.client_ip = facts.client_address;
   context.auth_user = envelope.user;
-  context.queue_id = message.id;
+  context.queue_id = queue_id;
   context.tls = facts.tls;
   context.tls_version = facts.tls_version;
   context.tls_cipher = facts.tls_cipher;
   if (envelope.recipients.size() == 1) context.envelope_recipient_if_single = envelope.recipients.front();
   context.now = std::time(nullptr);
-  context.add_message_id = options_.add_message_id;
-  context.add_date = options_.add_date;
-  context.add_received = options_.add_received;
-  context.add_x_peer = options_.add_x_peer;
+  context.add_message_id = options.add_message_id;
+  context.add_date = options.add_date;
+  context.add_received = options.add_received;
+  context.add_x_peer = options.add_x_peer;
+  return context;
+}
 
-  message.message = filters::apply_submission_headers(std::move(envelope.body), context);
+void log_rejected(const smtp::Envelope& envelope, const SessionFacts& facts, const MessageSpool& content,
+                  const std::string& reason) {
+  log::info("message_rejected", {{"client", facts.client_address}, {"user", envelope.user},
+                                 {"sender", envelope.mail_from},
+                                 {"recipients", std::to_string(envelope.recipients.size())},
+                                 {"size", std::to_string(content.size())}, {"reason", reason}});
+}
+
+// The message to queue: the envelope, and as content the rewritten header section followed by
+// the body (what was read along with the header, then the rest of the spool, streamed into
+// chunks on the pool thread). `size` is the total.
+schema::QueuedMessage to_queue(const IntakeOptions& options, smtp::Envelope envelope, HeaderSection head,
+                               MessageSpool& content, const SessionFacts& facts, std::uint64_t& size) {
+  schema::QueuedMessage message;
+  message.id = schema::new_queue_id();
+  const std::size_t client_header_size = head.header_section.size();
+  std::string rewritten = filters::apply_submission_headers(std::move(head.header_section),
+                                                            submission_context(options, envelope, facts, message.id));
+  size = rewritten.size() + content.size() - client_header_size;
+  message.content = queued_content(std::move(rewritten) + head.body_start, content);
   message.sender = std::move(envelope.mail_from);
-  message.auth_user = envelope.user;
+  message.auth_user = std::move(envelope.user);
   message.client_address = facts.client_address;
   message.helo = std::move(envelope.helo);
   message.eight_bit_mime = envelope.body_type == smtp::BodyType::EightBitMime;
   message.smtputf8 = envelope.smtputf8;
   message.recipients = std::move(envelope.recipients);
+  return message;
+}
+
+}  // namespace
+
+boost::asio::awaitable<smtp::Outcome> MessageIntake::accept(smtp::Envelope envelope, MessageSpool content,
+                                                            const SessionFacts& facts,
+                                                            const schema::UserGrants& grants) {
+  const auto started = std::chrono::steady_clock::now();
+  // Read on this I/O thread: at most kMaxHeaderSection, from a file just written (page cache).
+  std::optional<HeaderSection> head;
+  try {
+    head = read_header_section(content, kMaxHeaderSection);
+  } catch (const SpoolError& e) {
+    log::warning("message_deferred", {{"client", facts.client_address}, {"user", envelope.user},
+                                      {"sender", envelope.mail_from}, {"reason", e.what()}});
+    metrics::smtp().messages_rejected.inc("temp_failure");
+    co_return smtp::Outcome::temporary_failure();
+  }
+  if (!head) {
+    log_rejected(envelope, facts, content, "header section over " + std::to_string(kMaxHeaderSection) + " octets");
+    metrics::smtp().messages_rejected.inc("size");
+    co_return smtp::Outcome::refused(smtp::Reply::line(552, "5.3.4", "Message header too large"));
+  }
+  if (options_.check_header_from) {
+    auto check = filters::check_header_senders(head->header_section, grants, policy_);
+    if (!check.allowed) {
+      log_rejected(envelope, facts, content, check.reason);
+      metrics::smtp().messages_rejected.inc("header_from");
+      co_return smtp::Outcome::refused(
+          smtp::Reply::line(550, "5.7.1", "Sender address rejected: " + check.reason));
+    }
+  }
+
+  std::uint64_t size = 0;
+  schema::QueuedMessage message = to_queue(options_, std::move(envelope), std::move(*head), content, facts, size);
+  const auto recipients = std::to_string(message.recipients.size());
 
   try {
     co_await pool_.run([&](BlockingContext& c) {
@@ -67,18 +111,17 @@ boost::asio::awaitable<smtp::Reply> MessageIntake::accept(smtp::Envelope envelop
                                       {"sender", message.sender}, {"recipients", recipients},
                                       {"reason", e.what()}});
     metrics::smtp().messages_rejected.inc("temp_failure");
-    co_return smtp::Reply::line(451, "4.3.0", "Temporary failure, try again later");
+    co_return smtp::Outcome::temporary_failure();  // the protocol answers 451
   }
   log::info("message_accepted", {{"id", message.id}, {"client", facts.client_address},
                                  {"user", message.auth_user}, {"sender", message.sender},
-                                 {"recipients", recipients},
-                                 {"size", std::to_string(message.message.size())}});
+                                 {"recipients", recipients}, {"size", std::to_string(size)}});
   auto& m = metrics::smtp();
   m.messages_accepted.inc();
   m.recipients_accepted.inc(message.recipients.size());
-  m.bytes_accepted.inc(message.message.size());
+  m.bytes_accepted.inc(size);
   m.accept_seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  co_return smtp::Reply::line(250, "2.0.0", "Ok: queued as " + message.id);
+  co_return smtp::Outcome::accepted(smtp::Reply::line(250, "2.0.0", "Ok: queued as " + message.id));
 }
 
 }  // namespace postern::queue

@@ -1,11 +1,21 @@
 // End of DATA: the message filters (header From/Sender policy, submission headers of RFC 6409
-// §8) and then the queue. accept() returns the exact reply for the client; 250 only after the
-// PostgreSQL statement that stores the message has committed.
+// §8) and then the queue. The session spools the message's content (message_spool.hpp, a spool
+// from new_spool()) and hands it over with the envelope; accept() answers AcceptMessage:
+// Accepted with "250 2.0.0 Ok: queued as <id>" only after the PostgreSQL transaction that
+// stores the message has committed; Refused with the filter's 5xx (or "552 5.3.4 Message header
+// too large" past kMaxHeaderSection, spooled_message.hpp); TemporaryFailure when it could not
+// be stored.
 //
-//   smtp::Reply reply = co_await intake.accept(std::move(envelope), facts, grants);
+//   MessageSpool spool = intake.new_spool();   // spool.append(piece) for each MessageData
+//   smtp::Outcome outcome = co_await intake.accept(std::move(envelope), std::move(spool), facts, grants);
+//   protocol.message_handled(std::move(outcome));
+//
+// Memory per message is bounded whatever its size: the filters read only the header section,
+// and the body streams from the spool into the queue's chunks.
 #pragma once
 
 #include "postern/schema/sender_rule.hpp"
+#include "server/queue/message_spool.hpp"
 #include "server/smtp/reply.hpp"
 #include "server/smtp/step.hpp"
 
@@ -26,6 +36,7 @@ struct IntakeOptions {
   bool add_date = true;
   bool add_received = true;
   bool add_x_peer = false;
+  SpoolSettings spool{default_spool_directory()};  // queue.spool_directory
 };
 
 // What the session knows about its client, for the trace header and the log.
@@ -41,8 +52,11 @@ class MessageIntake {
   MessageIntake(BlockingPool& pool, IntakeOptions options, schema::SenderPolicy policy)
       : pool_(pool), options_(std::move(options)), policy_(std::move(policy)) {}
 
-  boost::asio::awaitable<smtp::Reply> accept(smtp::Envelope envelope, const SessionFacts& facts,
-                                             const schema::UserGrants& grants);
+  // An empty spool for the next message's content.
+  MessageSpool new_spool() const { return MessageSpool{options_.spool}; }
+
+  boost::asio::awaitable<smtp::Outcome> accept(smtp::Envelope envelope, MessageSpool content,
+                                               const SessionFacts& facts, const schema::UserGrants& grants);
 
  private:
   BlockingPool& pool_;

@@ -1,5 +1,6 @@
 #include "server/smtp/base64.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 
@@ -7,14 +8,13 @@ namespace smtp {
 namespace {
 
 constexpr int kInvalid = -1;
+constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 constexpr std::array<int, 256> make_decoding_table() {
   std::array<int, 256> table{};
   for (int& entry : table) entry = kInvalid;
-  constexpr std::string_view alphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  for (std::size_t i = 0; i < alphabet.size(); ++i) {
-    table[static_cast<unsigned char>(alphabet[i])] = static_cast<int>(i);
+  for (std::size_t i = 0; i < kAlphabet.size(); ++i) {
+    table[static_cast<unsigned char>(kAlphabet[i])] = static_cast<int>(i);
   }
   return table;
 }
@@ -51,6 +51,22 @@ std::optional<std::string> base64_decode(std::string_view text) {
     out += static_cast<char>((bits >> 16) & 0xFF);
     if (padding < 2) out += static_cast<char>((bits >> 8) & 0xFF);
     if (padding < 1) out += static_cast<char>(bits & 0xFF);
+  }
+  return out;
+}
+
+std::string base64_encode(std::string_view bytes) {
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  for (std::size_t pos = 0; pos < bytes.size(); pos += 3) {
+    const std::size_t count = std::min<std::size_t>(3, bytes.size() - pos);
+    std::uint32_t bits = 0;
+    for (std::size_t i = 0; i < 3; ++i) {
+      bits = (bits << 8) | (i < count ? static_cast<unsigned char>(bytes[pos + i]) : 0u);
+    }
+    for (std::size_t i = 0; i < 4; ++i) {
+      out += i <= count ? kAlphabet[(bits >> (18 - 6 * i)) & 63] : '=';
+    }
   }
   return out;
 }

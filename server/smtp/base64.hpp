@@ -2,6 +2,7 @@
 // Call base64_decode(text): it returns the decoded bytes, or nothing when the text is not
 // canonical base64 — wrong length, missing padding, characters outside the alphabet (including
 // whitespace), padding in the middle, or non-zero bits in the padding (RFC 4648 §3.5).
+// base64_encode(bytes) is the other way, for the SMTP client's AUTH.
 #pragma once
 
 #include <optional>
@@ -11,5 +12,8 @@
 namespace smtp {
 
 std::optional<std::string> base64_decode(std::string_view text);
+
+// Canonical base64 with padding.
+std::string base64_encode(std::string_view bytes);
 
 }  // namespace smtp

@@ -1,5 +1,8 @@
 #include "server/smtp/data_reader.hpp"
 
+#include <algorithm>
+#include <utility>
+
 namespace smtp {
 namespace {
 
@@ -8,13 +11,19 @@ constexpr std::string_view kSpecialBytes{"\r\n\0", 3};
 
 }  // namespace
 
+DataReader::DataReader(std::size_t max_message_size, std::size_t piece_size)
+    : max_message_size_(max_message_size), piece_size_(std::max<std::size_t>(piece_size, 2)) {}
+
 std::size_t DataReader::consume(std::string_view input) {
   std::size_t pos = 0;
-  while (pos < input.size() && state_ != State::Done) {
+  while (pos < input.size() && state_ != State::Done && !piece_ready()) {
+    if (refused()) piece_.clear();  // nothing of a refused message is handed over
     if (state_ == State::Text) {
-      // Fast path: take a run of plain text at once; messages are mostly that.
+      // Fast path: take a run of plain text at once; messages are mostly that. The run leaves
+      // room for a CRLF, so a piece never exceeds piece_size_.
       std::size_t end = input.find_first_of(kSpecialBytes, pos);
       if (end == std::string_view::npos) end = input.size();
+      end = std::min(end, pos + (piece_size_ - piece_.size() - 1));
       if (end > pos) {
         const std::string_view run = input.substr(pos, end - pos);
         count_line_bytes(run.size());
@@ -26,6 +35,11 @@ std::size_t DataReader::consume(std::string_view input) {
     step(input[pos++]);
   }
   return pos;
+}
+
+std::string DataReader::take_piece() {
+  if (refused()) piece_.clear();
+  return std::exchange(piece_, {});
 }
 
 DataReader::Verdict DataReader::verdict() const {
@@ -98,15 +112,16 @@ void DataReader::count_line_bytes(std::size_t count) {
   if (line_length_ > kMaxDataLine) line_too_long_ = true;
 }
 
-// Stores content only while the message can still be accepted, so memory stays bounded.
+// Stores content only while the message can still be accepted; a refused message's piece is
+// dropped, so nothing of it is handed over any more.
 void DataReader::store(std::string_view bytes) {
-  if (bad_line_ending_ || line_too_long_ || too_large_) return;
-  if (bytes.size() > max_message_size_ - body_.size()) {
-    too_large_ = true;
-    body_.clear();
+  if (!refused() && bytes.size() > max_message_size_ - stored_) too_large_ = true;
+  if (refused()) {
+    piece_.clear();
     return;
   }
-  body_.append(bytes);
+  stored_ += bytes.size();
+  piece_.append(bytes);
 }
 
 }  // namespace smtp

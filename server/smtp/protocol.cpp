@@ -23,17 +23,28 @@ bool is_http_verb(std::string_view verb) {
   return false;
 }
 
-// What may be logged of an AUTH command: its mechanism when it is one of ours, never the
-// initial response, which holds the credentials.
-std::string redacted_auth_command(std::string_view argument) {
-  const std::vector<std::string_view> words = split_on_spaces(argument);
-  std::string text = "AUTH";
-  if (!words.empty()) {
-    const std::string mechanism = to_ascii_upper(words[0]);
-    text += (mechanism == "PLAIN" || mechanism == "LOGIN") ? " " + mechanism : " ***";
+// The usual reply for each verdict of an Outcome, per asynchronous step.
+struct VerdictReplies {
+  Reply accepted;
+  Reply refused;
+  Reply temporary_failure;
+  Reply too_many_failures;
+};
+
+// The service's own reply when it gave one, else the usual one for its verdict.
+Reply reply_for(Outcome outcome, VerdictReplies usual) {
+  if (outcome.reply) return std::move(*outcome.reply);
+  switch (outcome.verdict) {
+    case Outcome::Verdict::Accepted:
+      return std::move(usual.accepted);
+    case Outcome::Verdict::Refused:
+      return std::move(usual.refused);
+    case Outcome::Verdict::TemporaryFailure:
+      return std::move(usual.temporary_failure);
+    case Outcome::Verdict::TooManyFailures:
+      return std::move(usual.too_many_failures);
   }
-  if (words.size() > 1) text += " ***";
-  return text;
+  return std::move(usual.temporary_failure);
 }
 
 }  // namespace
@@ -60,7 +71,7 @@ Step Protocol::next() {
     }
     if (closed_) return Close{};
     if (awaiting_) return *awaiting_;
-    if (!process_input()) return NeedInput{};
+    if (!process_input()) return NeedInput{input_mode_ == InputMode::MessageData};
   }
 }
 
@@ -69,8 +80,12 @@ bool Protocol::process_input() {
   const std::string_view buffered = std::string_view(input_).substr(input_pos_);
   if (input_mode_ == InputMode::MessageData) {
     input_pos_ += data_reader_->consume(buffered);
-    if (!data_reader_->finished()) return false;
-    finish_message();
+    if (data_reader_->finished()) {
+      finish_message();
+      return true;
+    }
+    if (!data_reader_->piece_ready()) return false;
+    outbox_.push_back(MessageData{data_reader_->take_piece()});
     return true;
   }
 
@@ -82,31 +97,29 @@ bool Protocol::process_input() {
       return false;
     case LineRead::Kind::Line:
       if (input_mode_ == InputMode::AuthResponse) {
-        last_command_for_log_ = "***";
         auth_response(read.text);
       } else {
         handle_command(read.text);
       }
       return true;
     case LineRead::Kind::TooLong:
-      refuse_line("<line too long>", "Line too long");
+      refuse_line("Line too long");
       return true;
     case LineRead::Kind::BareCrOrLf:
-      refuse_line("<bare CR or LF>", "Bare CR or LF not allowed");
+      refuse_line("Bare CR or LF not allowed");
       return true;
     case LineRead::Kind::Nul:
-      refuse_line("<NUL>", "NUL not allowed");
+      refuse_line("NUL not allowed");
       return true;
   }
   return true;
 }
 
-// A malformed line is never interpreted, nor logged (it may be a SASL response); one in the
-// middle of an AUTH exchange ends it.
-void Protocol::refuse_line(std::string_view what_to_log, std::string_view reply_text) {
+// A malformed line is never interpreted (it may be a SASL response); one in the middle of an
+// AUTH exchange ends it.
+void Protocol::refuse_line(std::string_view reply_text) {
   input_mode_ = InputMode::Commands;
   login_username_.clear();
-  last_command_for_log_ = what_to_log;
   send(500, "5.5.2", reply_text);
 }
 
@@ -116,8 +129,6 @@ void Protocol::handle_command(std::string_view line) {
   std::string_view argument = space == std::string_view::npos ? std::string_view{} : line.substr(space + 1);
   // Tolerate trailing spaces, which some clients add.
   while (!argument.empty() && argument.back() == ' ') argument.remove_suffix(1);
-
-  last_command_for_log_ = verb == "AUTH" ? redacted_auth_command(argument) : std::string(line);
 
   if (space != std::string_view::npos && is_http_verb(verb)) {
     send(421, "4.7.0", "HTTP not spoken here");
@@ -148,7 +159,7 @@ void Protocol::handle_command(std::string_view line) {
 void Protocol::finish_message() {
   input_mode_ = InputMode::Commands;
   const DataReader::Verdict verdict = data_reader_->verdict();
-  std::string body = data_reader_->take_body();
+  std::string last_piece = data_reader_->take_piece();
   data_reader_.reset();
   Transaction transaction = std::move(*transaction_);
   transaction_.reset();  // RFC 5321 §4.1.1.4: the transaction ends whatever the outcome
@@ -157,35 +168,29 @@ void Protocol::finish_message() {
     case DataReader::Verdict::Ok:
       break;
     case DataReader::Verdict::BadLineEnding:
-      send(550, "5.6.0", "Message contains bare CR, bare LF or NUL");
+      send(Reply::line(550, "5.6.0", "Message contains bare CR, bare LF or NUL"), MessageRefusal::Malformed);
       return;
     case DataReader::Verdict::LineTooLong:
-      send(500, "5.5.2", "Line too long");
+      send(Reply::line(500, "5.5.2", "Line too long"), MessageRefusal::Malformed);
       return;
     case DataReader::Verdict::TooLarge:
-      send(552, "5.3.4", "Message size exceeds fixed limit");
+      send(Reply::line(552, "5.3.4", "Message size exceeds fixed limit"), MessageRefusal::TooLarge);
       return;
   }
 
-  Envelope envelope{user_,
-                    std::move(transaction.mail_from),
-                    std::move(transaction.recipients),
-                    {},
-                    transaction.parameters.body,
-                    transaction.parameters.smtputf8,
-                    helo_};
-  Envelope repeated = envelope;
-  envelope.body = std::move(body);
-  await(AcceptMessage{std::move(envelope)}, AcceptMessage{std::move(repeated)});
+  if (!last_piece.empty()) outbox_.push_back(MessageData{std::move(last_piece)});
+  const AcceptMessage accept{Envelope{user_, std::move(transaction.mail_from), std::move(transaction.recipients),
+                                      transaction.parameters.body, transaction.parameters.smtputf8, helo_}};
+  await(accept, accept);
 }
 
-void Protocol::send(Reply reply) {
+void Protocol::send(Reply reply, std::optional<MessageRefusal> refused_message) {
   const int code = reply.code;
-  outbox_.push_back(SendReply{std::move(reply)});
+  outbox_.push_back(SendReply{std::move(reply), refused_message});
   if (code == 421) {
     close();  // 421 always ends the session (RFC 5321 §3.8)
   } else if (code >= 500 && ++errors_ >= options_.max_errors) {
-    outbox_.push_back(SendReply{Reply::line(421, "4.7.0", "Too many errors")});
+    outbox_.push_back(SendReply{Reply::line(421, "4.7.0", "Too many errors"), std::nullopt});
     close();
   }
 }
@@ -224,50 +229,37 @@ void Protocol::tls_started() {
   transaction_.reset();
 }
 
-void Protocol::credentials_checked(AuthOutcome outcome) {
+void Protocol::credentials_checked(Outcome outcome) {
   if (!awaiting_ || !std::holds_alternative<VerifyCredentials>(*awaiting_)) return;
   std::string user = std::move(std::get<VerifyCredentials>(*awaiting_).user);
   awaiting_.reset();
-  switch (outcome) {
-    case AuthOutcome::Accepted:
-      user_ = std::move(user);
-      send(235, "2.7.0", "Authentication successful");
-      return;
-    case AuthOutcome::Rejected:
-      send(535, "5.7.8", "Authentication credentials invalid");
-      return;
-    case AuthOutcome::TemporaryFailure:
-      send(454, "4.7.0", "Temporary authentication failure");
-      return;
-    case AuthOutcome::TooManyFailures:
-      send(421, "4.7.0", "Too many authentication failures");
-      return;
-  }
+  if (outcome.verdict == Outcome::Verdict::Accepted) user_ = std::move(user);
+  send(reply_for(std::move(outcome), {Reply::line(235, "2.7.0", "Authentication successful"),
+                                      Reply::line(535, "5.7.8", "Authentication credentials invalid"),
+                                      Reply::line(454, "4.7.0", "Temporary authentication failure"),
+                                      Reply::line(421, "4.7.0", "Too many authentication failures")}));
 }
 
-void Protocol::sender_checked(SenderOutcome outcome) {
+void Protocol::sender_checked(Outcome outcome) {
   if (!awaiting_ || !std::holds_alternative<CheckSender>(*awaiting_)) return;
   awaiting_.reset();
   std::optional<Transaction> candidate = std::exchange(sender_under_check_, std::nullopt);
-  switch (outcome) {
-    case SenderOutcome::Allowed:
-      transaction_ = std::move(candidate);
-      send(250, "2.1.0", "Ok");
-      return;
-    case SenderOutcome::Denied:
-      send(553, "5.7.1", "Sender address rejected: not owned by user");
-      return;
-    case SenderOutcome::TemporaryFailure:
-      // Never accept unchecked when the grants cannot be read.
-      send(451, "4.3.0", "Temporary failure, try again later");
-      return;
-  }
+  if (outcome.verdict == Outcome::Verdict::Accepted) transaction_ = std::move(candidate);
+  // A temporary failure is never a pass: the grants could not be read.
+  send(reply_for(std::move(outcome), {Reply::line(250, "2.1.0", "Ok"),
+                                      Reply::line(553, "5.7.1", "Sender address rejected: not owned by user"),
+                                      Reply::line(451, "4.3.0", "Temporary failure, try again later"),
+                                      Reply::line(421, "4.7.0", "Too many failures")}));
 }
 
-void Protocol::message_handled(Reply reply) {
+// The transaction already ended with the message (finish_message), whatever the verdict.
+void Protocol::message_handled(Outcome outcome) {
   if (!awaiting_ || !std::holds_alternative<AcceptMessage>(*awaiting_)) return;
   awaiting_.reset();
-  send(std::move(reply));
+  send(reply_for(std::move(outcome), {Reply::line(250, "2.0.0", "Ok"),
+                                      Reply::line(550, "5.7.1", "Message refused"),
+                                      Reply::line(451, "4.3.0", "Temporary failure, try again later"),
+                                      Reply::line(421, "4.7.0", "Too many failures")}));
 }
 
 }  // namespace smtp

@@ -5,16 +5,19 @@
 //   proto.receive(bytes);
 //   for (;;) { Step s = proto.next(); ... }
 //
-// An asynchronous step (StartTls, VerifyCredentials, CheckSender, AcceptMessage) is answered
-// with tls_started(), credentials_checked(), sender_checked() or message_handled(); until then
-// next() processes no input and returns the same step again (for AcceptMessage without the
-// body, which was handed over the first time) — calling it then is a driver bug.
+// An asynchronous step is answered with tls_started() (StartTls) or with the service's
+// smtp::Outcome through credentials_checked(), sender_checked() or message_handled()
+// (VerifyCredentials, CheckSender, AcceptMessage); until then next() processes no input and
+// returns the same step again — calling it then is a driver bug.
+//
+// Message content never accumulates here: it leaves in MessageData pieces as it is read, so
+// what the protocol holds is bounded by one piece plus the bytes of one read.
 //
 // Session policy lives here, not in the driver: AUTH only under TLS unless auth_without_tls;
 // STARTTLS forgets everything received before the handshake (RFC 3207 §4.2); malformed lines
 // and message bodies are refused (SMTP smuggling); HTTP requests and too many errors end the
-// session with 421. The driver logs commands only through last_command_for_log(), which never
-// contains AUTH data.
+// session with 421. The driver never sees command lines, only steps, so AUTH data cannot reach
+// its logs: the credentials leave the protocol only in VerifyCredentials.
 #pragma once
 
 #include <cstddef>
@@ -35,6 +38,7 @@ namespace smtp {
 struct ProtocolOptions {
   std::string hostname = "localhost";              // in the greeting and the EHLO reply
   std::size_t max_message_size = 25 * 1024 * 1024;  // octets of unstuffed content (RFC 1870)
+  std::size_t message_piece_size = kMessagePieceSize;  // MessageData's bound; tests make it small
   std::size_t max_recipients = 100;
   int max_errors = 5;             // 5xx replies, whatever their cause, before "421 Too many errors"
   bool tls_available = false;     // a certificate is configured: offer STARTTLS
@@ -56,18 +60,17 @@ class Protocol {
   // and starts over as if just greeted: the client must EHLO and AUTH again (RFC 3207 §4.2).
   void tls_started();
 
-  // Answers VerifyCredentials.
-  void credentials_checked(AuthOutcome outcome);
+  // Answers VerifyCredentials: Accepted authenticates the user (235); Refused is 535,
+  // TemporaryFailure 454, TooManyFailures 421 and the end of the session.
+  void credentials_checked(Outcome outcome);
 
-  // Answers CheckSender.
-  void sender_checked(SenderOutcome outcome);
+  // Answers CheckSender: Accepted starts the transaction (250); Refused is 553,
+  // TemporaryFailure 451 (never accept unchecked), TooManyFailures 421.
+  void sender_checked(Outcome outcome);
 
-  // Answers AcceptMessage with the reply for the client ("250 2.0.0 Ok: queued as ...");
-  // the transaction ends and the user stays authenticated.
-  void message_handled(Reply reply);
-
-  // The last command line for logs: AUTH arguments and SASL responses appear as "***".
-  const std::string& last_command_for_log() const { return last_command_for_log_; }
+  // Answers AcceptMessage, usually with the service's own reply ("250 2.0.0 Ok: queued as
+  // ..."); whatever the verdict, the transaction ends and the user stays authenticated.
+  void message_handled(Outcome outcome);
 
   // Bytes received and not yet processed; bounded by one line when the driver only reads on
   // NeedInput.
@@ -91,11 +94,11 @@ class Protocol {
   };
 
   bool process_input();
-  void refuse_line(std::string_view what_to_log, std::string_view reply_text);
+  void refuse_line(std::string_view reply_text);
   void handle_command(std::string_view line);
   void finish_message();
 
-  void send(Reply reply);
+  void send(Reply reply, std::optional<MessageRefusal> refused_message = std::nullopt);
   void send(int code, std::string_view enhanced, std::string_view text);
   void await(Step step, Step repeat);
   void close();
@@ -142,7 +145,6 @@ class Protocol {
   std::optional<Transaction> sender_under_check_;
   std::optional<Transaction> transaction_;
   int errors_ = 0;
-  std::string last_command_for_log_;
 };
 
 }  // namespace smtp

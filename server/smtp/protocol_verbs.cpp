@@ -116,7 +116,7 @@ void Protocol::data(std::string_view argument) {
   if (!transaction_) return send(503, "5.5.1", "Need MAIL command");
   if (transaction_->recipients.empty()) return send(503, "5.5.1", "Need RCPT command");
   send(354, "", "End data with <CR><LF>.<CR><LF>");
-  data_reader_.emplace(options_.max_message_size);
+  data_reader_.emplace(options_.max_message_size, options_.message_piece_size);
   input_mode_ = InputMode::MessageData;
 }
 

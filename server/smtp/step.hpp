@@ -1,10 +1,13 @@
 // What the protocol asks of its driver: Protocol::next() returns one Step at a time. The
-// driver writes SendReply, reads more bytes on NeedInput, performs TLS on StartTls, answers
-// VerifyCredentials / CheckSender / AcceptMessage through the matching Protocol call, and
-// hangs up on Close.
+// driver writes SendReply, reads more bytes on NeedInput, keeps each MessageData piece (in a
+// spool: the message's content, in order), performs TLS on StartTls, answers
+// VerifyCredentials / CheckSender / AcceptMessage with an Outcome through the matching
+// Protocol call, and hangs up on Close.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -13,27 +16,47 @@
 
 namespace smtp {
 
-// One accepted message, ready for the filters and the queue.
+// One accepted message, ready for the filters and the queue. Its content came before it, in
+// MessageData pieces.
 struct Envelope {
   std::string user;  // the authenticated user who submits it
   std::string mail_from;
   std::vector<std::string> recipients;
-  std::string body;  // dot-unstuffed, CRLF line endings, without the final ".\r\n"
   BodyType body_type = BodyType::SevenBit;
   bool smtputf8 = false;
   std::string helo;  // the client's EHLO/HELO argument
   friend bool operator==(const Envelope&, const Envelope&) = default;
 };
 
+// Why the protocol itself refused a message at the end of DATA, before any service saw it.
+enum class MessageRefusal {
+  TooLarge,   // over max_message_size (552)
+  Malformed,  // bare CR or LF, NUL, or a line over 1000 octets
+};
+
 // Write this reply. Replies may be batched; flush before acting on any other step, which is
 // what makes pipelining work (RFC 2920 §3.1).
 struct SendReply {
   Reply reply;
+  // Set on the reply that refuses a message the protocol judged itself, for the driver's
+  // metrics and log: no AcceptMessage comes for that message.
+  std::optional<MessageRefusal> refused_message;
   friend bool operator==(const SendReply&, const SendReply&) = default;
+};
+
+// The next piece of the message content after DATA's 354: dot-unstuffed, CRLF line endings,
+// never the final ".\r\n"; at most ProtocolOptions::message_piece_size octets (64 KiB). The
+// pieces of one message, joined in order, are its content: AcceptMessage follows the last one.
+// When the protocol refuses the message instead (a SendReply with refused_message), the pieces
+// already handed over must be dropped.
+struct MessageData {
+  std::string piece;
+  friend bool operator==(const MessageData&, const MessageData&) = default;
 };
 
 // No complete command or data is buffered: read more and call Protocol::receive().
 struct NeedInput {
+  bool message_data = false;  // what is awaited is message content (after 354): the DATA deadline applies
   friend bool operator==(const NeedInput&, const NeedInput&) = default;
 };
 
@@ -59,7 +82,8 @@ struct CheckSender {
   friend bool operator==(const CheckSender&, const CheckSender&) = default;
 };
 
-// Filter and queue this message, then Protocol::message_handled() with the reply to send.
+// Filter and queue this message (the content of the MessageData pieces before it), then
+// Protocol::message_handled().
 struct AcceptMessage {
   Envelope envelope;
   friend bool operator==(const AcceptMessage&, const AcceptMessage&) = default;
@@ -70,10 +94,42 @@ struct Close {
   friend bool operator==(const Close&, const Close&) = default;
 };
 
-using Step = std::variant<SendReply, NeedInput, StartTls, VerifyCredentials, CheckSender, AcceptMessage, Close>;
+using Step = std::variant<SendReply, NeedInput, MessageData, StartTls, VerifyCredentials, CheckSender, AcceptMessage,
+                          Close>;
 
-enum class AuthOutcome { Accepted, Rejected, TemporaryFailure, TooManyFailures };
+// A service's answer to VerifyCredentials, CheckSender or AcceptMessage, handed to
+// credentials_checked(), sender_checked() or message_handled(). The protocol sends its usual
+// reply for the verdict, or `reply` when the service has its own words for the client
+// (intake's "250 2.0.0 Ok: queued as ...", a filter's 5xx); that reply should agree with the
+// verdict, which alone decides the session's state.
+//
+//   co_return smtp::Outcome::accepted();
+//   co_return smtp::Outcome::refused(smtp::Reply::line(550, "5.7.1", "Sender address rejected: ..."));
+struct Outcome {
+  enum class Verdict {
+    Accepted,          // authenticated / sender allowed / message queued
+    Refused,           // bad credentials / sender not granted / message refused
+    TemporaryFailure,  // could not decide (PostgreSQL unreachable): 4xx, never a pass
+    TooManyFailures,   // refused, and the session ends with 421
+  };
 
-enum class SenderOutcome { Allowed, Denied, TemporaryFailure };
+  Verdict verdict = Verdict::TemporaryFailure;  // fails safe when left unset
+  std::optional<Reply> reply;
+
+  static Outcome accepted(std::optional<Reply> reply = std::nullopt) {
+    return {Verdict::Accepted, std::move(reply)};
+  }
+  static Outcome refused(std::optional<Reply> reply = std::nullopt) {
+    return {Verdict::Refused, std::move(reply)};
+  }
+  static Outcome temporary_failure(std::optional<Reply> reply = std::nullopt) {
+    return {Verdict::TemporaryFailure, std::move(reply)};
+  }
+  static Outcome too_many_failures(std::optional<Reply> reply = std::nullopt) {
+    return {Verdict::TooManyFailures, std::move(reply)};
+  }
+
+  friend bool operator==(const Outcome&, const Outcome&) = default;
+};
 
 }  // namespace smtp

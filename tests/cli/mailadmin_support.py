@@ -97,11 +97,13 @@ def insert_queued(url, id, sender="alice@example.com", recipients=("bob@example.
                   age="1 hour", next_attempt="0 seconds", attempts=0, held=False,
                   lease_owner=None, lease_for=None, last_error=None, auth_user="alice",
                   client_address="192.0.2.1", helo="client.example.org", body_type="7BIT",
-                  smtputf8=False):
+                  smtputf8=False, chunked=False):
     """Inserts one postern_queue row and its recipients. `age` and `next_attempt` are
     PostgreSQL intervals (created_at = now() - age, next_attempt_at = now() + next_attempt);
     `lease_for` gives lease_until = now() + lease_for. Each recipient is an address or a tuple
-    (address, status, attempts, last_reply)."""
+    (address, status, attempts, last_reply). The message is stored whole in
+    postern_queue.message, as releases before migration 5 did, or with chunked=True in
+    postern_message_chunks rows of 256 KiB, as the relay does now."""
     rows = []
     for position, r in enumerate(recipients, 1):
         address, status, tries, reply = (r, "pending", 0, None) if isinstance(r, str) else r
@@ -114,9 +116,15 @@ def insert_queued(url, id, sender="alice@example.com", recipients=("bob@example.
         "lease_until, last_error) VALUES ("
         f"{sql_text(id)}, {sql_text(sender)}, {sql_text(auth_user)}, {sql_text(client_address)}, "
         f"{sql_text(helo)}, {sql_text(body_type)}, {'true' if smtputf8 else 'false'}, "
-        f"decode('{message.hex()}', 'hex'), {len(message)}, now() - interval {sql_text(age)}, "
+        f"{'NULL' if chunked else 'decode(' + sql_text(message.hex()) + ', ' + sql_text('hex') + ')'}, "
+        f"{len(message)}, now() - interval {sql_text(age)}, "
         f"now() + interval {sql_text(next_attempt)}, {attempts}, {'true' if held else 'false'}, "
         f"{sql_text(lease_owner)}, {lease_until}, {sql_text(last_error)});")
+    if chunked:
+        chunk = 256 * 1024
+        for seq in range(0, (len(message) + chunk - 1) // chunk):
+            sql += ("INSERT INTO postern_message_chunks (message_id, seq, data) VALUES ("
+                    f"{sql_text(id)}, {seq}, decode('{message[seq * chunk:(seq + 1) * chunk].hex()}', 'hex'));")
     if rows:
         sql += ("INSERT INTO postern_queue_recipients "
                 "(message_id, position, recipient, status, attempts, last_reply) VALUES "

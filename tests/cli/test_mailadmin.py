@@ -473,12 +473,22 @@ class MigrateAndItsStatus(MailadminTestCase):
         self.assertEqual(applied[:3], ["applied migration 1 (secure_emailing)",
                                        "applied migration 2 (postern_data_model)",
                                        "applied migration 3 (audit)"])
-        self.assertEqual(len(applied), len(status))
+        # Contract steps wait for `migrate --contract`, after a rollout: the relay is ready without.
+        contract = [line for line in status if " contract_" in line]
+        self.assertEqual(len(applied), len(status) - len(contract))
         self.assertEqual(self.ok("migrate"), "database is up to date\n")
         self.assertEqual(json.loads(self.ok("migrate", "--json")), {"applied": []})
 
         status = self.ok("migrate", "--status").splitlines()
         self.assertRegex(status[0], r"^0001 secure_emailing +applied \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
+        self.assertRegex(status[5], r"^0006 contract_drop_queue_message +pending contract step "
+                                    r"\(mailadmin migrate --contract, once every replica is upgraded\)$")
+        self.assertEqual(json.loads(self.ok("migrate", "--status", "--json"))["migrations"][5]["state"],
+                         "pending_contract")
+        self.assertEqual(self.ok("migrate", "--contract"),
+                         "applied migration 6 (contract_drop_queue_message)\n")
+        self.assertRegex(self.ok("migrate", "--status").splitlines()[5], r"^0006 \S+ +applied ")
+        self.assertEqual(self.ok("migrate", "--contract"), "database is up to date\n")
         migrations = json.loads(self.ok("--json", "migrate", "--status"))["migrations"]
         self.assertEqual(migrations[1]["version"], 2)
         self.assertEqual(migrations[1]["name"], "postern_data_model")
@@ -521,7 +531,8 @@ class UsageErrorsAreOneLineAndExit2(MailadminTestCase):
         ("passwd",): "mailadmin: usage: passwd USER [--password-stdin]",
         ("disable",): "mailadmin: usage: disable USER",
         ("enable", "a", "b"): "mailadmin: usage: enable USER",
-        ("migrate", "now"): "mailadmin: usage: migrate [--status]",
+        ("migrate", "now"): "mailadmin: usage: migrate [--status] [--contract]",
+        ("migrate", "--status", "--contract"): "mailadmin: usage: migrate [--status] [--contract]",
         ("--argon2-memory-kib", "lots", "list", "users"):
             "mailadmin: Could not convert: --argon2-memory-kib = lots",
     }

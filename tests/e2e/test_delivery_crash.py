@@ -56,10 +56,10 @@ class CrashSafety(DeliveryTestCase):
             killed = time.monotonic()
             left = len(queued(self.db))
             self.assertGreater(left, 0, "everything was delivered before the kill: the test proves nothing")
-            # What the dead replica had claimed: only its lease running out frees these.
+            # What the dead replica had claimed: its next boot (or the lease running out) frees these.
             leased = pgcluster.psql(self.db, "SELECT id FROM postern_queue WHERE lease_until > now()").split()
             self.assertTrue(leased, "nothing was in flight at the kill")
-            relay.start()  # same configuration; a new replica name, so the old leases must expire
+            relay.start()  # same configuration and identity: it releases the dead boot's leases
             wait_until(lambda: sink.count() > at_kill, 30, 0.01, message="the restarted postern to deliver")
             resumed = time.monotonic() - killed
             self.wait_until_gone(*leased, timeout=30)

@@ -76,8 +76,11 @@ def resolve_env(container, db_url):
             env[e["name"]] = str(e["value"])
             continue
         ref = e.get("valueFrom", {}).get("secretKeyRef")
+        field = e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath")
         if ref and ref["name"].startswith("postern-database") and ref["key"] == "url":
             env[e["name"]] = db_url
+        elif field == "metadata.name":  # the downward API: the pod's name
+            env[e["name"]] = "postern-7d9f8b6c5-x2k4q"
         else:
             raise AssertionError(f"env {e['name']}: unexpected source {e.get('valueFrom')}")
     return env
@@ -171,6 +174,8 @@ class DevOverlayDeploymentTest(unittest.TestCase):
         self.assertIn(config["http"]["port"], local, "http.port is not a container port")
         config["http"]["address"], config["http"]["port"] = "127.0.0.1", local[config["http"]["port"]]
         config["tls"] = {k: host_path(v) for k, v in config["tls"].items()}
+        if "spool_directory" in config.get("queue", {}):
+            config["queue"]["spool_directory"] = host_path(config["queue"]["spool_directory"])
         for upstream in config.get("upstreams", []):
             if "password_file" in upstream:
                 upstream["password_file"] = host_path(upstream["password_file"])

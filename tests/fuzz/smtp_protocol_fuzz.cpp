@@ -2,9 +2,10 @@
 // the invariants every session must keep whatever the client sends.
 //
 // Input: the first byte chooses the listener (high bit set: plaintext with STARTTLS and
-// plaintext AUTH allowed; clear: implicit TLS) and the read size (the low 6 bits, or the whole
-// input when they are 0); the rest is what the client sends. Every asynchronous step is
-// answered, cycling through its outcomes.
+// plaintext AUTH allowed; clear: implicit TLS), the size of MessageData pieces (bit 6: the
+// smallest, 2 octets; clear: 97) and the read size (the low 6 bits, or the whole input when
+// they are 0); the rest is what the client sends. Every asynchronous step is
+// answered, cycling through every verdict, with and without a reply of the service's own.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -41,13 +42,13 @@ void check_reply(const Reply& reply) {
   }
 }
 
-// What is queued is always clean CRLF text within the limits, never a second message.
-void check_envelope(const Envelope& envelope) {
+// What is queued is always clean CRLF text within the limits, never a second message. `body`
+// is the message's MessageData pieces, joined.
+void check_message(const Envelope& envelope, const std::string& body) {
   check(!envelope.user.empty());
   check(!envelope.mail_from.empty());
   check(!envelope.recipients.empty());
-  check(envelope.body.size() <= kMaxMessageSize);
-  const std::string& body = envelope.body;
+  check(body.size() <= kMaxMessageSize);
   check(body.empty() || body.ends_with("\r\n"));
   std::size_t line_length = 0;
   for (std::size_t i = 0; i < body.size(); ++i) {
@@ -64,12 +65,14 @@ void check_envelope(const Envelope& envelope) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   const bool plaintext_listener = (data[0] & 0x80) != 0;
+  const std::size_t piece_size = (data[0] & 0x40) != 0 ? 2 : 97;
   const std::size_t read_size = (data[0] & 0x3F) == 0 ? size : (data[0] & 0x3F);
   const std::string_view client(reinterpret_cast<const char*>(data + 1), size - 1);
 
   ProtocolOptions options;
   options.hostname = "mx.example.org";
   options.max_message_size = kMaxMessageSize;
+  options.message_piece_size = piece_size;
   options.max_recipients = 5;
   options.max_errors = 20;
   options.tls_active = !plaintext_listener;
@@ -77,23 +80,37 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   options.auth_without_tls = plaintext_listener;
   Protocol protocol(options);
 
-  constexpr std::array kAuthOutcomes = {AuthOutcome::Accepted, AuthOutcome::Rejected, AuthOutcome::TemporaryFailure,
-                                        AuthOutcome::Accepted, AuthOutcome::TooManyFailures};
-  constexpr std::array kSenderOutcomes = {SenderOutcome::Allowed, SenderOutcome::Denied,
-                                          SenderOutcome::TemporaryFailure};
-  const std::array kMessageReplies = {Reply::line(250, "2.0.0", "Ok: queued as 1"),
-                                      Reply::line(550, "5.7.1", "Rejected by filter"),
-                                      Reply::line(451, "4.3.0", "Temporary failure, try again later")};
+  const std::array kAuthOutcomes = {Outcome::accepted(), Outcome::refused(), Outcome::temporary_failure(),
+                                    Outcome::accepted(), Outcome::too_many_failures()};
+  const std::array kSenderOutcomes = {Outcome::accepted(), Outcome::refused(), Outcome::temporary_failure(),
+                                      Outcome::accepted(), Outcome::too_many_failures()};
+  const std::array kMessageOutcomes = {Outcome::accepted(Reply::line(250, "2.0.0", "Ok: queued as 1")),
+                                       Outcome::refused(Reply::line(550, "5.7.1", "Rejected by filter")),
+                                       Outcome::temporary_failure(), Outcome::accepted(), Outcome::refused(),
+                                       Outcome::too_many_failures()};
   std::size_t answers = 0;
+  bool in_message = false;  // from the 354 until the message is handed over or refused
+  std::string body;         // the MessageData pieces of the message being read
   std::size_t pos = 0;
 
   for (;;) {
     Step step = protocol.next();
     if (const auto* send = std::get_if<SendReply>(&step)) {
       check_reply(send->reply);
-    } else if (std::holds_alternative<NeedInput>(step)) {
+      // Between the 354 and the end of the message the only reply is the protocol's refusal.
+      check(in_message == send->refused_message.has_value());
+      in_message = send->reply.code == 354;
+      body.clear();  // a refused message's pieces are dropped
+    } else if (const auto* data = std::get_if<MessageData>(&step)) {
+      // Pieces come only within a message, non-empty and bounded, and never past the limit.
+      check(in_message && !data->piece.empty() && data->piece.size() <= piece_size);
+      body += data->piece;
+      check(body.size() <= kMaxMessageSize);
+    } else if (const auto* need = std::get_if<NeedInput>(&step)) {
       // Only a partial line stays buffered between reads.
       check(protocol.buffered_bytes() < kMaxAuthResponseLine);
+      // Message data is awaited exactly between the 354 and the end of the message.
+      check(need->message_data == in_message);
       if (pos >= client.size()) return 0;
       protocol.receive(client.substr(pos, read_size));
       pos += read_size;
@@ -101,17 +118,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       check(!protocol.tls_active());
       protocol.tls_started();
       check(protocol.buffered_bytes() == 0 && protocol.authenticated_user().empty());
-    } else if (std::holds_alternative<VerifyCredentials>(step)) {
-      // The credentials never reach what the driver logs.
-      const std::string& logged = protocol.last_command_for_log();
-      check(logged == "***" || (logged.starts_with("AUTH ") && logged.ends_with(" ***")));
+    } else if (const auto* verify = std::get_if<VerifyCredentials>(&step)) {
+      check(!in_message && !verify->user.empty() && !verify->password.empty());
       protocol.credentials_checked(kAuthOutcomes[answers++ % kAuthOutcomes.size()]);
     } else if (const auto* sender = std::get_if<CheckSender>(&step)) {
-      check(sender->user == protocol.authenticated_user() && !sender->address.empty());
+      check(!in_message && sender->user == protocol.authenticated_user() && !sender->address.empty());
       protocol.sender_checked(kSenderOutcomes[answers++ % kSenderOutcomes.size()]);
     } else if (const auto* accept = std::get_if<AcceptMessage>(&step)) {
-      check_envelope(accept->envelope);
-      protocol.message_handled(kMessageReplies[answers++ % kMessageReplies.size()]);
+      check(in_message);
+      check_message(accept->envelope, body);
+      in_message = false;
+      body.clear();
+      protocol.message_handled(kMessageOutcomes[answers++ % kMessageOutcomes.size()]);
     } else {
       check(std::holds_alternative<Close>(step));
       check(std::holds_alternative<Close>(protocol.next()));

@@ -45,12 +45,14 @@ TEST(QueueStore, EnqueueStoresMessageAndRecipientsByteForByteAndNotifies) {
 
   EXPECT_EQ(db.await_notification(2, 0), 1);
   pqxx::read_transaction tx{db};
-  auto row = tx.exec_params1("SELECT sender, auth_user, body_type, message, size FROM postern_queue WHERE id = $1", m.id);
+  auto row = tx.exec_params1("SELECT sender, auth_user, body_type, message IS NULL, size FROM postern_queue WHERE id = $1", m.id);
   EXPECT_EQ(row[0].as<std::string>(), "alice@example.com");
   EXPECT_EQ(row[1].as<std::string>(), "alice");
   EXPECT_EQ(row[2].as<std::string>(), "8BITMIME");
-  EXPECT_EQ(pqxx::binarystring(row[3]).str(), m.message);
+  EXPECT_TRUE(row[3].as<bool>());  // new code never writes the whole-body column
   EXPECT_EQ(row[4].as<std::size_t>(), m.message.size());
+  auto chunk = tx.exec_params1("SELECT data FROM postern_message_chunks WHERE message_id = $1 AND seq = 0", m.id);
+  EXPECT_EQ(pqxx::binarystring(chunk[0]).str(), m.message);
   auto rcpts = tx.exec_params("SELECT recipient, status FROM postern_queue_recipients WHERE message_id = $1 ORDER BY position", m.id);
   ASSERT_EQ(rcpts.size(), 2u);
   EXPECT_EQ(rcpts[0][0].as<std::string>(), "bob@example.org");

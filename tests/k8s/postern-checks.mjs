@@ -36,8 +36,11 @@ check(pod.terminationGracePeriodSeconds > (config.shutdown_grace_seconds ?? 30) 
       `terminationGracePeriodSeconds ${pod.terminationGracePeriodSeconds} <= shutdown_grace_seconds ${config.shutdown_grace_seconds} + preStop ${preStop}`);
 check(relay.env.find((e) => e.name === "POSTERN_DATABASE_URL")?.valueFrom?.secretKeyRef, "POSTERN_DATABASE_URL is not from a Secret");
 check(config.database?.url === undefined, "database.url is inline in the ConfigMap");
+check(relay.env.find((e) => e.name === "POD_NAME")?.valueFrom?.fieldRef?.fieldPath === "metadata.name", "POD_NAME (the lease identity) is not the pod's name");
 check(relay.securityContext.runAsUser === 10001 && relay.securityContext.readOnlyRootFilesystem === true, "relay not uid 10001 with a read-only root");
 check(relay.volumeMounts.some((m) => m.mountPath === "/tmp"), "no /tmp volume");
+check(relay.volumeMounts.some((m) => m.mountPath === config.queue?.spool_directory),
+      `queue.spool_directory ${config.queue?.spool_directory} is not a mounted volume (the root is read-only)`);
 const [job] = find("Job", "postern-migrate");
 check(job && job.spec.template.spec.containers[0].args?.[0] === "migrate", "no migration Job running `mailadmin migrate`");
 const [pg] = find("StatefulSet", "postgres");

@@ -155,6 +155,8 @@ class RelayServer:
         self.tls_port = free_port()
         self.http_port = free_port()  # the operations endpoint (GET /healthz, /readyz, /metrics)
         self.hostname = "relay.test"
+        self.spool_dir = os.path.join(self.dir, "spool")  # queue.spool_directory: large messages
+        os.mkdir(self.spool_dir)
         config = {
             "hostname": self.hostname,
             "database": {"url": db_url, "timeout_seconds": 3},
@@ -172,6 +174,7 @@ class RelayServer:
             "logging": {"level": "debug"},
             "shutdown_grace_seconds": 10,
             "threads": {"io": 2},
+            "queue": {"spool_directory": self.spool_dir},
         }
         config["listeners"][0].update(listener_options or {})
         self.host = config["listeners"][0]["address"]
@@ -324,6 +327,15 @@ class Mailadmin:
             raise AssertionError(f"mailadmin {' '.join(args)} exited {code}: {stderr}")
         return stdout
 
+    def queued_message(self, queue_id):
+        """`mailadmin queue show ID --body`: the message exactly as queued, as bytes."""
+        out = subprocess.run([MAILADMIN, "--db", self.db_url, "queue", "show", queue_id, "--body"],
+                             capture_output=True, env=_clean_env(), timeout=60, stdin=subprocess.DEVNULL)
+        if out.returncode != 0:
+            raise AssertionError(f"mailadmin queue show {queue_id} --body exited {out.returncode}: "
+                                 f"{out.stderr.decode(errors='replace')}")
+        return out.stdout
+
     def migrate(self):
         return self.ok("migrate")
 
@@ -365,7 +377,11 @@ def queued(db_url):
                  'id', q.id, 'sender', q.sender, 'auth_user', q.auth_user,
                  'client_address', q.client_address, 'helo', q.helo, 'body_type', q.body_type,
                  'smtputf8', q.smtputf8, 'size', q.size,
-                 'message', encode(q.message, 'base64'),
+                 'message', encode(coalesce(
+                     (SELECT string_agg(c.data, ''::bytea ORDER BY c.seq)
+                        FROM postern_message_chunks c WHERE c.message_id = q.id),
+                     -- an older release's whole body; to_jsonb still works once the column is gone
+                     decode(substring(to_jsonb(q) ->> 'message' FROM 3), 'hex'), ''::bytea), 'base64'),
                  'recipients', (SELECT coalesce(json_agg(r.recipient ORDER BY r.position), '[]')
                                   FROM postern_queue_recipients r WHERE r.message_id = q.id))
                ORDER BY q.created_at, q.id), '[]')

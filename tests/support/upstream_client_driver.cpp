@@ -42,10 +42,10 @@ std::vector<std::string> split(const std::string& text) {
   return out;
 }
 
-void print(unsigned index, bool numbered, const DeliveryReport& report) {
+void print(unsigned index, bool numbered, const smtp_client::TransactionResult& report) {
   std::ostringstream out;
   if (numbered) out << "message " << index << "\n";
-  for (const auto& r : report.recipients) out << r.code << " " << r.reply << "\n";
+  for (const auto& r : report.recipients) out << r.reply.code << " " << r.reply.one_line() << "\n";
   if (!report.error.empty()) out << "error: " << report.error << "\n";
   std::cout << out.str() << std::flush;
 }
@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
           timer.expires_after(std::chrono::milliseconds(static_cast<long>(pause * 1000)));
           co_await timer.async_wait(asio::use_awaitable);
         }
-        DeliveryReport report = co_await pool.deliver(message);
+        smtp_client::TransactionResult report = co_await pool.deliver(message);
         print(c * repeat + i + 1, numbered, report);
       }
       std::lock_guard lock{mutex};

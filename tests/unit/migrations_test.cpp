@@ -54,3 +54,18 @@ TEST(MigrationPlan, EmbeddedMigrationsAreNumberedInOrder) {
   ASSERT_FALSE(files.empty());
   for (std::size_t i = 0; i < files.size(); ++i) EXPECT_EQ(files[i].version, static_cast<int>(i + 1));
 }
+
+TEST(MigrationPlan, ContractMigrationsWaitApartAndNeverBlockTheOthers) {
+  const std::vector<MigrationFile> files = {{1, "one", "A"}, {2, "contract_drop_a", "B"}, {3, "three", "C"}};
+  EXPECT_TRUE(files[1].is_contract());
+  EXPECT_FALSE(files[2].is_contract());
+  auto plan = plan_migrations(files, {applied(1, "A")});
+  ASSERT_EQ(plan.pending.size(), 1u);
+  EXPECT_EQ(plan.pending[0]->version, 3);
+  ASSERT_EQ(plan.pending_contract.size(), 1u);
+  EXPECT_EQ(plan.pending_contract[0]->version, 2);
+  EXPECT_EQ(plan.status[1].state, MigrationState::PendingContract);
+  plan = plan_migrations(files, {applied(1, "A"), applied(2, "B"), applied(3, "C")});
+  EXPECT_TRUE(plan.pending_contract.empty());
+  EXPECT_EQ(plan.status[1].state, MigrationState::Applied);
+}

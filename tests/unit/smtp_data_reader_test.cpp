@@ -21,22 +21,32 @@ struct Read {
   bool finished = false;
   std::size_t consumed = 0;
   Verdict verdict = Verdict::Ok;
-  std::string body;
+  std::string body;                      // every piece taken, joined
+  std::vector<std::size_t> piece_sizes;  // of the non-empty pieces
 };
 
-// Feeds `input` in `piece`-sized chunks, stopping when the reader finishes.
-Read read_all(std::string_view input, std::size_t piece = std::string::npos, std::size_t limit = kLimit) {
-  DataReader reader(limit);
+// Feeds `input` in reads of `read_size`, as the protocol does: a full piece is taken before the
+// rest of a read is offered again. Stops when the reader finishes.
+Read read_all(std::string_view input, std::size_t read_size = std::string::npos, std::size_t limit = kLimit,
+              std::size_t piece_size = smtp::kMessagePieceSize) {
+  DataReader reader(limit, piece_size);
   Read read;
+  const auto take = [&] {
+    std::string piece = reader.take_piece();
+    if (!piece.empty()) read.piece_sizes.push_back(piece.size());
+    read.body += piece;
+  };
   while (read.consumed < input.size() && !reader.finished()) {
-    const std::size_t taken = reader.consume(input.substr(read.consumed, piece));
-    EXPECT_TRUE(reader.finished() || taken == std::min(piece, input.size() - read.consumed));
+    const std::string_view offered = input.substr(read.consumed, read_size);
+    const std::size_t taken = reader.consume(offered);
+    EXPECT_TRUE(reader.finished() || reader.piece_ready() || taken == offered.size());
     read.consumed += taken;
+    if (reader.piece_ready()) take();
   }
   read.finished = reader.finished();
   if (read.finished) {
     read.verdict = reader.verdict();
-    read.body = reader.take_body();
+    take();
   }
   return read;
 }
@@ -166,7 +176,7 @@ TEST(SmtpDataReader, HugeMessageKeepsMemoryBounded) {
   reader.consume(".\r\n");
   ASSERT_TRUE(reader.finished());
   EXPECT_EQ(reader.verdict(), Verdict::TooLarge);
-  EXPECT_LE(reader.take_body().size(), 1000u);
+  EXPECT_LE(reader.take_piece().size(), 1000u);
 }
 
 TEST(SmtpDataReader, BadLineEndingWinsOverOtherProblems) {
@@ -183,6 +193,58 @@ TEST(SmtpDataReader, LongLineWinsOverSize) {
 
 TEST(SmtpDataReader, EightBitContentIsKept) {
   EXPECT_EQ(read_all("gr\xC3\xBC\xC3\x9F\x7F\x01\r\n.\r\n").body, "gr\xC3\xBC\xC3\x9F\x7F\x01\r\n");
+}
+
+// ---- Pieces ----
+
+TEST(SmtpDataReader, PiecesAreBoundedAndJoinToTheWholeContent) {
+  std::string input;
+  for (int i = 0; i < 40; ++i) input += "..line " + std::to_string(i) + " of text\r\n\r\n";
+  input += ".\r\n";
+  const Read whole = read_all(input);
+  ASSERT_EQ(whole.verdict, Verdict::Ok);
+  ASSERT_EQ(whole.piece_sizes.size(), 1u);
+  for (std::size_t piece_size = 2; piece_size <= 33; piece_size += 31) {
+    for (std::size_t read_size = 1; read_size <= 9; ++read_size) {
+      const Read split = read_all(input, read_size, kLimit, piece_size);
+      EXPECT_EQ(split.verdict, Verdict::Ok);
+      EXPECT_EQ(split.consumed, input.size());
+      EXPECT_EQ(split.body, whole.body);
+      for (const std::size_t size : split.piece_sizes) EXPECT_LE(size, piece_size);
+      EXPECT_GT(split.piece_sizes.size(), 1u);
+    }
+  }
+}
+
+TEST(SmtpDataReader, FullPieceStopsTheReaderUntilTaken) {
+  DataReader reader(kLimit, 8);
+  EXPECT_EQ(reader.consume("abcdefghijkl\r\n.\r\n"), 7u);
+  EXPECT_TRUE(reader.piece_ready());
+  EXPECT_EQ(reader.consume("hijkl\r\n.\r\n"), 0u);
+  EXPECT_EQ(reader.take_piece(), "abcdefg");
+  EXPECT_FALSE(reader.piece_ready());
+  EXPECT_EQ(reader.consume("hijkl\r\n.\r\n"), 7u);
+  EXPECT_EQ(reader.take_piece(), "hijkl\r\n");
+  EXPECT_EQ(reader.consume(".\r\n"), 3u);
+  EXPECT_TRUE(reader.finished());
+  EXPECT_EQ(reader.take_piece(), "");
+}
+
+TEST(SmtpDataReader, RefusedMessageHandsOverNothingMore) {
+  DataReader reader(kLimit, 8);
+  reader.consume("abcdefghij\r\n");
+  EXPECT_EQ(reader.take_piece(), "abcdefg");
+  reader.consume("hij\nbare LF\r\n.\r\n");
+  EXPECT_TRUE(reader.finished());
+  EXPECT_EQ(reader.verdict(), Verdict::BadLineEnding);
+  EXPECT_EQ(reader.take_piece(), "");
+}
+
+TEST(SmtpDataReader, TooLargeCountsThePiecesAlreadyTaken) {
+  const Read read = read_all("0123456789\r\n.\r\n", std::string::npos, 11, 4);
+  EXPECT_TRUE(read.finished);
+  EXPECT_EQ(read.verdict, Verdict::TooLarge);
+  EXPECT_EQ(read.body, "012345678");  // taken before the limit was crossed; the driver drops them
 }
 
 TEST(SmtpDataReader, AnySplitGivesTheSameResult) {

@@ -1,6 +1,14 @@
 // Database migrations: the numbered files of migrations/ are embedded in every binary at build
 // time. `plan_migrations` compares them with what a database recorded (pure, unit-tested);
 // `migrate` applies the pending ones under an advisory lock so replicas starting together are safe.
+//
+// Schema changes are expand/contract, because old and new replicas share the database during a
+// rolling update. An expand migration only adds (a table, a nullable column) and is applied by
+// `mailadmin migrate` (the Kubernetes migration Job) before the new replicas start. A contract
+// migration (its name starts with "contract_") removes what only older replicas used; it is
+// applied only by `migrate(db, Contract::Apply)` (`mailadmin migrate --contract`), which an
+// operator runs once the rollout finished. A pending contract migration never makes a replica
+// unready.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +23,7 @@ struct MigrationFile {
   int version;
   std::string name;
   std::string sql;
+  bool is_contract() const { return name.rfind("contract_", 0) == 0; }
 };
 
 // The migrations built into this binary, ordered by version.
@@ -27,7 +36,13 @@ struct AppliedMigration {
   std::string applied_at;
 };
 
-enum class MigrationState { Applied, Pending, Changed, Unknown };
+enum class MigrationState {
+  Applied,
+  Pending,
+  PendingContract,  // a contract migration not applied yet: `mailadmin migrate --contract`
+  Changed,
+  Unknown,
+};
 
 struct MigrationStatus {
   int version;
@@ -38,7 +53,8 @@ struct MigrationStatus {
 
 struct MigrationPlan {
   std::vector<MigrationStatus> status;       // every known version, in order
-  std::vector<const MigrationFile*> pending;  // to apply, in order
+  std::vector<const MigrationFile*> pending;  // expand migrations to apply, in order: this binary needs them
+  std::vector<const MigrationFile*> pending_contract;  // contract migrations not applied yet, in order
   std::vector<std::string> problems;         // checksum changes: refuse to migrate
 };
 
@@ -54,9 +70,14 @@ std::vector<AppliedMigration> applied_migrations(pqxx::connection_base& db);
 // The plan for this binary's migrations against the database.
 MigrationPlan migration_status(pqxx::connection_base& db);
 
-// Applies every pending migration, each in its own transaction, holding an advisory lock.
-// Throws SchemaError (see errors.hpp) when an applied migration's checksum changed.
-// Returns the versions applied.
-std::vector<int> migrate(pqxx::connection_base& db);
+enum class Contract { Leave, Apply };
+
+// Applies every pending expand migration, and with Contract::Apply every pending contract
+// migration too, in version order, each in its own transaction, holding an advisory lock.
+// Before a contract migration runs, what it needs moved is moved (for 0006, the message bodies
+// older replicas queued whole go into chunks). Throws SchemaError (see errors.hpp) when an
+// applied migration's checksum changed or a contract migration refused (an older replica still
+// runs). Returns the versions applied.
+std::vector<int> migrate(pqxx::connection_base& db, Contract contract = Contract::Leave);
 
 }  // namespace postern::schema

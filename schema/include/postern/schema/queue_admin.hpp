@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <vector>
@@ -63,6 +64,10 @@ std::vector<QueueEntry> list_queue(pqxx::connection_base& db);
 
 // nullopt when there is no such message.
 std::optional<QueuedMessageDetails> show_queued(pqxx::connection_base& db, const std::string& id);
+
+// `queue show --body`: writes the message exactly as it will be delivered (header section and
+// body) to `out`, one chunk at a time (message_chunks.hpp), all from one snapshot.
+void write_queued_message(pqxx::connection_base& db, const std::string& id, std::ostream& out);
 
 // Makes the message due now and wakes the delivery workers (NOTIFY postern_queue). A held
 // message stays held; one being delivered right now keeps the time its attempt sets. Returns 1.

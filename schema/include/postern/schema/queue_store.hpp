@@ -1,7 +1,9 @@
-// The mail queue in PostgreSQL. `enqueue` stores one accepted message with all its recipients
-// in a single statement (so a crash leaves all or nothing) and notifies delivery workers on
-// commit; the caller replies 250 only after it returns.
+// The mail queue in PostgreSQL. `enqueue` stores one accepted message — envelope, recipients and
+// body chunks (message_chunks.hpp) — in a single transaction (so a crash leaves all or nothing)
+// and notifies delivery workers on commit; the caller replies 250 only after it returns.
 #pragma once
+
+#include "postern/schema/message_chunks.hpp"
 
 #include <optional>
 #include <string>
@@ -20,7 +22,10 @@ struct QueuedMessage {
   bool eight_bit_mime = false;
   bool smtputf8 = false;
   std::vector<std::string> recipients;
-  std::string message;  // the final bytes: added headers + the client's message
+  // The final bytes (added headers + the client's message), streamed into chunks: read from
+  // `content` when it is set (intake, from the spool), else taken from `message` (a DSN, small).
+  ChunkSource content;
+  std::string message;
 };
 
 // The LISTEN/NOTIFY channel that wakes delivery workers.
@@ -32,7 +37,8 @@ std::string new_queue_id();
 // Prepares the queue's statements on a connection (once per connection).
 void prepare_queue_statements(pqxx::connection_base& db);
 
-// Stores the message durably (synchronous commit) or throws DatabaseUnavailable.
+// Stores the message durably (synchronous commit) or throws DatabaseUnavailable. The size
+// column is the total the chunks hold.
 void enqueue(pqxx::connection_base& db, const QueuedMessage& message);
 
 // ---- Delivery side -------------------------------------------------------------------------
@@ -48,6 +54,8 @@ struct ClaimedMessage {
   std::string sender;
   bool eight_bit_mime = false;
   bool smtputf8 = false;
+  // The whole body, assembled from its chunks (or the column of an older replica's row) for
+  // now: delivery will stream read_chunk() instead, and the claim will carry envelopes only.
   std::string message;
   int attempts = 0;             // including this one
   long long age_seconds = 0;    // since it was queued
@@ -55,8 +63,24 @@ struct ClaimedMessage {
   std::vector<PendingRecipient> recipients;
 };
 
+// Who holds a lease: the replica's stable identity (its pod name; outside Kubernetes the host
+// name and listener port) and a boot id drawn afresh at each process start. The lease owner
+// column holds text(), "identity/boot-id", so a restarted replica recognises what its dead
+// predecessor held.
+struct LeaseOwner {
+  std::string identity;  // never contains '/'
+  std::string boot_id;
+  std::string text() const { return identity + "/" + boot_id; }
+};
+
+// At start-up, before the first claim: the messages leased by earlier boots of this identity
+// (their process is gone) become due at once instead of when those leases run out. Leases of
+// other identities, and this boot's own, stay. Returns how many messages were released.
+long release_earlier_boots(pqxx::connection_base& db, const LeaseOwner& owner);
+
 // Leases up to `limit` due messages for `owner` (FOR UPDATE SKIP LOCKED: replicas never claim
-// the same message; a lease that expired because its replica died is taken over).
+// the same message; a lease that is still running is never taken, one that ran out because its
+// replica died is taken over).
 std::vector<ClaimedMessage> claim_due(pqxx::connection_base& db, const std::string& owner, int limit,
                                       int lease_seconds);
 

@@ -1,0 +1,46 @@
+// A queued message's bytes in PostgreSQL: rows of kChunkSize octets in postern_message_chunks,
+// so that no statement, no buffer and no PostgreSQL backend ever holds a whole 25 MiB message.
+//
+// schema::enqueue() calls store_chunks() inside the transaction that stores the envelope, so the
+// message commits whole or not at all. Readers (delivery, `mailadmin queue show --body`) fetch
+// one chunk at a time until nullopt:
+//
+//   for (int seq = 0; auto chunk = read_chunk(db, id, seq); ++seq) out.write(*chunk);
+//
+// A message queued by a replica older than migration 5 has its body whole in
+// postern_queue.message and no chunks; read_chunk() serves it in kChunkSize slices cut in SQL,
+// so readers never tell the two layouts apart. Call prepare_chunk_statements() once per
+// connection (prepare_queue_statements() does); it also tells the database that this connection
+// reads chunks, which lets its claims take chunked messages (see migrations/0005).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace pqxx {
+class connection_base;
+class transaction_base;
+}  // namespace pqxx
+
+namespace postern::schema {
+
+inline constexpr std::size_t kChunkSize = 256 * 1024;
+
+// Reads up to `size` bytes into `data`; returns how many, 0 at the end.
+using ChunkSource = std::function<std::size_t(char* data, std::size_t size)>;
+
+// Stores a message's bytes as chunks of kChunkSize, inside the caller's transaction; returns the total size.
+std::uint64_t store_chunks(pqxx::transaction_base& tx, const std::string& message_id, const ChunkSource& source);
+
+// Chunk `seq` (0-based) of a message, or nullopt past its end. A message queued by an older replica
+// (its body still whole in postern_queue.message) is served in kChunkSize slices of it (substring in SQL,
+// so no statement carries the whole body). Runs outside any transaction (one autocommit
+// statement); throws DatabaseUnavailable.
+std::optional<std::string> read_chunk(pqxx::connection_base& db, const std::string& message_id, int seq);
+
+void prepare_chunk_statements(pqxx::connection_base& db);
+
+}  // namespace postern::schema

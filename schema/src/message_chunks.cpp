@@ -1,0 +1,70 @@
+// Message bodies as chunk rows. See message_chunks.hpp.
+#include "postern/schema/message_chunks.hpp"
+
+#include "guarded.hpp"
+
+#include <pqxx/pqxx>
+
+#include <string_view>
+
+namespace postern::schema {
+namespace {
+
+constexpr const char* kInsertChunk =
+    "INSERT INTO postern_message_chunks (message_id, seq, data) VALUES ($1, $2, $3)";
+
+// The chunk, or for a message that has no chunks at all (queued whole by an older replica) the
+// same slice of postern_queue.message, cut by postern_legacy_message_slice() (migrations/0005):
+// through that function, this statement stays valid once the column is dropped. No row, or
+// NULL, past the end.
+constexpr const char* kReadChunk = R"sql(
+SELECT data FROM postern_message_chunks WHERE message_id = $1 AND seq = $2
+UNION ALL
+SELECT postern_legacy_message_slice($1, $2, $3)
+ WHERE NOT EXISTS (SELECT 1 FROM postern_message_chunks WHERE message_id = $1)
+)sql";
+
+// Fills `chunk` from `source` up to kChunkSize; false when the source gave nothing at all.
+bool fill(std::string& chunk, const ChunkSource& source) {
+  chunk.resize(kChunkSize);
+  std::size_t filled = 0;
+  while (filled < kChunkSize) {
+    const std::size_t n = source(chunk.data() + filled, kChunkSize - filled);
+    if (n == 0) break;
+    filled += n;
+  }
+  chunk.resize(filled);
+  return filled > 0;
+}
+
+}  // namespace
+
+std::uint64_t store_chunks(pqxx::transaction_base& tx, const std::string& message_id, const ChunkSource& source) {
+  std::string chunk;
+  std::uint64_t total = 0;
+  for (int seq = 0; fill(chunk, source); ++seq) {
+    tx.exec_prepared("chunk_insert", message_id, seq, pqxx::binarystring(chunk.data(), chunk.size()));
+    total += chunk.size();
+    if (chunk.size() < kChunkSize) break;  // the source ran dry inside this chunk
+  }
+  return total;
+}
+
+std::optional<std::string> read_chunk(pqxx::connection_base& db, const std::string& message_id, int seq) {
+  return guarded([&]() -> std::optional<std::string> {
+    pqxx::nontransaction tx{db};
+    const auto rows = tx.exec_prepared("chunk_read", message_id, seq, static_cast<int>(kChunkSize));
+    if (rows.empty() || rows[0][0].is_null()) return std::nullopt;
+    return pqxx::binarystring(rows[0][0]).str();
+  });
+}
+
+void prepare_chunk_statements(pqxx::connection_base& db) {
+  db.prepare("chunk_insert", kInsertChunk);
+  db.prepare("chunk_read", kReadChunk);
+  // Claims by connections without this setting skip messages stored in chunks: they are
+  // replicas older than migration 5, which would deliver them empty (migrations/0005).
+  db.set_variable("postern.reads_chunks", "on");
+}
+
+}  // namespace postern::schema

@@ -1,0 +1,250 @@
+// See daemon.hpp.
+#include "server/daemon/daemon.hpp"
+
+#include "server/auth/credential_check.hpp"
+#include "server/daemon/signals.hpp"
+#include "server/delivery/message_delivery.hpp"
+#include "server/http/http_server.hpp"
+#include "server/net/connection_limiter.hpp"
+#include "server/net/listener.hpp"
+#include "server/net/session.hpp"
+#include "server/net/session_registry.hpp"
+#include "server/net/tls_context.hpp"
+#include "server/policy/grant_check.hpp"
+#include "server/delivery/delivery_scheduler.hpp"
+#include "server/queue/message_intake.hpp"
+#include "server/queue/queue_listener.hpp"
+#include "server/runtime/blocking_pool.hpp"
+#include "server/runtime/log.hpp"
+
+#include "postern/schema/queue_store.hpp"
+
+#include <boost/asio/io_context.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+#include <unistd.h>
+
+namespace postern::daemon {
+
+namespace {
+
+log::Level to_log_level(config::LogLevel level) {
+  switch (level) {
+    case config::LogLevel::Debug: return log::Level::Debug;
+    case config::LogLevel::Info: return log::Level::Info;
+    case config::LogLevel::Warning: return log::Level::Warning;
+    case config::LogLevel::Error: return log::Level::Error;
+  }
+  return log::Level::Info;
+}
+
+BlockingPool::Options pool_options(const config::Config& config) {
+  BlockingPool::Options options;
+  options.database_url = config.database_url;
+  options.threads = config.database_pool_size;
+  options.statement_timeout_seconds = config.database_timeout_seconds;
+  options.on_connect = [](schema::Store& store) { schema::prepare_queue_statements(store.connection()); };
+  return options;
+}
+
+BlockingPool::Options hashing_options(const config::Config& config, unsigned threads) {
+  BlockingPool::Options options;
+  options.database_url = config.database_url;  // never used: hashing work does not call store()
+  options.threads = threads;
+  return options;
+}
+
+auth::FailureThrottle::Limits throttle_limits(const config::Config& config) {
+  auth::FailureThrottle::Limits limits;
+  limits.per_address = config.auth_failures_per_ip;
+  limits.per_user = config.auth_failures_per_user;
+  limits.window = std::chrono::seconds{config.auth_failure_window_seconds};
+  limits.base_delay = std::chrono::milliseconds{config.auth_failure_delay_ms};
+  limits.max_delay = limits.base_delay * 10;
+  return limits;
+}
+
+// Checks the spool directory now: a missing or read-only one stops the start, naming the key,
+// instead of failing every large message later.
+queue::IntakeOptions intake_options(const config::Config& config) {
+  queue::IntakeOptions options{config.hostname, config.check_header_from, config.add_message_id, config.add_date,
+                               config.add_received, config.add_x_peer};
+  options.spool.directory = config.spool_directory;
+  try {
+    queue::check_spool_directory(options.spool);
+  } catch (const queue::SpoolError& e) {
+    throw std::runtime_error(std::string("queue.spool_directory: ") + e.what());
+  }
+  return options;
+}
+
+schema::SenderPolicy sender_policy(const config::Config& config) {
+  return schema::SenderPolicy{config.local_part_case_sensitive, config.subaddress_delimiter};
+}
+
+// What every session shares; each listener sets its own TLS mode on a copy.
+net::SessionSettings session_settings(const config::Config& config) {
+  net::SessionSettings settings;
+  settings.protocol.hostname = config.hostname;
+  settings.protocol.max_message_size = config.max_message_size;
+  settings.protocol.max_recipients = config.max_recipients;
+  settings.protocol.max_errors = static_cast<int>(config.max_errors);
+  settings.command_timeout = std::chrono::seconds{config.command_timeout_seconds};
+  settings.data_timeout = std::chrono::seconds{config.data_timeout_seconds};
+  return settings;
+}
+
+// Names this process's leases in the queue. The identity outlives the process: in Kubernetes the
+// pod name (POD_NAME, from the downward API), which a container restarted in its pod keeps;
+// elsewhere the host name and the first listener's port, which two replicas on one host cannot
+// share (the same identity would make each one's start release the other's live claims). The
+// boot id is new at every start, so the next boot tells its dead predecessor's leases from its
+// own and releases them (DeliveryScheduler).
+schema::LeaseOwner this_boot(const config::Config& config) {
+  schema::LeaseOwner owner;
+  if (const char* pod = std::getenv("POD_NAME"); pod != nullptr && *pod != '\0') {
+    owner.identity = pod;
+  } else {
+    char host[256] = {};
+    owner.identity = gethostname(host, sizeof host - 1) == 0 && host[0] != '\0' ? host : "postern";
+    if (!config.listeners.empty()) owner.identity += ":" + std::to_string(config.listeners.front().port);
+  }
+  std::replace(owner.identity.begin(), owner.identity.end(), '/', '_');  // '/' ends the identity
+  std::random_device random;
+  char boot_id[17];
+  std::snprintf(boot_id, sizeof boot_id, "%08x%08x", random(), random());
+  owner.boot_id = boot_id;
+  return owner;
+}
+
+}  // namespace
+
+// Declared in the order of construction; destroyed in reverse, the io_context after all that
+// waits on it.
+struct Daemon::State {
+  explicit State(const config::Config& cfg);
+
+  void bind_listeners();
+  void start_listeners();
+  void start_delivery();
+
+  config::Config config;
+  unsigned io_threads;
+  boost::asio::io_context io;
+  BlockingPool pool;
+  BlockingPool hashing;  // Argon2 only: one thread per core, never a database connection
+  std::unique_ptr<net::TlsContext> tls;
+  auth::CredentialCheck credentials;
+  policy::GrantCheck grants;
+  queue::MessageIntake intake;
+  net::ConnectionLimiter limiter;
+  net::SessionRegistry registry;
+  net::SessionServices services{credentials, grants, intake, nullptr, registry};
+  std::vector<std::unique_ptr<net::Listener>> listeners;
+  Signals signals;
+  std::atomic<bool> listening{false};  // the accept loops run
+  std::unique_ptr<delivery::MessageDelivery> delivery;
+  std::unique_ptr<delivery::DeliveryScheduler> scheduler;
+  std::unique_ptr<queue::QueueListener> queue_listener;
+  std::unique_ptr<http::HttpServer> http_server;
+};
+
+Daemon::State::State(const config::Config& cfg)
+    : config(cfg),
+      io_threads(cfg.io_threads ? cfg.io_threads : std::max(1u, std::thread::hardware_concurrency())),
+      io(static_cast<int>(io_threads)),
+      pool(pool_options(cfg)),
+      hashing(hashing_options(cfg, io_threads)),
+      credentials(pool, hashing, schema::Argon2Params{cfg.argon2_memory_kib, cfg.argon2_iterations}, throttle_limits(cfg)),
+      grants(pool, sender_policy(cfg)),
+      intake(pool, intake_options(cfg), sender_policy(cfg)),
+      limiter(cfg.max_connections, cfg.max_connections_per_ip),
+      signals(io) {
+  if (cfg.tls) tls = std::make_unique<net::TlsContext>(cfg.tls->certificate_file, cfg.tls->key_file);
+  services.tls = tls.get();
+  if (!cfg.delivery.upstreams.empty()) {
+    const schema::LeaseOwner owner = this_boot(cfg);
+    delivery = std::make_unique<delivery::MessageDelivery>(io.get_executor(), pool, cfg.delivery, cfg.hostname,
+                                                           owner.text());
+    scheduler = std::make_unique<delivery::DeliveryScheduler>(io, pool, *delivery, config.delivery, owner);
+  }
+  bind_listeners();
+  if (cfg.http.port != 0) {
+    // Ready only while the listeners accept: 503 from the first moment of a drain.
+    http_server = std::make_unique<http::HttpServer>(io, cfg.http, pool, [this]() -> std::string {
+      if (signals.draining()) return "draining";
+      if (!listening) return "not listening";
+      return "";
+    });
+  }
+}
+
+void Daemon::State::bind_listeners() {
+  const net::SessionSettings shared = session_settings(config);
+  for (const auto& listener : config.listeners) {
+    net::SessionSettings settings = shared;
+    settings.implicit_tls = listener.tls == config::ListenerTls::Implicit;
+    settings.allow_plaintext_auth_on_loopback = listener.allow_plaintext_auth_on_loopback;
+    listeners.push_back(std::make_unique<net::Listener>(io, listener.address, listener.port, settings));
+  }
+}
+
+void Daemon::State::start_listeners() {
+  for (auto& listener : listeners) {
+    listener->start(limiter, services);
+    const auto& settings = listener->settings();
+    log::info("listening", {{"listener", listener->name()},
+                            {"tls", settings.implicit_tls ? "implicit" : (tls ? "starttls" : "none")},
+                            {"plaintext_auth_on_loopback", settings.allow_plaintext_auth_on_loopback ? "yes" : "no"}});
+  }
+  listening = true;
+}
+
+void Daemon::State::start_delivery() {
+  if (!scheduler) return;
+  scheduler->start();
+  queue_listener = std::make_unique<queue::QueueListener>(config.database_url, [this] { scheduler->wake(); });
+}
+
+Daemon::Daemon(const config::Config& config) {
+  log::set_level(to_log_level(config.log_level));
+  state_ = std::make_unique<State>(config);
+}
+
+Daemon::~Daemon() = default;
+
+int Daemon::run() {
+  auto& s = *state_;
+  s.start_listeners();
+  if (s.http_server) {
+    s.http_server->start();
+    log::info("http_listening", {{"address", s.http_server->name()}});
+  }
+  s.start_delivery();
+  log::info("started", {{"config", config::describe(s.config)}, {"io_threads", std::to_string(s.io_threads)},
+                        {"delivery", s.scheduler ? "on" : "off"}});
+  s.signals.watch({s.listeners, s.registry, s.tls.get(), s.config.tls ? s.config.tls->certificate_file : "",
+                   s.scheduler.get(), s.queue_listener, s.delivery.get(),
+                   std::chrono::seconds{s.config.shutdown_grace_seconds}});
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < s.io_threads; ++i) threads.emplace_back([&s] { s.io.run(); });
+  s.io.run();
+  for (auto& t : threads) t.join();
+  s.queue_listener.reset();
+  s.hashing.stop();
+  s.pool.stop();
+  log::info("stopped");
+  return 0;
+}
+
+}  // namespace postern::daemon

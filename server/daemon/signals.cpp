@@ -1,0 +1,87 @@
+// See signals.hpp.
+#include "server/daemon/signals.hpp"
+
+#include "server/delivery/message_delivery.hpp"
+#include "server/net/listener.hpp"
+#include "server/net/session_registry.hpp"
+#include "server/net/tls_context.hpp"
+#include "server/delivery/delivery_scheduler.hpp"
+#include "server/queue/queue_listener.hpp"
+#include "server/runtime/log.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include <csignal>
+#include <exception>
+#include <utility>
+
+namespace postern::daemon {
+namespace asio = boost::asio;
+
+Signals::Signals(asio::io_context& io) : io_(io), signals_(io, SIGTERM, SIGINT, SIGHUP), grace_timer_(io) {}
+
+void Signals::watch(Targets targets) {
+  targets_.emplace(std::move(targets));
+  wait();
+}
+
+void Signals::wait() {
+  signals_.async_wait([this](boost::system::error_code ec, int signal) {
+    if (ec) return;
+    if (signal == SIGHUP) {
+      reload_tls();
+      wait();
+      return;
+    }
+    drain(signal == SIGTERM ? "SIGTERM" : "SIGINT");
+  });
+}
+
+void Signals::reload_tls() {
+  if (!targets_->tls) return;
+  try {
+    targets_->tls->reload();
+    log::info("tls_reloaded", {{"certificate", targets_->certificate_file}});
+  } catch (const std::exception& e) {
+    log::error("tls_reload_failed", {{"error", e.what()}});
+  }
+}
+
+// Stop accepting; sessions finish on their own or are cut off after the grace period.
+void Signals::drain(const char* signal_name) {
+  if (draining_.exchange(true)) return;
+  auto& targets = *targets_;
+  log::info("draining", {{"signal", signal_name}, {"sessions", std::to_string(targets.sessions.size())},
+                         {"grace_seconds", std::to_string(targets.grace.count())}});
+  for (auto& listener : targets.listeners) listener->close();
+  signals_.cancel();
+  // Done when the sessions have ended and the deliveries in flight have been recorded.
+  pending_stops_ = targets.scheduler ? 2 : 1;
+  targets.sessions.on_empty([this] { asio::post(io_, [this] { one_stopped(); }); });
+  if (targets.scheduler) {
+    targets.queue_listener.reset();
+    targets.scheduler->stop([this] { asio::post(io_, [this] { one_stopped(); }); });
+  }
+  grace_timer_.expires_after(targets.grace);
+  grace_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    auto& over = *targets_;
+    log::warning("grace_period_over", {{"sessions", std::to_string(over.sessions.size())},
+                                       {"deliveries", std::to_string(over.scheduler ? over.scheduler->in_flight() : 0)}});
+    over.sessions.abort_all();
+    // Deliveries still running lose their lease and another replica takes them over.
+    grace_timer_.expires_after(std::chrono::seconds{5});
+    grace_timer_.async_wait([this](boost::system::error_code again) {
+      if (!again) io_.stop();
+    });
+  });
+}
+
+void Signals::one_stopped() {
+  if (--pending_stops_ > 0) return;
+  if (targets_->delivery) targets_->delivery->close_idle();
+  grace_timer_.cancel();
+  io_.stop();
+}
+
+}  // namespace postern::daemon

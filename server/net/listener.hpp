@@ -1,0 +1,51 @@
+// One listening socket of the relay. The constructor binds it; start() runs its accept loop,
+// which gives every connection its own strand and a connection slot, then runs the session —
+// or, over the limits, answers 421 and hangs up. close() stops accepting and leaves the open
+// sessions to finish (the daemon's drain waits for them through the SessionRegistry).
+//
+//   Listener listener{io, "0.0.0.0", 587, settings};
+//   listener.start(limiter, services);  ...  listener.close();
+#pragma once
+
+#include "server/net/connection_limiter.hpp"
+#include "server/net/session.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+namespace postern::net {
+
+class Listener {
+ public:
+  // Binds and listens; throws std::runtime_error "cannot listen on ADDRESS:PORT: reason".
+  Listener(boost::asio::io_context& io, const std::string& address, std::uint16_t port,
+           SessionSettings settings);
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+
+  // "address:port", as the logs name this listener.
+  const std::string& name() const { return name_; }
+  const SessionSettings& settings() const { return settings_; }
+
+  // Spawns the accept loop on the io_context; `limiter` and `services` must outlive it.
+  void start(ConnectionLimiter& limiter, SessionServices& services);
+
+  // Stops accepting; call it on the io_context. Sessions already open go on.
+  void close();
+
+ private:
+  boost::asio::awaitable<void> accept_loop(ConnectionLimiter& limiter, SessionServices& services);
+
+  boost::asio::io_context& io_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  SessionSettings settings_;
+  std::string name_;
+  std::atomic<bool> closed_{false};  // set before the acceptor closes: its accept error is expected
+};
+
+}  // namespace postern::net
