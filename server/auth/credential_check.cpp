@@ -13,7 +13,7 @@
 namespace postern::auth {
 namespace {
 
-enum class Verdict { Accepted, Rejected, Disabled, Unavailable };
+using Verdict = CredentialCheck::Verdict;
 
 const char* name_of(Verdict verdict) {
   switch (verdict) {
@@ -44,38 +44,11 @@ boost::asio::awaitable<smtp::Outcome> CredentialCheck::verify(
   }
 
   // No proxy authorization: an authzid must name the user itself (RFC 4616 §2).
-  bool acts_as_other = !request.authzid.empty() && request.authzid != request.user;
+  const bool acts_as_other = !request.authzid.empty() && request.authzid != request.user;
   Verdict verdict = Verdict::Rejected;
   if (name && !acts_as_other) {
     try {
-      auto credentials = co_await database_.run(
-          [&](BlockingContext& context) { return context.store().credentials(user); });
-      // Argon2 runs on its own threads, so logins never hold up other sessions' queries.
-      // Unknown users are checked against a dummy hash: the timing does not tell who exists.
-      auto check = co_await hashing_.run([&](BlockingContext&) {
-        return schema::verify_password(request.password,
-                                       credentials ? credentials->password_hash : dummy_hash_, argon2_);
-      });
-      if (!credentials || check == schema::PasswordCheck::Mismatch) {
-        verdict = Verdict::Rejected;
-      } else if (!credentials->enabled) {
-        verdict = Verdict::Disabled;
-      } else {
-        std::string rehashed;
-        if (check == schema::PasswordCheck::MatchNeedsRehash) {
-          rehashed = co_await hashing_.run(
-              [&](BlockingContext&) { return schema::hash_password(request.password, argon2_); });
-        }
-        co_await database_.run([&](BlockingContext& context) {
-          if (!rehashed.empty()) {
-            context.store().upgrade_password_hash(credentials->user_id, credentials->password_hash, rehashed);
-          }
-          context.store().record_login(credentials->user_id);
-          return true;
-        });
-        if (!rehashed.empty()) log::info("password_rehashed", {{"user", user}});
-        verdict = Verdict::Accepted;
-      }
+      verdict = co_await check_password(user, request.password);
     } catch (const std::exception& e) {
       log::warning("auth_lookup_failed", {{"client", client_address}, {"error", e.what()}});
       verdict = Verdict::Unavailable;
@@ -99,6 +72,31 @@ boost::asio::awaitable<smtp::Outcome> CredentialCheck::verify(
   boost::asio::steady_timer timer{co_await boost::asio::this_coro::executor, delay};
   co_await timer.async_wait(boost::asio::use_awaitable);
   co_return smtp::Outcome::refused();
+}
+
+boost::asio::awaitable<CredentialCheck::Verdict> CredentialCheck::check_password(const std::string& user,
+                                                                              const std::string& password) {
+  auto credentials = co_await database_.run([&](BlockingContext& context) { return context.store().credentials(user); });
+  // Argon2 runs on its own threads, so logins never hold up other sessions' queries.
+  // Unknown users are checked against a dummy hash: the timing does not tell who exists.
+  auto check = co_await hashing_.run([&](BlockingContext&) {
+    return schema::verify_password(password, credentials ? credentials->password_hash : dummy_hash_, argon2_);
+  });
+  if (!credentials || check == schema::PasswordCheck::Mismatch) co_return Verdict::Rejected;
+  if (!credentials->enabled) co_return Verdict::Disabled;
+  std::string rehashed;
+  if (check == schema::PasswordCheck::MatchNeedsRehash) {
+    rehashed = co_await hashing_.run([&](BlockingContext&) { return schema::hash_password(password, argon2_); });
+  }
+  co_await database_.run([&](BlockingContext& context) {
+    if (!rehashed.empty()) {
+      context.store().upgrade_password_hash(credentials->user_id, credentials->password_hash, rehashed);
+    }
+    context.store().record_login(credentials->user_id);
+    return true;
+  });
+  if (!rehashed.empty()) log::info("password_rehashed", {{"user", user}});
+  co_return Verdict::Accepted;
 }
 
 }  // namespace postern::auth

@@ -32,7 +32,12 @@ class CredentialCheck {
   boost::asio::awaitable<smtp::Outcome> verify(const smtp::VerifyCredentials& request,
                                                const std::string& client_address);
 
+  enum class Verdict { Accepted, Rejected, Disabled, Unavailable };
+
  private:
+  // The stored hash against the password; throws when PostgreSQL cannot answer.
+  boost::asio::awaitable<Verdict> check_password(const std::string& user, const std::string& password);
+
   BlockingPool& database_;
   BlockingPool& hashing_;
   schema::Argon2Params argon2_;

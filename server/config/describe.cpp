@@ -82,6 +82,7 @@ std::string_view level_name(LogLevel level) {
 
 }  // namespace
 
+// Long (one entry per configuration key), but a flat list is the easiest to keep complete.
 std::string describe(const Config& c) {
   Line line;
   line.add("hostname", c.hostname);

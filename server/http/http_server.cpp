@@ -174,6 +174,50 @@ asio::awaitable<void> HttpServer::accept_loop() {
   }
 }
 
+namespace {
+
+// The answer to one well-formed request: the three GET endpoints, 404 and 405 otherwise.
+asio::awaitable<Response> respond(const bhttp::request<bhttp::string_body>& request, BlockingPool& pool,
+                                  const HttpServer::ServingProblem& serving_problem) {
+  const std::string target{request.target()};
+  const std::string path = target.substr(0, target.find('?'));
+  const unsigned version = request.version();
+  if (path != "/healthz" && path != "/readyz" && path != "/metrics") {
+    co_return make_response(version, bhttp::status::not_found, "not found\n");
+  }
+  if (request.method() != bhttp::verb::get) {
+    Response response = make_response(version, bhttp::status::method_not_allowed, "method not allowed\n");
+    response.set(bhttp::field::allow, "GET");
+    co_return response;
+  }
+  if (path == "/healthz") co_return make_response(version, bhttp::status::ok, "ok\n");
+  if (path == "/readyz") {
+    std::string problem = serving_problem();
+    if (problem.empty()) problem = co_await database_problem(pool);
+    if (problem.empty()) problem = serving_problem();  // drain may have begun meanwhile
+    co_return problem.empty() ? make_response(version, bhttp::status::ok, "ready\n")
+                              : make_response(version, bhttp::status::service_unavailable, problem + "\n");
+  }
+  co_await refresh_queue_gauges(pool);
+  co_return make_response(version, bhttp::status::ok, metrics::render_prometheus(),
+                          "text/plain; version=0.0.4; charset=utf-8");
+}
+
+// After a 400: closing with unread input would reset the connection and could destroy the 400
+// before the client reads it, so read and drop what it still sends, for a moment.
+asio::awaitable<void> drop_remaining_input(beast::tcp_stream& stream) {
+  std::array<char, 4096> sink;
+  std::size_t dropped = 0;
+  beast::error_code ec;
+  stream.expires_after(std::chrono::seconds{1});
+  while (dropped < 256 * 1024) {
+    dropped += co_await stream.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) break;
+  }
+}
+
+}  // namespace
+
 asio::awaitable<void> HttpServer::serve(tcp::socket socket) {
   struct Release {
     std::shared_ptr<std::atomic<unsigned>> active;
@@ -184,7 +228,7 @@ asio::awaitable<void> HttpServer::serve(tcp::socket socket) {
   beast::tcp_stream stream{std::move(socket)};
   beast::flat_buffer buffer{kHeaderLimit + kBodyLimit};
   bool refused = false;  // a 400 was sent
-  for (;;) {
+  for (bool keep_alive = true; keep_alive;) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(kHeaderLimit);
     parser.body_limit(kBodyLimit);
@@ -193,63 +237,32 @@ asio::awaitable<void> HttpServer::serve(tcp::socket socket) {
     co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
     if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout) break;
     Response response;
-    bool keep_alive = false;
-    std::string target;
-    std::string method;
+    std::string method, target;
     if (ec) {
       if (ec.category() != bhttp::make_error_code(bhttp::error::bad_target).category()) break;  // I/O error
       // Malformed, too large: say so once and hang up.
       response = make_response(11, bhttp::status::bad_request, "bad request\n");
-      response.keep_alive(false);
       refused = true;
+      keep_alive = false;
       log::debug("http_bad_request", {{"error", ec.message()}});
     } else {
       const auto& request = parser.get();
-      keep_alive = request.keep_alive();
       method = std::string(request.method_string());
       target = std::string(request.target());
-      const std::string path = target.substr(0, target.find('?'));
-      const unsigned version = request.version();
-      if (path != "/healthz" && path != "/readyz" && path != "/metrics") {
-        response = make_response(version, bhttp::status::not_found, "not found\n");
-      } else if (request.method() != bhttp::verb::get) {
-        response = make_response(version, bhttp::status::method_not_allowed, "method not allowed\n");
-        response.set(bhttp::field::allow, "GET");
-        keep_alive = false;  // a HEAD client would not read this body: start afresh
-      } else if (path == "/healthz") {
-        response = make_response(version, bhttp::status::ok, "ok\n");
-      } else if (path == "/readyz") {
-        std::string problem = serving_problem_();
-        if (problem.empty()) problem = co_await database_problem(pool_);
-        if (problem.empty()) problem = serving_problem_();  // drain may have begun meanwhile
-        response = problem.empty() ? make_response(version, bhttp::status::ok, "ready\n")
-                                   : make_response(version, bhttp::status::service_unavailable, problem + "\n");
-      } else {
-        co_await refresh_queue_gauges(pool_);
-        response = make_response(version, bhttp::status::ok, metrics::render_prometheus(),
-                                 "text/plain; version=0.0.4; charset=utf-8");
-      }
-      response.keep_alive(keep_alive);
+      response = co_await respond(request, pool_, serving_problem_);
+      // After a 405, a HEAD client would not read the body: start afresh.
+      keep_alive = request.keep_alive() && response.result() != bhttp::status::method_not_allowed;
     }
+    response.keep_alive(keep_alive);
     log::debug("http_request", {{"method", method}, {"target", target},
                                 {"status", std::to_string(response.result_int())}});
     stream.expires_after(kIoTimeout);
     co_await bhttp::async_write(stream, response, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec || !keep_alive) break;
+    if (ec) break;
   }
   beast::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  if (refused) {
-    // Closing with unread input would reset the connection and could destroy the 400 before the
-    // client reads it: read and drop what it still sends, for a moment.
-    std::array<char, 4096> sink;
-    std::size_t dropped = 0;
-    stream.expires_after(std::chrono::seconds{1});
-    while (dropped < 256 * 1024) {
-      dropped += co_await stream.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ignored));
-      if (ignored) break;
-    }
-  }
+  if (refused) co_await drop_remaining_input(stream);
   stream.close();
 }
 
