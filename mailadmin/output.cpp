@@ -1,6 +1,8 @@
 // Human and JSON renderers. See output.hpp.
 #include "output.hpp"
 
+#include "postern/schema/printable.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -12,9 +14,38 @@ namespace {
 
 using nlohmann::json;
 
+// JSON escapes C0 controls but writes C1 controls (U+0080-U+009F), line separators and
+// bidirectional overrides as raw UTF-8, which a terminal showing the output obeys (U+009B is
+// CSI). They can only occur inside strings (invalid UTF-8 is already replaced), so each becomes
+// its \u escape: the same JSON value, the same set schema/printable.hpp escapes.
+std::string escape_unprintable_in_json(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    const std::size_t n = byte < 0x80 ? 1 : schema::printable_length(text, i);
+    if (n > 0) {
+      out.append(text, i, n);
+      i += n;
+      continue;
+    }
+    // A valid two- or three-byte character that must not be shown raw.
+    const std::size_t size = byte < 0xe0 ? 2 : 3;
+    char32_t cp = byte & (size == 2 ? 0x1f : 0x0f);
+    for (std::size_t k = 1; k < size && i + k < text.size(); ++k) {
+      cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3f);
+    }
+    char escape[8];
+    std::snprintf(escape, sizeof escape, "\\u%04x", static_cast<unsigned>(cp));
+    out += escape;
+    i += size;
+  }
+  return out;
+}
+
 void emit(std::ostream& out, const json& document) {
-  // Invalid UTF-8 in a legacy row must not abort the listing.
-  out << document.dump(2, ' ', false, json::error_handler_t::replace) << '\n';
+  // Invalid UTF-8 in a legacy row must not abort the listing: it becomes U+FFFD.
+  out << escape_unprintable_in_json(document.dump(2, ' ', false, json::error_handler_t::replace)) << '\n';
 }
 
 // Byte order, independent of the database's collation: the same on every server.
@@ -77,21 +108,10 @@ std::string four_digits(int version) {
 }
 
 // Text from the queue (senders, upstream replies, a client's headers) made safe for a
-// terminal: controls other than tab become \xNN, so no escape sequence reaches the screen.
-std::string printable(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (unsigned char c : text) {
-    if ((c < 0x20 && c != '\t') || c == 0x7f) {
-      char buffer[8];
-      std::snprintf(buffer, sizeof buffer, "\\x%02x", c);
-      out += buffer;
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
-  return out;
-}
+// terminal: C0 and C1 controls other than tab, bytes that are not UTF-8, line separators and
+// bidirectional overrides become \xNN (schema/printable.hpp), so no escape sequence reaches the
+// screen.
+std::string printable(const std::string& text) { return schema::escape_unprintable(text, "\t"); }
 
 // One line: a multi-line reply's lines joined by spaces, then made printable.
 std::string printable_line(const std::string& text) {

@@ -46,7 +46,7 @@ UPDATE postern_queue q
    SET lease_owner = $1, lease_until = now() + make_interval(secs => $3), attempts = q.attempts + 1
   FROM due
  WHERE q.id = due.id
-RETURNING q.id, q.sender, q.body_type, q.smtputf8, NULL::bytea /* body: read_chunk() */, q.attempts,
+RETURNING q.id, q.sender, q.body_type, q.smtputf8, q.size, q.attempts,
           extract(epoch FROM now() - q.created_at)::bigint, extract(epoch FROM q.created_at)::bigint
 )sql";
 
@@ -141,15 +141,6 @@ void insert_message(pqxx::transaction_base& tx, const QueuedMessage& message) {
   tx.exec_prepared("queue_set_size", message.id, static_cast<long long>(size));
 }
 
-// The whole body of a claimed message, for ClaimedMessage::message: until delivery streams
-// read_chunk() itself, claim_due() assembles it here (from chunks, or in slices of an older
-// replica's whole body), never naming postern_queue.message, which the contract step drops.
-std::string whole_message(pqxx::connection_base& db, const std::string& id) {
-  std::string message;
-  for (int seq = 0; auto chunk = read_chunk(db, id, seq); ++seq) message += *chunk;
-  return message;
-}
-
 }  // namespace
 
 std::string new_queue_id() {
@@ -212,6 +203,7 @@ std::vector<ClaimedMessage> claim_due(pqxx::connection_base& db, const std::stri
       m.sender = row[1].as<std::string>();
       m.eight_bit_mime = row[2].as<std::string>() == "8BITMIME";
       m.smtputf8 = row[3].as<bool>();
+      m.size = row[4].as<std::uint64_t>();
       m.attempts = row[5].as<int>();
       m.age_seconds = row[6].as<long long>();
       m.arrival_time = row[7].as<long long>();
@@ -223,7 +215,6 @@ std::vector<ClaimedMessage> claim_due(pqxx::connection_base& db, const std::stri
       }
     }
     tx.commit();
-    for (auto& m : claimed) m.message = whole_message(db, m.id);
     return claimed;
   });
 }

@@ -10,10 +10,19 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include <chrono>
+#include <optional>
+
 namespace postern::auth {
 namespace {
 
 using Verdict = CredentialCheck::Verdict;
+using Clock = FailureThrottle::Clock;
+
+// How long an attempt may wait for one of its user's check slots before the client is told to
+// try later (454), and how often it looks for a free one meanwhile.
+constexpr std::chrono::seconds kSlotWait{10};
+constexpr std::chrono::milliseconds kSlotPoll{50};
 
 const char* name_of(Verdict verdict) {
   switch (verdict) {
@@ -21,8 +30,30 @@ const char* name_of(Verdict verdict) {
     case Verdict::Rejected: return "rejected";
     case Verdict::Disabled: return "disabled";
     case Verdict::Unavailable: return "unavailable";
+    case Verdict::Busy: return "busy";
   }
   return "unknown";
+}
+
+boost::asio::awaitable<void> pause(std::chrono::milliseconds delay) {
+  if (delay.count() <= 0) co_return;
+  boost::asio::steady_timer timer{co_await boost::asio::this_coro::executor, delay};
+  co_await timer.async_wait(boost::asio::use_awaitable);
+}
+
+// Ends the attempt however verify() leaves (a cancelled session too): undecided unless told.
+struct AttemptEnd {
+  FailureThrottle& throttle;
+  FailureThrottle::Attempt& attempt;
+  FailureThrottle::Result result = FailureThrottle::Result::Undecided;
+  ~AttemptEnd() { throttle.end(attempt, result, Clock::now()); }
+};
+
+// No proxy authorization: an authzid must name the user itself (RFC 4616 §2).
+bool acts_as_other(const smtp::VerifyCredentials& request, const std::string& user) {
+  if (request.authzid.empty()) return false;
+  auto authzid = schema::normalize_user_name(request.authzid);
+  return !authzid || *authzid != user;
 }
 
 }  // namespace
@@ -30,29 +61,35 @@ const char* name_of(Verdict verdict) {
 CredentialCheck::CredentialCheck(BlockingPool& database, BlockingPool& hashing,
                                  schema::Argon2Params argon2, FailureThrottle::Limits limits)
     : database_(database),
-      hashing_(hashing), argon2_(argon2), throttle_(limits), dummy_hash_(schema::hash_password("postern-dummy", argon2)) {}
+      hashing_(hashing),
+      argon2_(argon2),
+      throttle_(limits),
+      dummy_hash_(schema::hash_password("postern-dummy", argon2)) {}
 
-boost::asio::awaitable<smtp::Outcome> CredentialCheck::verify(
-    const smtp::VerifyCredentials& request, const std::string& client_address) {
+boost::asio::awaitable<smtp::Outcome> CredentialCheck::verify(const smtp::VerifyCredentials& request,
+                                                              const std::string& client_address) {
   auto name = schema::normalize_user_name(request.user);
   const std::string user = name ? *name : std::string{};
-  auto now = FailureThrottle::Clock::now();
-  if (throttle_.blocked(client_address, user, now)) {
-    log::warning("auth", {{"client", client_address}, {"user", request.user}, {"result", "throttled"}});
+  FailureThrottle::Attempt attempt = throttle_.begin(user, client_address, Clock::now());
+  AttemptEnd end{throttle_, attempt};
+  if (attempt.refused) {
+    log::warning("auth", {{"client", client_address}, {"user", user.empty() ? request.user : user},
+                          {"result", "throttled"}});
     metrics::smtp().auth_results.inc("throttled");
     co_return smtp::Outcome::too_many_failures();
   }
 
-  // No proxy authorization: an authzid must name the user itself (RFC 4616 §2).
-  const bool acts_as_other = !request.authzid.empty() && request.authzid != request.user;
-  Verdict verdict = Verdict::Rejected;
-  if (name && !acts_as_other) {
-    try {
-      verdict = co_await check_password(user, request.password);
-    } catch (const std::exception& e) {
-      log::warning("auth_lookup_failed", {{"client", client_address}, {"error", e.what()}});
-      verdict = Verdict::Unavailable;
-    }
+  Verdict verdict = Verdict::Busy;
+  const bool admitted = co_await admit(attempt);
+  if (attempt.over_budget) {
+    log::warning("auth", {{"client", client_address}, {"user", user}, {"result", "throttled"}});
+    metrics::smtp().auth_results.inc("throttled");
+    co_return smtp::Outcome::too_many_failures();
+  }
+  if (admitted && name && !acts_as_other(request, user)) {
+    verdict = co_await decide(user, request.password, client_address);
+  } else if (admitted) {
+    verdict = Verdict::Rejected;
   }
 
   log::info("auth", {{"client", client_address}, {"user", user.empty() ? request.user : user},
@@ -60,22 +97,47 @@ boost::asio::awaitable<smtp::Outcome> CredentialCheck::verify(
   metrics::smtp().auth_results.inc(name_of(verdict));
   switch (verdict) {
     case Verdict::Accepted:
-      throttle_.record_success(user);
-      co_return smtp::Outcome::accepted();
+      end.result = FailureThrottle::Result::Success;
+      co_return smtp::Outcome::authenticated(user);
     case Verdict::Unavailable:
+    case Verdict::Busy:
       co_return smtp::Outcome::temporary_failure();
     case Verdict::Rejected:
     case Verdict::Disabled:
       break;
   }
-  auto delay = throttle_.record_failure(client_address, user, FailureThrottle::Clock::now());
-  boost::asio::steady_timer timer{co_await boost::asio::this_coro::executor, delay};
-  co_await timer.async_wait(boost::asio::use_awaitable);
+  end.result = FailureThrottle::Result::Failure;
   co_return smtp::Outcome::refused();
 }
 
-boost::asio::awaitable<CredentialCheck::Verdict> CredentialCheck::check_password(const std::string& user,
-                                                                              const std::string& password) {
+boost::asio::awaitable<bool> CredentialCheck::admit(FailureThrottle::Attempt& attempt) {
+  co_await pause(attempt.delay);
+  const auto deadline = Clock::now() + kSlotWait;
+  for (;;) {
+    const std::optional<std::chrono::milliseconds> wait = throttle_.enter(attempt, Clock::now());
+    if (wait) {
+      co_await pause(*wait);  // inside the slot: this is what bounds a user's guess rate
+      co_return true;
+    }
+    if (attempt.over_budget || Clock::now() >= deadline) co_return false;
+    co_await pause(kSlotPoll);
+  }
+}
+
+boost::asio::awaitable<Verdict> CredentialCheck::decide(const std::string& user, const std::string& password,
+                                                        const std::string& client_address) {
+  try {
+    co_return co_await check_password(user, password);
+  } catch (const PoolFull& e) {
+    log::warning("auth_busy", {{"client", client_address}, {"error", e.what()}});
+    co_return Verdict::Busy;
+  } catch (const std::exception& e) {
+    log::warning("auth_lookup_failed", {{"client", client_address}, {"error", e.what()}});
+    co_return Verdict::Unavailable;
+  }
+}
+
+boost::asio::awaitable<Verdict> CredentialCheck::check_password(const std::string& user, const std::string& password) {
   auto credentials = co_await database_.run([&](BlockingContext& context) { return context.store().credentials(user); });
   // Argon2 runs on its own threads, so logins never hold up other sessions' queries.
   // Unknown users are checked against a dummy hash: the timing does not tell who exists.

@@ -1,6 +1,7 @@
-// AUTH: checks a user name and password against PostgreSQL on the blocking pool (Argon2id never
-// runs on an I/O thread), refuses disabled users, replaces a legacy MD5 or outdated hash after a
-// successful login, and brakes brute force through FailureThrottle (growing delays, then 421).
+// AUTH: checks a user name and password against PostgreSQL, with Argon2id on the hashing pool
+// (never on an I/O thread), refuses disabled users, replaces a legacy MD5 or outdated hash after
+// a successful login, and brakes guessing through FailureThrottle (waits, then 421 for a network
+// that keeps failing; never a lockout of the owner from a clean network).
 //
 //   smtp::Outcome outcome = co_await check.verify(request, client_address);
 //   protocol.credentials_checked(std::move(outcome));
@@ -22,19 +23,27 @@ namespace postern::auth {
 
 class CredentialCheck {
  public:
-  // `database` answers the credential lookups; `hashing` runs Argon2 (no database use).
+  // `database` answers the credential lookups; `hashing` runs Argon2 (no database use) and
+  // refuses at once when its queue is full.
   CredentialCheck(BlockingPool& database, BlockingPool& hashing, schema::Argon2Params argon2,
                   FailureThrottle::Limits limits);
 
-  // The user name is normalised as mailadmin stores it. The reply to a failure is delayed here.
-  // Accepted, Refused (bad credentials or disabled user), TemporaryFailure (lookup failed) or
-  // TooManyFailures (throttled); never with a reply of its own.
+  // The user name is normalised once, as mailadmin stores it ("Alice" -> "alice"), and an
+  // accepted Outcome carries that form as its identity. The throttle's waits happen in here.
+  // Accepted, Refused (bad credentials or disabled user), TemporaryFailure (lookup failed,
+  // hashing queue full, or no check slot for this user in time: 454) or TooManyFailures
+  // (throttled: 421).
   boost::asio::awaitable<smtp::Outcome> verify(const smtp::VerifyCredentials& request,
                                                const std::string& client_address);
 
-  enum class Verdict { Accepted, Rejected, Disabled, Unavailable };
+  enum class Verdict { Accepted, Rejected, Disabled, Unavailable, Busy };
 
  private:
+  // Waits the attempt's delays and takes a check slot; false when none came in time.
+  boost::asio::awaitable<bool> admit(FailureThrottle::Attempt& attempt);
+  // Both lookups, with their failures as Unavailable or Busy.
+  boost::asio::awaitable<Verdict> decide(const std::string& user, const std::string& password,
+                                         const std::string& client_address);
   // The stored hash against the password; throws when PostgreSQL cannot answer.
   boost::asio::awaitable<Verdict> check_password(const std::string& user, const std::string& password);
 

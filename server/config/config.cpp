@@ -141,15 +141,33 @@ void read_limits(Section& root, Config& cfg) {
   });
 }
 
+// Keys of releases that refused a user everywhere after failures from anywhere.
+void refuse_old_auth_keys(const Section& s) {
+  if (s.has("failures_per_ip")) {
+    s.fail_at("failures_per_ip", "renamed failures_per_network: failures are counted per client network "
+                                 "(an IPv4 address, an IPv6 /64)");
+  }
+  if (s.has("failures_per_user")) {
+    s.fail_at("failures_per_user", "removed: failures no longer refuse a user from every address; see "
+                                   "failures_per_user_network, user_delay_ms and checks_per_user");
+  }
+}
+
 void read_auth(Section& root, Config& cfg) {
   root.section("auth", [&](Section& s) {
     // libsodium's floors (crypto_pwhash_MEMLIMIT_MIN is 8 KiB, OPSLIMIT_MIN is 1).
     s.read("argon2_memory_kib", cfg.argon2_memory_kib, 8);
     s.read("argon2_iterations", cfg.argon2_iterations, 1);
-    s.read("failures_per_ip", cfg.auth_failures_per_ip);
-    s.read("failures_per_user", cfg.auth_failures_per_user);
+    s.read("hash_threads", cfg.auth_hash_threads, 0, 1024);
+    s.read("hash_queue", cfg.auth_hash_queue, 0);
     s.read("failure_window_seconds", cfg.auth_failure_window_seconds);
-    s.read("failure_delay_ms", cfg.auth_failure_delay_ms, 0);
+    s.read("failures_per_network", cfg.auth_failures_per_network);
+    s.read("failures_per_user_network", cfg.auth_failures_per_user_network);
+    s.read("failure_delay_ms", cfg.auth_failure_delay_ms, 0, 60000);
+    s.read("user_delay_ms", cfg.auth_user_delay_ms, 0, 60000);
+    s.read("checks_per_user", cfg.auth_checks_per_user);
+    s.read("known_network_days", cfg.auth_known_network_days, 0, 3650);
+    refuse_old_auth_keys(s);
   });
 }
 
@@ -167,6 +185,8 @@ void read_policy(Section& root, Config& cfg) {
       }
     }
     s.read("check_header_from", cfg.check_header_from);
+    s.read("address_like_display_names", cfg.refuse_address_like_display_names,
+           {{"refuse", true}, {"allow", false}});
   });
 }
 
@@ -176,6 +196,7 @@ void read_submission(Section& root, Config& cfg) {
     s.read("add_date", cfg.add_date);
     s.read("add_received", cfg.add_received);
     s.read("add_x_peer", cfg.add_x_peer);
+    s.read("received_shows_user", cfg.received_shows_user);
   });
 }
 
@@ -240,6 +261,7 @@ Config parse_config(const std::string& yaml_text, const std::string& file_name_f
   read_threads(root, cfg);
   read_queue(root, cfg, env);
   detail::read_delivery(root, cfg.delivery, env, checks);
+  cfg.delivery.subaddress_delimiter = cfg.subaddress_delimiter;
   root.finish();
   for (const auto& check : checks) check();
   return cfg;

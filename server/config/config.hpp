@@ -52,7 +52,7 @@ enum class LogLevel { Debug, Info, Warning, Error };
 struct Config {
   std::string hostname;      // default: gethostname()
   std::string database_url;  // secret: POSTERN_DATABASE_URL, else database.url or database.url_file
-  unsigned database_pool_size = 8;  // threads for Argon2 and queries, one connection each
+  unsigned database_pool_size = 8;  // threads for PostgreSQL queries, one connection each
   unsigned database_timeout_seconds = 5;  // connect and statement timeout
   std::vector<ListenerConfig> listeners = {ListenerConfig{}};
   std::optional<TlsConfig> tls;  // absent: no STARTTLS offered, no implicit-TLS listener allowed
@@ -65,22 +65,31 @@ struct Config {
   unsigned max_connections_per_ip = 50;
   unsigned command_timeout_seconds = 300;
   unsigned data_timeout_seconds = 600;
-  // auth
+  // auth: Argon2id and its pool; the brake on guessing (auth::FailureThrottle)
   std::uint32_t argon2_memory_kib = 19456;
   std::uint32_t argon2_iterations = 2;
-  unsigned auth_failures_per_ip = 10;
-  unsigned auth_failures_per_user = 10;
+  unsigned auth_hash_threads = 0;  // Argon2 threads; 0 = the CPUs the process may use (cgroup quota)
+  unsigned auth_hash_queue = 0;    // hashes waiting for a thread, more get 454; 0 = 4 x threads
   unsigned auth_failure_window_seconds = 900;
-  unsigned auth_failure_delay_ms = 1000;  // added to a failed AUTH reply, grows with the count
+  unsigned auth_failures_per_network = 30;      // from one IPv4 address or IPv6 /64, any users
+  unsigned auth_failures_per_user_network = 5;  // for one user from one network
+  unsigned auth_failure_delay_ms = 1000;  // a network's wait after its first failure for a user, doubling
+  unsigned auth_user_delay_ms = 1000;     // a clean network's wait while the user is under attack
+  unsigned auth_checks_per_user = 2;      // concurrent password checks for one user
+  unsigned auth_known_network_days = 30;  // a user's recent login network skips the two above
   // policy
   bool local_part_case_sensitive = false;
   std::string subaddress_delimiter = "+";  // "" disables subaddress mapping
   bool check_header_from = true;
+  // With check_header_from: refuse a From:/Sender: display name or comment that looks like an
+  // address other than the user's own (policy.address_like_display_names: refuse | allow).
+  bool refuse_address_like_display_names = true;
   // submission headers (RFC 6409 §8)
   bool add_message_id = true;
   bool add_date = true;
   bool add_received = true;
   bool add_x_peer = false;
+  bool received_shows_user = false;  // name the authenticated user in Received:
   LogLevel log_level = LogLevel::Info;
   unsigned shutdown_grace_seconds = 30;
   unsigned io_threads = 0;        // 0 = one per core

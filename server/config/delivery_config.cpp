@@ -4,6 +4,8 @@
 // Passwords never reach an error message: only the file or variable that holds them does.
 #include "server/config/delivery_config.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <array>
 #include <string_view>
@@ -50,6 +52,21 @@ std::string read_address(Section& s, std::string_view key) {
   return address->str();
 }
 
+// Whether traffic to `host` never leaves the machine (or the pod): "localhost", 127.0.0.0/8,
+// ::1, or 127.0.0.0/8 mapped into IPv6. Only there may a password travel without TLS.
+bool is_loopback_host(const std::string& host) {
+  const std::string name = ascii_lower(host);
+  if (name == "localhost" || name == "localhost.") return true;
+  unsigned char v4[4];
+  if (inet_pton(AF_INET, host.c_str(), v4) == 1) return v4[0] == 127;
+  unsigned char v6[16];
+  if (inet_pton(AF_INET6, host.c_str(), v6) != 1) return false;
+  static constexpr unsigned char kLoopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  static constexpr unsigned char kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  return std::equal(v6, v6 + 16, kLoopback) ||
+         (std::equal(v6, v6 + 12, kMappedPrefix) && v6[12] == 127);
+}
+
 // Where the password of an upstream comes from; resolved by a queued check.
 struct PasswordSource {
   bool has_file = false;
@@ -76,6 +93,12 @@ void check_upstream(const Section& s, Upstream& u, const PasswordSource& source,
   if (u.security == UpstreamSecurity::None) {
     for (const std::string_view key : {"verify_certificate", "ca_file"}) {
       if (s.has(key)) s.fail_at(key, "not allowed with security: none");
+    }
+    // AUTH PLAIN/LOGIN without TLS shows the password to anyone on the path.
+    if (!u.username.empty() && !is_loopback_host(u.host)) {
+      s.fail_at("security", "none would send the password of username in clear to " + quote(u.host) +
+                                ": use starttls or tls (none with username is for loopback hosts only: "
+                                "localhost, 127.0.0.0/8, ::1)");
     }
   }
   if (!u.verify_certificate && s.has("ca_file")) {

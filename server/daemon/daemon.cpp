@@ -15,6 +15,7 @@
 #include "server/queue/message_intake.hpp"
 #include "server/queue/queue_listener.hpp"
 #include "server/runtime/blocking_pool.hpp"
+#include "server/runtime/cpu_quota.hpp"
 #include "server/runtime/log.hpp"
 
 #include "postern/schema/queue_store.hpp"
@@ -57,20 +58,30 @@ BlockingPool::Options pool_options(const config::Config& config) {
   return options;
 }
 
+// Argon2 threads: auth.hash_threads, else the CPUs the cgroup quota grants (in a pod, not the
+// node's cores). Each running hash holds argon2_memory_kib; waiting ones hold nothing.
+unsigned hashing_threads(const config::Config& config) {
+  return config.auth_hash_threads ? config.auth_hash_threads : usable_cpus();
+}
+
+// A full queue answers 454 at once, so a flood of logins cannot pile up behind the hashes.
 BlockingPool::Options hashing_options(const config::Config& config, unsigned threads) {
   BlockingPool::Options options;
   options.database_url = config.database_url;  // never used: hashing work does not call store()
   options.threads = threads;
+  options.max_waiting = config.auth_hash_queue ? config.auth_hash_queue : 4 * std::size_t{threads};
   return options;
 }
 
 auth::FailureThrottle::Limits throttle_limits(const config::Config& config) {
   auth::FailureThrottle::Limits limits;
-  limits.per_address = config.auth_failures_per_ip;
-  limits.per_user = config.auth_failures_per_user;
   limits.window = std::chrono::seconds{config.auth_failure_window_seconds};
-  limits.base_delay = std::chrono::milliseconds{config.auth_failure_delay_ms};
-  limits.max_delay = limits.base_delay * 10;
+  limits.per_network = config.auth_failures_per_network;
+  limits.per_user_network = config.auth_failures_per_user_network;
+  limits.failure_delay = std::chrono::milliseconds{config.auth_failure_delay_ms};
+  limits.user_delay = std::chrono::milliseconds{config.auth_user_delay_ms};
+  limits.checks_per_user = config.auth_checks_per_user;
+  limits.known_network_for = std::chrono::hours{24 * config.auth_known_network_days};
   return limits;
 }
 
@@ -79,6 +90,8 @@ auth::FailureThrottle::Limits throttle_limits(const config::Config& config) {
 queue::IntakeOptions intake_options(const config::Config& config) {
   queue::IntakeOptions options{config.hostname, config.check_header_from, config.add_message_id, config.add_date,
                                config.add_received, config.add_x_peer};
+  options.received_shows_user = config.received_shows_user;
+  options.refuse_address_like_display_names = config.refuse_address_like_display_names;
   options.spool.directory = config.spool_directory;
   try {
     queue::check_spool_directory(options.spool);
@@ -140,9 +153,10 @@ struct Daemon::State {
 
   config::Config config;
   unsigned io_threads;
+  unsigned hash_threads;
   boost::asio::io_context io;
   BlockingPool pool;
-  BlockingPool hashing;  // Argon2 only: one thread per core, never a database connection
+  BlockingPool hashing;  // Argon2 only: one thread per usable CPU, never a database connection
   std::unique_ptr<net::TlsContext> tls;
   auth::CredentialCheck credentials;
   policy::GrantCheck grants;
@@ -162,9 +176,10 @@ struct Daemon::State {
 Daemon::State::State(const config::Config& cfg)
     : config(cfg),
       io_threads(cfg.io_threads ? cfg.io_threads : std::max(1u, std::thread::hardware_concurrency())),
+      hash_threads(hashing_threads(cfg)),
       io(static_cast<int>(io_threads)),
       pool(pool_options(cfg)),
-      hashing(hashing_options(cfg, io_threads)),
+      hashing(hashing_options(cfg, hash_threads)),
       credentials(pool, hashing, schema::Argon2Params{cfg.argon2_memory_kib, cfg.argon2_iterations}, throttle_limits(cfg)),
       grants(pool, sender_policy(cfg)),
       intake(pool, intake_options(cfg), sender_policy(cfg)),
@@ -231,7 +246,9 @@ int Daemon::run() {
     log::info("http_listening", {{"address", s.http_server->name()}});
   }
   s.start_delivery();
-  log::info("started", {{"config", config::describe(s.config)}, {"io_threads", std::to_string(s.io_threads)},
+  log::info("started", {{"config", config::describe(s.config), log::kWholeValue},
+                        {"io_threads", std::to_string(s.io_threads)},
+                        {"hash_threads", std::to_string(s.hash_threads)},
                         {"delivery", s.scheduler ? "on" : "off"}});
   s.signals.watch({s.listeners, s.registry, s.tls.get(), s.config.tls ? s.config.tls->certificate_file : "",
                    s.scheduler.get(), s.queue_listener, s.delivery.get(),

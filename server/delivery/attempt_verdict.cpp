@@ -75,16 +75,21 @@ AttemptVerdict judge_attempt(const schema::ClaimedMessage& message, const Attemp
   return verdict;
 }
 
+bool bounces(const schema::ClaimedMessage& message, const std::vector<FailedRecipient>& failed) {
+  return !failed.empty() && !message.sender.empty();
+}
+
 std::optional<schema::QueuedMessage> bounce_for(const schema::ClaimedMessage& message,
+                                                std::string original_header_section,
                                                 const std::vector<FailedRecipient>& failed,
                                                 const std::string& hostname, std::time_t now,
                                                 std::string bounce_id) {
-  if (failed.empty() || message.sender.empty()) return std::nullopt;
+  if (!bounces(message, failed)) return std::nullopt;
   DsnInput dsn;
   dsn.reporting_host = hostname;
   dsn.original_sender = message.sender;
   dsn.original_queue_id = message.id;
-  dsn.original_message = message.message;
+  dsn.original_header_section = std::move(original_header_section);
   dsn.arrival_time = static_cast<std::time_t>(message.arrival_time);
   dsn.failed = failed;
   dsn.now = now;

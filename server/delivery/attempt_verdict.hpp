@@ -6,7 +6,8 @@
 // the bounce to queue come out.
 //
 //   AttemptVerdict verdict = judge_attempt(message, attempt, config, jitter);
-//   record.bounce = bounce_for(message, verdict.failed, hostname, std::time(nullptr), new_queue_id());
+//   record.bounce = bounce_for(message, header_section, verdict.failed, hostname, std::time(nullptr),
+//                              new_queue_id());
 #pragma once
 
 #include "postern/schema/queue_store.hpp"
@@ -43,10 +44,14 @@ struct AttemptVerdict {
 AttemptVerdict judge_attempt(const schema::ClaimedMessage& message, const Attempt& attempt,
                              const DeliveryConfig& config, double jitter_unit);
 
-// The DSN to queue for the failed recipients, from the null sender to the original sender;
-// nothing when none failed or the message itself had the null sender (a DSN never bounces,
-// RFC 5321 §4.5.5).
+// Whether failed recipients make a DSN: not for a message with the null sender (a DSN never
+// bounces, RFC 5321 §4.5.5).
+bool bounces(const schema::ClaimedMessage& message, const std::vector<FailedRecipient>& failed);
+
+// The DSN to queue for the failed recipients, from the null sender to the original sender, with
+// the original's header section (the body never goes back); nothing unless bounces().
 std::optional<schema::QueuedMessage> bounce_for(const schema::ClaimedMessage& message,
+                                                std::string original_header_section,
                                                 const std::vector<FailedRecipient>& failed,
                                                 const std::string& hostname, std::time_t now,
                                                 std::string bounce_id);

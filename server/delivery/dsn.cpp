@@ -204,7 +204,7 @@ std::string build_dsn(const DsnInput& in) {
     throw std::invalid_argument(
         "build_dsn: reporting_host, original_sender, failed and boundary_seed are required");
   }
-  const std::string headers = original_headers(in.original_message);
+  const std::string headers = original_headers(in.original_header_section);
   const bool eight_bit = !is_ascii(headers);
   const std::string parts[] = {
       "Content-Type: text/plain; charset=us-ascii\r\n"

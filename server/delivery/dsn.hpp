@@ -38,7 +38,9 @@ struct DsnInput {
   std::string reporting_host;           // our hostname: Reporting-MTA, From: and Message-ID
   std::string original_sender;          // the envelope sender to notify; never empty
   std::string original_queue_id;        // shown in the note and as X-Postern-Queue-ID
-  std::string original_message;         // the queued bytes; only the header section is returned
+  // The original message's header section (delivery reads only that: queued_body.hpp's
+  // read_header_section()); anything after its end, such as a body, is left out.
+  std::string original_header_section;
   std::time_t arrival_time = 0;         // Arrival-Date
   std::vector<FailedRecipient> failed;  // at least one
   std::time_t now = 0;                  // Date: and Last-Attempt-Date

@@ -8,8 +8,10 @@
 #include <filesystem>
 #include <random>
 #include <sys/stat.h>
+#include <stdexcept>
 #include <system_error>
 #include <unistd.h>
+#include <utility>
 
 namespace postern::delivery {
 namespace {
@@ -22,7 +24,9 @@ void fsync_path(const std::string& path, int flags) {
   int fd = ::open(path.c_str(), flags | O_CLOEXEC);
   if (fd < 0) fail("cannot open " + path);
   if (::fsync(fd) != 0) {
+    const int saved = errno;
     ::close(fd);
+    errno = saved;
     fail("cannot fsync " + path);
   }
   ::close(fd);
@@ -43,35 +47,63 @@ std::string unique_name() {
 
 }  // namespace
 
-std::string deliver_to_maildir(const std::string& root, const std::string& message) {
+MaildirFile::~MaildirFile() { abandon(); }
+
+void MaildirFile::open() {
   for (const char* sub : {"tmp", "new", "cur"}) {
     std::error_code ec;
-    std::filesystem::create_directories(std::filesystem::path(root) / sub, ec);
-    if (ec) throw std::system_error(ec, "cannot create " + root + "/" + sub);
+    std::filesystem::create_directories(std::filesystem::path(root_) / sub, ec);
+    if (ec) throw std::system_error(ec, "cannot create " + root_ + "/" + sub);
   }
-  const std::string name = unique_name();
-  const std::string tmp = root + "/tmp/" + name;
-  const std::string dest = root + "/new/" + name;
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-  if (fd < 0) fail("cannot create " + tmp);
-  std::size_t done = 0;
-  while (done < message.size()) {
-    auto n = ::write(fd, message.data() + done, message.size() - done);
+  name_ = unique_name();
+  tmp_ = root_ + "/tmp/" + name_;
+  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+  if (fd_ < 0) fail("cannot create " + tmp_);
+}
+
+void MaildirFile::write(std::string_view bytes) {
+  if (fd_ < 0) throw std::logic_error("MaildirFile::write before open");
+  while (!bytes.empty()) {
+    const auto n = ::write(fd_, bytes.data(), bytes.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      fail("cannot write " + tmp);
+      fail("cannot write " + tmp_);
     }
-    done += static_cast<std::size_t>(n);
+    bytes.remove_prefix(static_cast<std::size_t>(n));
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    ::unlink(tmp.c_str());
-    fail("cannot fsync " + tmp);
+}
+
+std::string MaildirFile::commit() {
+  if (fd_ < 0) throw std::logic_error("MaildirFile::commit before open");
+  const int fd = std::exchange(fd_, -1);
+  bool written = ::fsync(fd) == 0;
+  int saved = errno;
+  if (::close(fd) != 0 && written) {
+    written = false;
+    saved = errno;
   }
-  if (::rename(tmp.c_str(), dest.c_str()) != 0) fail("cannot rename into " + dest);
-  fsync_path(root + "/new", O_RDONLY | O_DIRECTORY);
-  return name;
+  if (!written) {
+    ::unlink(tmp_.c_str());
+    tmp_.clear();
+    errno = saved;
+    fail("cannot fsync " + root_ + "/tmp/" + name_);
+  }
+  const std::string dest = root_ + "/new/" + name_;
+  if (::rename(tmp_.c_str(), dest.c_str()) != 0) {
+    saved = errno;
+    ::unlink(tmp_.c_str());
+    tmp_.clear();
+    errno = saved;
+    fail("cannot rename into " + dest);
+  }
+  tmp_.clear();
+  fsync_path(root_ + "/new", O_RDONLY | O_DIRECTORY);
+  return name_;
+}
+
+void MaildirFile::abandon() {
+  if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+  if (!tmp_.empty()) ::unlink(std::exchange(tmp_, std::string()).c_str());
 }
 
 }  // namespace postern::delivery

@@ -3,11 +3,12 @@
 
 #include "server/delivery/attempt_verdict.hpp"
 #include "server/delivery/maildir.hpp"
-#include "server/delivery/rewrite.hpp"
+#include "server/delivery/queued_body.hpp"
 #include "server/delivery/routes.hpp"
 #include "server/delivery/upstream_pool.hpp"
 #include "server/runtime/blocking_pool.hpp"
 #include "server/runtime/log.hpp"
+#include "server/runtime/memory_trim.hpp"
 #include "server/runtime/metrics.hpp"
 
 #include <ctime>
@@ -19,6 +20,15 @@ namespace {
 double jitter() {
   static thread_local std::mt19937 random{std::random_device{}()};
   return std::uniform_real_distribution<double>(0.0, 1.0)(random);
+}
+
+// The failed recipients wait for the next attempt instead of failing now: their DSN needs the
+// original's header section, which could not be read (the delivered ones are recorded).
+void defer_failed(AttemptVerdict& verdict) {
+  for (auto& recipient : verdict.record.recipients) {
+    if (recipient.outcome == schema::RecipientOutcome::Failed) recipient.outcome = schema::RecipientOutcome::Deferred;
+  }
+  if (verdict.record.last_error.empty()) verdict.record.last_error = "DSN deferred: the queued message cannot be read";
 }
 
 // The same reply for every recipient: an attempt decided before any upstream answered.
@@ -65,12 +75,19 @@ boost::asio::awaitable<void> MessageDelivery::deliver(schema::ClaimedMessage mes
     metrics::delivery().results.inc({upstream_name, outcome});
   }
   verdict.record.owner = owner_;
-  verdict.record.bounce = bounce_for(message, verdict.failed, hostname_, std::time(nullptr), schema::new_queue_id());
-  if (verdict.record.bounce) {
-    log::info("bounce_queued", {{"id", verdict.record.bounce->id}, {"original", message.id},
-                                {"to", message.sender}, {"failed", std::to_string(verdict.failed.size())}});
+  if (bounces(message, verdict.failed)) {
+    std::optional<std::string> header_section = co_await original_header_section(message);
+    if (header_section) {
+      verdict.record.bounce = bounce_for(message, std::move(*header_section), verdict.failed, hostname_,
+                                         std::time(nullptr), schema::new_queue_id());
+      log::info("bounce_queued", {{"id", verdict.record.bounce->id}, {"original", message.id},
+                                  {"to", message.sender}, {"failed", std::to_string(verdict.failed.size())}});
+    } else {
+      defer_failed(verdict);
+    }
   }
   co_await record(verdict.record, *lease_lost);
+  memory::after_message(message.size);
 }
 
 boost::asio::awaitable<Attempt> MessageDelivery::attempt_delivery(const schema::ClaimedMessage& message,
@@ -80,26 +97,66 @@ boost::asio::awaitable<Attempt> MessageDelivery::attempt_delivery(const schema::
     co_return every_recipient(count, smtp::Reply::line(451, "4.3.5", "No upstream configured for delivery"),
                               "no upstream configured");
   }
-  const std::string data = apply_rewrites(message.message, *upstream);
+  std::unique_ptr<QueuedBody> body;
+  try {
+    // No temporaries in an awaited expression (GCC 12 may destroy them twice): locals first.
+    ChunkReader chunks = pool_chunks(pool_, message.id);
+    std::unique_ptr<QueuedBody> opened = co_await QueuedBody::open(std::move(chunks), message.size, *upstream);
+    body = std::move(opened);
+  } catch (const std::exception& e) {
+    co_return every_recipient(count, smtp::Reply::line(451, "4.3.0", e.what()), e.what());
+  }
   if (upstream->kind == UpstreamKind::Maildir) {
-    try {
-      co_await pool_.run([&](BlockingContext&) {
-        deliver_to_maildir(upstream->maildir, data);
-        return true;
-      });
-      co_return every_recipient(count, smtp::Reply::line(250, "2.0.0", "delivered to maildir"), "");
-    } catch (const std::exception& e) {
-      co_return every_recipient(count, smtp::Reply::line(451, "4.3.0", std::string("maildir: ") + e.what()), e.what());
-    }
+    Attempt attempt = co_await to_maildir(upstream->maildir, *body, count);
+    co_return attempt;
   }
   OutboundMessage outbound;
   outbound.sender = message.sender;
   for (const auto& r : message.recipients) outbound.recipients.push_back(r.address);
-  outbound.data = &data;
+  outbound.body = body.get();
   outbound.eight_bit_mime = message.eight_bit_mime;
   outbound.smtputf8 = message.smtputf8;
   smtp_client::TransactionResult result = co_await upstreams_.at(upstream->name)->deliver(outbound);
   co_return Attempt{std::move(result.recipients), std::move(result.error), upstream->host};
+}
+
+// The pieces stream into the file one by one, each written on the pool before the next is read.
+boost::asio::awaitable<Attempt> MessageDelivery::to_maildir(const std::string& root, BodySource& body,
+                                                            std::size_t count) {
+  MaildirFile file{root};
+  try {
+    co_await pool_.run([&](BlockingContext&) {
+      file.open();
+      return true;
+    });
+    while (!body.finished()) {
+      const std::string piece = co_await body.next_piece();
+      co_await pool_.run([&](BlockingContext&) {
+        file.write(piece);
+        return true;
+      });
+    }
+    co_await pool_.run([&](BlockingContext&) {
+      file.commit();
+      return true;
+    });
+  } catch (const std::exception& e) {
+    co_return every_recipient(count, smtp::Reply::line(451, "4.3.0", std::string("maildir: ") + e.what()), e.what());
+  }
+  co_return every_recipient(count, smtp::Reply::line(250, "2.0.0", "delivered to maildir"), "");
+}
+
+// The original's header section for its DSN; nullopt (logged) when it cannot be read now.
+boost::asio::awaitable<std::optional<std::string>> MessageDelivery::original_header_section(
+    const schema::ClaimedMessage& message) {
+  try {
+    ChunkReader chunks = pool_chunks(pool_, message.id);
+    std::string header_section = co_await read_header_section(std::move(chunks), message.size);
+    co_return header_section;
+  } catch (const std::exception& e) {
+    log::warning("bounce_deferred", {{"id", message.id}, {"error", e.what()}});  // see defer_failed()
+  }
+  co_return std::nullopt;
 }
 
 boost::asio::awaitable<void> MessageDelivery::record(const schema::AttemptRecord& record, bool lease_lost) {

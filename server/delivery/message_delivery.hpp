@@ -1,8 +1,9 @@
-// One delivery attempt of one claimed message: pick the upstream by route, hand the message to
-// it (an SMTP upstream through its pool, or a maildir), let the delivery decision
-// (attempt_verdict.hpp) sort each recipient into delivered, deferred or failed and build the DSN
-// for the failed ones, then record it all in one transaction. The claim/lease loop that calls
-// this is delivery_scheduler.hpp.
+// One delivery attempt of one claimed message: pick the upstream by route, stream the message to
+// it (an SMTP upstream through its pool, or a maildir) from the queue's chunks with the
+// upstream's header rewrites (queued_body.hpp), let the delivery decision (attempt_verdict.hpp)
+// sort each recipient into delivered, deferred or failed and build the DSN for the failed ones
+// from the original's header section, then record it all in one transaction. No step holds the
+// whole message. The claim/lease loop that calls this is delivery_scheduler.hpp.
 //
 //   co_await delivery.deliver(std::move(claimed), lease_lost);
 #pragma once
@@ -14,8 +15,10 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <atomic>
+#include <cstddef>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace postern {
@@ -24,6 +27,7 @@ class BlockingPool;
 
 namespace postern::delivery {
 
+class BodySource;
 class UpstreamPool;
 struct Attempt;
 
@@ -46,6 +50,8 @@ class MessageDelivery {
  private:
   // Hands the message to its upstream; every failure is in the returned attempt.
   boost::asio::awaitable<Attempt> attempt_delivery(const schema::ClaimedMessage& message, const Upstream* upstream);
+  boost::asio::awaitable<Attempt> to_maildir(const std::string& root, BodySource& body, std::size_t count);
+  boost::asio::awaitable<std::optional<std::string>> original_header_section(const schema::ClaimedMessage& message);
   boost::asio::awaitable<void> record(const schema::AttemptRecord& record, bool lease_lost);
 
   BlockingPool& pool_;

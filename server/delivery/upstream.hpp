@@ -49,6 +49,8 @@ struct DeliveryConfig {
   std::vector<Upstream> upstreams;
   std::vector<Route> routes;
   std::string default_upstream;  // name; required when any upstream is configured
+  // policy.subaddress_delimiter: a route for a@d takes a+tag@d too, as the grant check does
+  std::string subaddress_delimiter = "+";
   unsigned workers = 16;                  // deliveries in flight per replica
   unsigned lease_seconds = 30;            // renewed every third of it; a dead replica's claim moves after it
   unsigned lifetime_seconds = 5 * 86400;  // then undeliverable recipients bounce

@@ -196,6 +196,7 @@ asio::awaitable<smtp_client::TransactionResult> UpstreamPool::deliver(const Outb
       }
       smtp_client::TransactionResult result =
           co_await asio::co_spawn(session->executor(), session->deliver(message), asio::use_awaitable);
+      // Stale only before the upstream took anything, so before the body: still unread for the retry.
       const bool retry = reused && result.stale && attempt == 0;
       keep_or_close(shared, session);
       if (retry) {

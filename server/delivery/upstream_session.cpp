@@ -37,7 +37,7 @@ smtp_client::Envelope envelope_of(const OutboundMessage& message) {
   smtp_client::Envelope envelope;
   envelope.sender = message.sender;
   envelope.recipients = message.recipients;
-  envelope.size = smtp_client::DotStuffer::size_as_sent(*message.data);
+  envelope.size = message.body->size_as_sent();
   envelope.eight_bit_mime = message.eight_bit_mime;
   envelope.smtputf8 = message.smtputf8;
   return envelope;
@@ -60,14 +60,19 @@ asio::awaitable<smtp_client::TransactionResult> UpstreamSession::deliver(const O
   const bool reused = protocol_.reusable();
   smtp_client::TransactionResult result;
   try {
-    if (message.data == nullptr) {
+    if (message.body == nullptr) {
       result = smtp_client::failed_attempt(count, "4.3.0", "no message data");
     } else if (upstream_.security != UpstreamSecurity::None && !tls_) {
       result = smtp_client::failed_attempt(count, "4.7.5", "no TLS context");
     } else {
       protocol_.begin(envelope_of(message));
-      result = co_await run_transaction(*message.data);
+      result = co_await run_transaction(*message.body);
     }
+  } catch (const BodyUnreadable& e) {
+    // Part of the message went out: hang up, so that the upstream never sees its end of data.
+    protocol_.quit();
+    transport_.close_now();
+    result = smtp_client::failed_attempt(count, "4.3.0", e.what());
   } catch (const std::exception& e) {
     protocol_.quit();  // in the middle of something: hang up
     result = smtp_client::failed_attempt(count, "4.3.0", std::string("internal error: ") + e.what());
@@ -81,7 +86,6 @@ asio::awaitable<smtp_client::TransactionResult> UpstreamSession::deliver(const O
 
 asio::awaitable<void> UpstreamSession::quit() {
   const bool open = transport_.is_open();
-  const std::string no_body;
   protocol_.quit();
   reply_limit_ = std::min(limit_, kQuitLimit);
   try {
@@ -92,7 +96,7 @@ asio::awaitable<void> UpstreamSession::quit() {
         break;
       }
       if (std::holds_alternative<smtp_client::Idle>(step)) break;  // cannot happen after quit()
-      co_await perform(step, no_body);
+      co_await perform(step, nullptr);
     }
   } catch (const std::exception&) {
   }
@@ -104,18 +108,18 @@ asio::awaitable<void> UpstreamSession::quit() {
 }
 
 // The loop: every step the protocol asks for, until the transaction is over.
-asio::awaitable<smtp_client::TransactionResult> UpstreamSession::run_transaction(const std::string& body) {
+asio::awaitable<smtp_client::TransactionResult> UpstreamSession::run_transaction(BodySource& body) {
   for (;;) {
     smtp_client::Step step = protocol_.next();
     if (auto* done = std::get_if<smtp_client::TransactionDone>(&step)) co_return std::move(done->result);
     if (std::holds_alternative<smtp_client::Idle>(step) || std::holds_alternative<smtp_client::Close>(step)) {
       throw std::logic_error("the protocol stopped before the transaction ended");
     }
-    co_await perform(step, body);
+    co_await perform(step, &body);
   }
 }
 
-asio::awaitable<void> UpstreamSession::perform(const smtp_client::Step& step, const std::string& body) {
+asio::awaitable<void> UpstreamSession::perform(const smtp_client::Step& step, BodySource* body) {
   if (std::holds_alternative<smtp_client::Connect>(step)) {
     co_await connect();
   } else if (const auto* send = std::get_if<smtp_client::SendCommands>(&step)) {
@@ -124,8 +128,8 @@ asio::awaitable<void> UpstreamSession::perform(const smtp_client::Step& step, co
     co_await read(*read_step);
   } else if (std::holds_alternative<smtp_client::TlsHandshake>(step)) {
     co_await handshake();
-  } else if (std::holds_alternative<smtp_client::SendBody>(step)) {
-    co_await send_body(body);
+  } else if (std::holds_alternative<smtp_client::SendBody>(step) && body != nullptr) {
+    co_await send_body(*body);
   } else if (const auto* ready = std::get_if<smtp_client::SessionReady>(&step)) {
     log_ready(*ready);
   }
@@ -170,17 +174,26 @@ asio::awaitable<void> UpstreamSession::handshake() {
   else protocol_.tls_failed(upstream_tls_failure(ssl, upstream_, ec, transport_.timed_out()));
 }
 
-// The message in pieces of kBodyPiece bytes, each written dot-stuffed; the end of data goes out
-// with the last piece.
-asio::awaitable<void> UpstreamSession::send_body(const std::string& body) {
-  for (std::size_t pos = 0;;) {
-    const std::size_t take = std::min(kBodyPiece, body.size() - pos);
-    std::string out = protocol_.body_piece(std::string_view(body).substr(pos, take));
-    pos += take;
-    if (pos == body.size()) out += protocol_.body_end();
-    // Awaited outside the if: GCC 12 miscompiles a member coroutine awaited in an if condition.
-    const bool written = co_await write(out);
-    if (!written || pos == body.size()) co_return;
+// The message piece by piece as its source yields them, each written dot-stuffed (in slices of
+// kBodyPiece) before the next is pulled; the end of data goes out with the last slice.
+asio::awaitable<void> UpstreamSession::send_body(BodySource& body) {
+  if (body.finished()) {  // an empty message
+    const std::string end = protocol_.body_end();
+    co_await write(end);
+    co_return;
+  }
+  while (!body.finished()) {
+    const std::string piece = co_await body.next_piece();
+    const bool last_piece = body.finished();
+    for (std::size_t pos = 0; pos < piece.size();) {
+      const std::size_t take = std::min(kBodyPiece, piece.size() - pos);
+      std::string out = protocol_.body_piece(std::string_view(piece).substr(pos, take));
+      pos += take;
+      if (last_piece && pos == piece.size()) out += protocol_.body_end();
+      // Awaited outside the if: GCC 12 miscompiles a member coroutine awaited in an if condition.
+      const bool written = co_await write(out);
+      if (!written) co_return;
+    }
   }
 }
 

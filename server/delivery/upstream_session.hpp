@@ -8,13 +8,18 @@
 //   if (!session->reusable()) co_await session->quit();
 //
 // This file only performs what the protocol asks (connect, write, read, TLS, the body) and logs;
-// every protocol decision and every failure text is the protocol's. Deadlines: the upstream's
+// every protocol decision and every failure text is the protocol's, but one: a message whose
+// bytes cannot be read (BodyUnreadable from its source) in the middle of the body makes the
+// session hang up — the upstream never gets the end of data of a truncated message — and the
+// attempt fails temporarily. The body streams: each piece pulled from the message's BodySource
+// (body_source.hpp) is written, dot-stuffed, before the next is pulled. Deadlines: the upstream's
 // timeout_seconds for the connect, the TLS handshake, each write and each whole reply (a server
 // that trickles bytes does not extend it); the reply to the end of the message data gets ten
 // times as long (RFC 5321 §4.5.3.2.6: 10 minutes with the default 60 s), since that is when the
 // upstream does its work.
 #pragma once
 
+#include "server/delivery/body_source.hpp"
 #include "server/delivery/upstream.hpp"
 #include "server/net/transport.hpp"
 #include "server/smtp_client/protocol.hpp"
@@ -39,7 +44,9 @@ namespace postern::delivery {
 struct OutboundMessage {
   std::string sender;                   // envelope MAIL FROM; "" = null sender (DSNs)
   std::vector<std::string> recipients;  // envelope RCPT TO, in order
-  const std::string* data = nullptr;    // the message bytes, CRLF lines, NOT dot-stuffed
+  // The message bytes (CRLF lines, not dot-stuffed), pulled after the 354. Read at most once: a
+  // stale session is retried (UpstreamPool) only before the body was started.
+  BodySource* body = nullptr;
   bool eight_bit_mime = false;          // add BODY=8BITMIME when the server offers 8BITMIME
   bool smtputf8 = false;                // add SMTPUTF8 (fail permanently 5.6.7 if not offered)
 };
@@ -68,13 +75,13 @@ class UpstreamSession {
   boost::asio::awaitable<void> quit();
 
  private:
-  boost::asio::awaitable<smtp_client::TransactionResult> run_transaction(const std::string& body);
-  boost::asio::awaitable<void> perform(const smtp_client::Step& step, const std::string& body);
+  boost::asio::awaitable<smtp_client::TransactionResult> run_transaction(BodySource& body);
+  boost::asio::awaitable<void> perform(const smtp_client::Step& step, BodySource* body);
   boost::asio::awaitable<void> connect();
   boost::asio::awaitable<bool> write(std::string_view bytes);
   boost::asio::awaitable<void> read(const smtp_client::ReadReply& step);
   boost::asio::awaitable<void> handshake();
-  boost::asio::awaitable<void> send_body(const std::string& body);
+  boost::asio::awaitable<void> send_body(BodySource& body);
   void report_failure(const boost::system::error_code& ec);
   void log_ready(const smtp_client::SessionReady& ready) const;
 

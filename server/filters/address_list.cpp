@@ -17,6 +17,7 @@ struct Token {
 
 struct Lexed {
   std::vector<Token> tokens;
+  std::vector<std::string> comments;  // their text, quoted-pairs undone
   std::string error;
 };
 
@@ -55,26 +56,39 @@ std::size_t skip_delimited(std::string_view v, std::size_t i, char open, char cl
   return std::string_view::npos;
 }
 
+// The inside of a quoted string or comment as a reader shows it: each quoted-pair (§3.2.1)
+// stands for its second character.
+std::string unescape(std::string_view inside) {
+  std::string out;
+  for (std::size_t i = 0; i < inside.size(); ++i) {
+    if (inside[i] == '\\' && i + 1 < inside.size()) ++i;
+    out.push_back(inside[i]);
+  }
+  return out;
+}
+
 Lexed lex(std::string_view v) {
   Lexed out;
-  if (std::any_of(v.begin(), v.end(), is_control)) return {{}, "control character"};
+  if (std::any_of(v.begin(), v.end(), is_control)) return {{}, {}, "control character"};
   for (std::size_t i = 0; i < v.size();) {
     const char c = v[i];
     if (is_wsp(c)) {
       ++i;
-    } else if (c == '(') {  // a comment is CFWS (§3.2.2): dropped
-      i = skip_delimited(v, i, '(', ')');
-      if (i == std::string_view::npos) return {{}, "unclosed comment"};
+    } else if (c == '(') {  // a comment is CFWS (§3.2.2): no token, but readers show it
+      const auto end = skip_delimited(v, i, '(', ')');
+      if (end == std::string_view::npos) return {{}, {}, "unclosed comment"};
+      out.comments.push_back(unescape(v.substr(i + 1, end - i - 2)));
+      i = end;
     } else if (c == '"' || c == '[') {
       const auto end = skip_delimited(v, i, c, c == '"' ? '"' : ']');
       if (end == std::string_view::npos) {
-        return {{}, c == '"' ? "unclosed quoted string" : "malformed domain literal"};
+        return {{}, {}, c == '"' ? "unclosed quoted string" : "malformed domain literal"};
       }
       out.tokens.push_back(
           {c == '"' ? Kind::QuotedString : Kind::DomainLiteral, std::string(v.substr(i, end - i))});
       i = end;
     } else if (c == ')' || c == ']' || c == '\\') {
-      return {{}, std::string("unexpected '") + c + "'"};
+      return {{}, {}, std::string("unexpected '") + c + "'"};
     } else if (!is_atext(c)) {
       out.tokens.push_back({Kind::Special, std::string(1, c)});
       ++i;
@@ -121,14 +135,30 @@ class Parser {
   }
 
   // §3.4 mailbox = name-addr / addr-spec, or (where allowed) group. A display name is words
-  // and, as §4.1 obs-phrase allows, dots; it is skipped. What follows it tells them apart.
+  // and, as §4.1 obs-phrase allows, dots. What follows it tells them apart.
   bool mailbox(bool group_allowed) {
     const auto start = pos_;
     while (at_word() || at('.')) ++pos_;
-    if (at('<')) return angle_addr();
+    if (at('<')) {
+      if (pos_ > start) out_.display_names.push_back(phrase(start, pos_));
+      return angle_addr();
+    }
     if (group_allowed && at(':') && pos_ > start) return group();
     pos_ = start;
     return addr_spec();
+  }
+
+  // The display name tokens_[begin, end) as a reader shows it: words joined by one space,
+  // quoted strings unquoted, the dots of §4.1 obs-phrase kept.
+  std::string phrase(std::size_t begin, std::size_t end) const {
+    std::string text;
+    for (std::size_t i = begin; i < end; ++i) {
+      const Token& t = tokens_[i];
+      if (!text.empty() && t.kind != Kind::Special) text.push_back(' ');
+      const std::string_view word(t.text);
+      text += t.kind == Kind::QuotedString ? unescape(word.substr(1, word.size() - 2)) : t.text;
+    }
+    return text;
   }
 
   // §3.4 group = display-name ":" [group-list] ";", with §4.4 empty elements. No nesting.
@@ -206,8 +236,11 @@ AddressList parse_address_list(std::string_view value) {
   }
   if (!Parser(lexed.tokens, out).address_list()) {
     out.addr_specs.clear();
+    out.display_names.clear();
     out.has_group = false;
+    return out;
   }
+  out.comments = std::move(lexed.comments);
   return out;
 }
 

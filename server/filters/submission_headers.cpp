@@ -54,8 +54,8 @@ std::string folded(const std::vector<std::vector<std::string>>& lines) {
   return out;
 }
 
-// RFC 5321 §4.4 Time-stamp-line, with the TLS parameters and the authenticated user as
-// comments and the protocol named per RFC 3848 §2 (ESMTPA, or ESMTPSA under TLS).
+// RFC 5321 §4.4 Time-stamp-line, with the TLS parameters (and, when configured, the
+// authenticated user) as comments and the protocol named per RFC 3848 §2 (ESMTPA, or ESMTPSA under TLS).
 std::string received(const SubmissionContext& ctx) {
   std::vector<std::vector<std::string>> lines{
       {"Received: from " + sanitized(ctx.client_helo, " ()<>\\;\""),
@@ -69,7 +69,7 @@ std::string received(const SubmissionContext& ctx) {
     }
     lines.push_back({comment(using_tls)});
   }
-  lines.push_back({comment("authenticated user " + ctx.auth_user)});
+  if (ctx.received_shows_user) lines.push_back({comment("authenticated user " + ctx.auth_user)});
   if (!ctx.envelope_recipient_if_single.empty()) {
     lines.push_back({"for <" + sanitized(ctx.envelope_recipient_if_single, "<>") + ">"});
   }

@@ -19,7 +19,7 @@ struct SubmissionContext {
   std::string hostname;     // our name: Received "by" and the Message-ID right side
   std::string client_helo;  // the EHLO argument
   std::string client_ip;    // "203.0.113.5" or "2001:db8::1"
-  std::string auth_user;    // the authenticated user, named in a Received comment
+  std::string auth_user;    // the authenticated user, named in Received only when received_shows_user
   std::string queue_id;     // the id the message is queued as; dot-atom text (Message-ID left)
   bool tls = false;         // ESMTPSA rather than ESMTPA (RFC 3848 §2)
   std::string tls_version;  // e.g. "TLSv1.3"; optional, shown in a Received comment
@@ -27,6 +27,8 @@ struct SubmissionContext {
   std::string envelope_recipient_if_single;  // "x@y" for "for <x@y>"; empty if several
   std::time_t now = 0;                       // the time stamp and Date:, in UTC
   bool add_message_id = true, add_date = true, add_received = true, add_x_peer = false;
+  // Off by default, as in Postfix: whoever gets one message would learn a login name to guess at.
+  bool received_shows_user = false;
 };
 
 // The lines apply_submission_headers() would add, each ending in CRLF, in this order: Received,
@@ -40,6 +42,7 @@ struct SubmissionContext {
 //       (authenticated user alice)
 //       for <bob@example.org>; Sun, 22 Nov 2026 04:20:00 +0000
 //
+// (the "authenticated user" comment only with received_shows_user).
 // IPv6 clients appear as [IPv6:2001:db8::1]. Message-ID is <queue_id@hostname>.
 std::string submission_headers(std::string_view message, const SubmissionContext& ctx);
 

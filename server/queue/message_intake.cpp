@@ -7,6 +7,7 @@
 #include "server/queue/spooled_message.hpp"
 #include "server/runtime/blocking_pool.hpp"
 #include "server/runtime/log.hpp"
+#include "server/runtime/memory_trim.hpp"
 #include "server/runtime/metrics.hpp"
 
 #include <chrono>
@@ -33,6 +34,7 @@ filters::SubmissionContext submission_context(const IntakeOptions& options, cons
   context.add_date = options.add_date;
   context.add_received = options.add_received;
   context.add_x_peer = options.add_x_peer;
+  context.received_shows_user = options.received_shows_user;
   return context;
 }
 
@@ -88,7 +90,10 @@ boost::asio::awaitable<smtp::Outcome> MessageIntake::accept(smtp::Envelope envel
     co_return smtp::Outcome::refused(smtp::Reply::line(552, "5.3.4", "Message header too large"));
   }
   if (options_.check_header_from) {
-    auto check = filters::check_header_senders(head->header_section, grants, policy_);
+    auto check = filters::check_header_senders(head->header_section, grants, policy_,
+                                               options_.refuse_address_like_display_names
+                                                   ? filters::AddressLikeDisplayNames::Refuse
+                                                   : filters::AddressLikeDisplayNames::Allow);
     if (!check.allowed) {
       log_rejected(envelope, facts, content, check.reason);
       metrics::smtp().messages_rejected.inc("header_from");
@@ -121,6 +126,7 @@ boost::asio::awaitable<smtp::Outcome> MessageIntake::accept(smtp::Envelope envel
   m.recipients_accepted.inc(message.recipients.size());
   m.bytes_accepted.inc(size);
   m.accept_seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  memory::after_message(size);
   co_return smtp::Outcome::accepted(smtp::Reply::line(250, "2.0.0", "Ok: queued as " + message.id));
 }
 

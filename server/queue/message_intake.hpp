@@ -36,6 +36,8 @@ struct IntakeOptions {
   bool add_date = true;
   bool add_received = true;
   bool add_x_peer = false;
+  bool received_shows_user = false;  // submission.received_shows_user
+  bool refuse_address_like_display_names = true;  // policy.address_like_display_names
   SpoolSettings spool{default_spool_directory()};  // queue.spool_directory
 };
 

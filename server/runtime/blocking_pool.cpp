@@ -50,15 +50,21 @@ BlockingPool::BlockingPool(Options options) : options_(std::move(options)) {
 BlockingPool::~BlockingPool() { stop(); }
 
 void BlockingPool::submit(std::unique_ptr<TaskBase> task) {
+  bool stopping = false;
   {
     std::lock_guard lock{mutex_};
+    stopping = stopping_;
     if (!stopping_ && waiting_.size() < options_.max_waiting) {
       waiting_.push_back(std::move(task));
       wake_.notify_one();
       return;
     }
   }
-  task->reject(std::make_exception_ptr(schema::DatabaseUnavailable("blocking pool is full or stopping")));
+  if (stopping) {
+    task->reject(std::make_exception_ptr(schema::DatabaseUnavailable("blocking pool is stopping")));
+  } else {
+    task->reject(std::make_exception_ptr(PoolFull("blocking pool is full")));
+  }
 }
 
 void BlockingPool::worker_loop() {

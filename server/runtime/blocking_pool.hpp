@@ -5,9 +5,10 @@
 //
 //   auto grants = co_await pool.run([&](BlockingContext& c) { return c.store().grants_of(user); });
 //
-// Exceptions thrown by the work are rethrown in the coroutine. When the queue of waiting work is
-// full, run() fails at once with DatabaseUnavailable, so a stuck database turns into 4xx
-// replies instead of an unbounded backlog.
+// Exceptions thrown by the work are rethrown in the coroutine. The queue of work waiting for a
+// thread is bounded (Options::max_waiting): when it is full, run() fails at once with PoolFull
+// (a DatabaseUnavailable), so a stuck database or a flood of logins turns into 4xx replies
+// instead of an unbounded backlog.
 #pragma once
 
 #include "postern/schema/errors.hpp"
@@ -34,6 +35,11 @@
 
 namespace postern {
 
+// run() refused the work at once: max_waiting pieces of work already wait for a thread.
+struct PoolFull : schema::DatabaseUnavailable {
+  using DatabaseUnavailable::DatabaseUnavailable;
+};
+
 // What a piece of blocking work gets: its thread's database connection, opened on demand.
 class BlockingContext {
  public:
@@ -57,7 +63,7 @@ class BlockingPool {
     std::string database_url;
     unsigned threads = 4;
     unsigned statement_timeout_seconds = 5;
-    std::size_t max_waiting = 1000;
+    std::size_t max_waiting = 1000;  // work waiting for a thread (not running); more: PoolFull
     // Run on every new connection, e.g. to prepare more statements.
     std::function<void(schema::Store&)> on_connect;
   };

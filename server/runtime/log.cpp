@@ -7,6 +7,8 @@
 #include <ctime>
 #include <unistd.h>
 
+#include "postern/schema/printable.hpp"
+
 namespace postern::log {
 namespace {
 
@@ -22,24 +24,61 @@ constexpr std::string_view name_of(Level level) {
   return "info";
 }
 
-// Values with spaces, quotes or control characters are quoted and escaped, so a line always
-// parses as key=value pairs and a hostile value cannot forge a second line.
-void append_value(std::string& line, std::string_view value) {
-  bool plain = !value.empty();
-  for (unsigned char c : value) {
-    if (c <= ' ' || c == '"' || c == '=' || c == '\\' || c == 0x7f) { plain = false; break; }
+bool is_plain(std::string_view value) {
+  if (value.empty()) return false;
+  for (std::size_t i = 0; i < value.size();) {
+    const char c = value[i];
+    const std::size_t n = schema::printable_length(value, i);
+    if (n == 0 || c == ' ' || c == '"' || c == '=' || c == '\\') return false;
+    i += n;
   }
-  if (plain) { line += value; return; }
+  return true;
+}
+
+// Where to cut a value of more than `max_bytes` octets: at most there, never inside a UTF-8
+// character (whose continuation bytes would then show as stray escapes).
+std::size_t cut_point(std::string_view value, std::size_t max_bytes) {
+  const auto continuation = [&](std::size_t i) {
+    return (static_cast<unsigned char>(value[i]) & 0xc0) == 0x80;
+  };
+  for (std::size_t cut = max_bytes; cut > 0 && cut + 3 >= max_bytes; --cut) {
+    if (!continuation(cut)) return cut;
+  }
+  return max_bytes;
+}
+
+// Quoted and escaped, so a line always parses as key=value pairs and a hostile value cannot
+// forge a second line or send a control sequence to whoever reads the log.
+void append_quoted(std::string& line, std::string_view value) {
   line.push_back('"');
-  for (unsigned char c : value) {
-    if (c == '"' || c == '\\') { line.push_back('\\'); line.push_back(static_cast<char>(c)); }
-    else if (c < ' ' || c == 0x7f) {
-      char hex[5];
-      std::snprintf(hex, sizeof hex, "\\x%02x", c);
-      line += hex;
-    } else line.push_back(static_cast<char>(c));
+  for (std::size_t i = 0; i < value.size();) {
+    const char c = value[i];
+    const std::size_t n = schema::printable_length(value, i);
+    if (n == 0) {
+      schema::append_hex_escape(line, static_cast<unsigned char>(c));
+      ++i;
+      continue;
+    }
+    if (c == '"' || c == '\\') line.push_back('\\');
+    line.append(value.substr(i, n));
+    i += n;
   }
   line.push_back('"');
+}
+
+void append_value(std::string& line, std::string_view value, std::size_t max_bytes) {
+  if (value.size() <= max_bytes) {
+    if (is_plain(value)) {
+      line += value;
+    } else {
+      append_quoted(line, value);
+    }
+    return;
+  }
+  const std::size_t cut = cut_point(value, max_bytes);
+  append_quoted(line, value.substr(0, cut));
+  line.pop_back();  // the closing quote: the marker goes inside
+  line += "...[+" + std::to_string(value.size() - cut) + " bytes]\"";
 }
 
 void append_time(std::string& line) {
@@ -56,6 +95,12 @@ void append_time(std::string& line) {
 
 }  // namespace
 
+std::string format_value(std::string_view value, std::size_t max_bytes) {
+  std::string out;
+  append_value(out, value, max_bytes);
+  return out;
+}
+
 void set_level(Level level) { g_level.store(level); }
 bool enabled(Level level) { return level >= g_level.load(std::memory_order_relaxed); }
 
@@ -71,7 +116,7 @@ void write(Level level, std::string_view event, std::initializer_list<Field> fie
     line.push_back(' ');
     line += field.key;
     line.push_back('=');
-    append_value(line, field.value);
+    append_value(line, field.value, field.max_bytes);
   }
   line.push_back('\n');
   // One write per line: atomic for a pipe up to PIPE_BUF, and never interleaved mid-line by stdio.

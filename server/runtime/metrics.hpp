@@ -104,7 +104,7 @@ struct Smtp {
   CounterFamily tls_handshakes{"postern_tls_handshakes_total", "TLS handshakes (STARTTLS and implicit) by result.",
                                {"result"}, {{"ok"}, {"failed"}}};
   CounterFamily auth_results{"postern_auth_results_total", "SMTP AUTH attempts by result.", {"result"},
-                             {{"accepted"}, {"rejected"}, {"disabled"}, {"unavailable"}, {"throttled"}}};
+                             {{"accepted"}, {"rejected"}, {"disabled"}, {"unavailable"}, {"busy"}, {"throttled"}}};
   Counter messages_accepted{"postern_messages_accepted_total", "Messages queued (250 after the commit)."};
   // sender_denied, sender_temp_failure: MAIL FROM refused (553) or not checked (451);
   // header_from: 550 at the end of DATA; size: 552; bad_data: 550/500 for bare CR/LF, NUL or

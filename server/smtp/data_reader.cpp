@@ -53,8 +53,9 @@ void DataReader::step(char byte) {
   switch (state_) {
     case State::LineStart:
       if (byte == '.') {
-        count_line_bytes(1);
-        state_ = State::Dot;  // the dot is not stored: stuffed, or the end marker
+        // Not stored and not counted: the stuffed dot is transport, not part of the line
+        // whose length RFC 5321 §4.5.3.1.6 limits; an end marker has no length at all.
+        state_ = State::Dot;
         return;
       }
       text_byte(byte);

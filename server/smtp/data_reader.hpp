@@ -7,7 +7,9 @@
 //
 // The end is exactly CRLF "." CRLF, where the CRLF ending the DATA command line counts as the
 // first one, so an empty message is ".\r\n" (RFC 5321 §4.1.1.4). A line starting with "." has
-// that dot removed (dot-unstuffing, RFC 5321 §4.5.2). A bare CR, bare LF or NUL anywhere marks
+// that dot removed (dot-unstuffing, RFC 5321 §4.5.2); the line length limit applies to the
+// unstuffed line, so a 998-octet line starting with "." is 999 octets on the wire and still
+// fits (RFC 5321 §4.5.3.1.6 counts text, not transparency). A bare CR, bare LF or NUL anywhere marks
 // the message bad but is never an end of data: reading goes on to a real CRLF.CRLF, so no
 // smuggled second message can follow from one DATA. Oversized lines and messages are likewise
 // read to the end without being stored; once a message is refused, no more pieces come, and the
@@ -32,7 +34,7 @@ class DataReader {
   enum class Verdict {
     Ok,
     BadLineEnding,  // bare CR, bare LF or NUL
-    LineTooLong,    // a line over kMaxDataLine octets
+    LineTooLong,    // an unstuffed line over kMaxDataLine octets
     TooLarge,       // the unstuffed content exceeds max_message_size
   };
 

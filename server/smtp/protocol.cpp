@@ -233,7 +233,9 @@ void Protocol::credentials_checked(Outcome outcome) {
   if (!awaiting_ || !std::holds_alternative<VerifyCredentials>(*awaiting_)) return;
   std::string user = std::move(std::get<VerifyCredentials>(*awaiting_).user);
   awaiting_.reset();
-  if (outcome.verdict == Outcome::Verdict::Accepted) user_ = std::move(user);
+  if (outcome.verdict == Outcome::Verdict::Accepted) {
+    user_ = outcome.identity.empty() ? std::move(user) : std::move(outcome.identity);
+  }
   send(reply_for(std::move(outcome), {Reply::line(235, "2.7.0", "Authentication successful"),
                                       Reply::line(535, "5.7.8", "Authentication credentials invalid"),
                                       Reply::line(454, "4.7.0", "Temporary authentication failure"),

@@ -60,8 +60,9 @@ class Protocol {
   // and starts over as if just greeted: the client must EHLO and AUTH again (RFC 3207 §4.2).
   void tls_started();
 
-  // Answers VerifyCredentials: Accepted authenticates the user (235); Refused is 535,
-  // TemporaryFailure 454, TooManyFailures 421 and the end of the session.
+  // Answers VerifyCredentials: Accepted authenticates the user (235) under the outcome's
+  // identity (the service's normalised name) when it has one; Refused is 535, TemporaryFailure
+  // 454, TooManyFailures 421 and the end of the session.
   void credentials_checked(Outcome outcome);
 
   // Answers CheckSender: Accepted starts the transaction (250); Refused is 553,
@@ -76,7 +77,7 @@ class Protocol {
   // NeedInput.
   std::size_t buffered_bytes() const { return input_.size() - input_pos_; }
 
-  // Empty until AUTH succeeds.
+  // Empty until AUTH succeeds; then the identity the credential check gave.
   const std::string& authenticated_user() const { return user_; }
 
   bool tls_active() const { return tls_active_; }

@@ -104,6 +104,7 @@ using Step = std::variant<SendReply, NeedInput, MessageData, StartTls, VerifyCre
 // verdict, which alone decides the session's state.
 //
 //   co_return smtp::Outcome::accepted();
+//   co_return smtp::Outcome::authenticated("alice");  // VerifyCredentials: who logged in
 //   co_return smtp::Outcome::refused(smtp::Reply::line(550, "5.7.1", "Sender address rejected: ..."));
 struct Outcome {
   enum class Verdict {
@@ -115,18 +116,25 @@ struct Outcome {
 
   Verdict verdict = Verdict::TemporaryFailure;  // fails safe when left unset
   std::optional<Reply> reply;
+  // Accepted credentials only: the user as the service knows them (normalised: "Alice" is
+  // "alice"), the name the session uses from then on for grants, the queue, logs and trace
+  // headers. Empty keeps the name as the client sent it.
+  std::string identity;
 
   static Outcome accepted(std::optional<Reply> reply = std::nullopt) {
-    return {Verdict::Accepted, std::move(reply)};
+    return {Verdict::Accepted, std::move(reply), {}};
+  }
+  static Outcome authenticated(std::string identity, std::optional<Reply> reply = std::nullopt) {
+    return {Verdict::Accepted, std::move(reply), std::move(identity)};
   }
   static Outcome refused(std::optional<Reply> reply = std::nullopt) {
-    return {Verdict::Refused, std::move(reply)};
+    return {Verdict::Refused, std::move(reply), {}};
   }
   static Outcome temporary_failure(std::optional<Reply> reply = std::nullopt) {
-    return {Verdict::TemporaryFailure, std::move(reply)};
+    return {Verdict::TemporaryFailure, std::move(reply), {}};
   }
   static Outcome too_many_failures(std::optional<Reply> reply = std::nullopt) {
-    return {Verdict::TooManyFailures, std::move(reply)};
+    return {Verdict::TooManyFailures, std::move(reply), {}};
   }
 
   friend bool operator==(const Outcome&, const Outcome&) = default;

@@ -205,6 +205,25 @@ class ListAndShow(QueueTestCase):
         self.assertEqual(json.loads(self.ok("queue", "show", "ESC", "--json"))["message"]["headers"],
                          "Subject: \x1b]0;owned\x07 hi\r\n")
 
+    def test_c1_controls_are_escaped_in_list_show_and_json(self):
+        # U+009B is CSI and U+0085 NEL on a terminal that honours C1 controls; in the headers
+        # they come as UTF-8 and as raw bytes that are not UTF-8.
+        insert_queued(self.db, "C1", message=b"Subject: \xc2\x9b31mred \x9b2J hi\r\n\r\nbody")
+        self.sql("UPDATE postern_queue SET last_error = E'451 4.3.0 \\u009b2J \\u0085next' "
+                 "WHERE id = 'C1'")
+        shown = self.ok("queue", "show", "C1")
+        self.assertIn("    Subject: \\xc2\\x9b31mred \\x9b2J hi\n", shown)
+        self.assertIn("  Last error: 451 4.3.0 \\xc2\\x9b2J \\xc2\\x85next\n", shown)
+        listed = self.ok("queue", "list")
+        self.assertIn("last error: 451 4.3.0 \\xc2\\x9b2J \\xc2\\x85next\n", listed)
+        as_json = self.ok("queue", "show", "C1", "--json")
+        self.assertIn('"last_error": "451 4.3.0 \\u009b2J \\u0085next"', as_json)
+        for out in (shown, listed, as_json):
+            self.assertEqual([c for c in out if 0x80 <= ord(c) <= 0x9f], [], out)
+        message = json.loads(as_json)["message"]
+        self.assertEqual(message["last_error"], "451 4.3.0 \u009b2J \u0085next")
+        self.assertEqual(message["headers"], "Subject: \u009b31mred \ufffd2J hi\r\n")
+
     def test_show_utf8_sender_and_8bitmime(self):
         insert_queued(self.db, "UTF8", sender="jörg@exämple.de", body_type="8BITMIME",
                       smtputf8=True, message="Subject: grüße\r\n\r\nbody".encode())

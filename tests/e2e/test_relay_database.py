@@ -77,13 +77,14 @@ class QueueContents(RelayTestCase):
         self.assertEqual(stored["size"], len(stored["message"]))
         self.assertEqual(stored["body_type"], "8BITMIME")
 
-    def test_received_header_names_the_authenticated_user_and_the_queue_id(self):
+    def test_received_header_names_the_queue_id_and_not_the_user(self):
         stored = self.submit(message())
         received, _ = split_received(stored["message"])
         unfolded = re.sub(rb"\r\n[ \t]", b" ", received)
         self.assertRegex(unfolded, rb"^Received: from client\.test \(\[127\.0\.0\.1\]\) by relay\.test \(Postern\) "
                                    rb"with ESMTPSA id " + stored["id"].encode() + rb" ")
-        self.assertIn(b"(authenticated user alice)", unfolded)
+        self.assertNotIn(b"authenticated user", unfolded)  # submission.received_shows_user: false
+        self.assertNotIn(b"alice", unfolded)
         self.assertIn(b"for <rcpt@example.net>;", unfolded)
         self.assertRegex(unfolded, b"; " + DATE.pattern + b"\r\n$")
         for line in received.split(b"\r\n")[:-1]:
@@ -160,6 +161,25 @@ PG_BIN = "/usr/lib/postgresql/15/bin"
 
 def _as_postgres(args):
     return (["runuser", "-u", "postgres", "--"] + args) if os.geteuid() == 0 else args
+
+
+class ReceivedShowsUser(RelayTestCase):
+    relay_config = {"submission": {"received_shows_user": True}}
+
+    def test_received_header_names_the_user_as_normalised_when_configured(self):
+        before = self.queue_snapshot()
+        client = self.raw()
+        client.login("ALICE", ALICE_PW, cafile=self.relay.cafile)  # stored as alice
+        self.assertEqual(client.command("MAIL FROM:<alice@example.com>").code, 250)
+        self.assertEqual(client.command("RCPT TO:<rcpt@example.net>").code, 250)
+        self.assertEqual(client.command("DATA").code, 354)
+        client.send(message() + b".\r\n")
+        self.assertEqual(client.reply().code, 250)
+        [stored] = self.queued_since(before)
+        received, _ = split_received(stored["message"])
+        unfolded = re.sub(rb"\r\n[ \t]", b" ", received)
+        self.assertIn(b" (authenticated user alice) for <rcpt@example.net>;", unfolded)
+        self.assertEqual(stored["auth_user"], ALICE)
 
 
 class DatabaseOutage(RelayTestCase):

@@ -1,5 +1,6 @@
 """Protocol edge cases over raw sockets: pipelining, size and line limits, malformed lines, SMTP
 smuggling, error limits, HTTP, brute force, connection limits and timeouts."""
+import smtplib
 import time
 import unittest
 
@@ -174,6 +175,24 @@ class MalformedLines(RelayTestCase):
         self.assertEqual(client.command("NOOP").code, 250)
         self.assert_nothing_queued_since(before)
 
+    def test_998_octets_of_text_starting_with_a_dot_are_accepted_and_arrive_intact(self):
+        # smtplib doubles the dot, so the line is 999 octets (1001 with CRLF) on the wire; the
+        # limit of RFC 5321 4.5.3.1.6 is on the text, which is 998.
+        line = "." + "x" * 997
+        before = self.queue_snapshot()
+        client = self.smtp(ALICE)
+        self.assertEqual(client.sendmail("alice@example.com", ["r@example.net"],
+                                         message(body=line + "\r\nend\r\n")), {})
+        [stored] = self.queued_since(before)
+        self.assertTrue(stored["message"].endswith(b"\r\n\r\n" + line.encode() + b"\r\nend\r\n"),
+                        stored["message"][-80:])
+        # One octet more of text is over the limit, stuffed or not.
+        with self.assertRaises(smtplib.SMTPDataError) as caught:
+            client.sendmail("alice@example.com", ["r@example.net"], message(body=line + "x\r\n"))
+        self.assertEqual((caught.exception.smtp_code, caught.exception.smtp_error),
+                         (500, b"5.5.2 Line too long"))
+        self.assertEqual(len(self.queued_since(before)), 1)
+
     def test_overlong_sasl_response_is_refused_and_the_session_continues(self):
         client = self.raw()
         client.reply()
@@ -256,48 +275,57 @@ class Smuggling(RelayTestCase):
         self.assert_nothing_queued_since(before)
 
 
-class BruteForcePerAddress(RelayTestCase):
-    relay_config = {"auth": {"failures_per_ip": 3, "failures_per_user": 1000, "failure_delay_ms": 10}}
+class BruteForcePerNetwork(RelayTestCase):
+    """Guessing is braked per (user, client network) and per network, never per user alone:
+    see test_relay_auth_throttle.py for the owner logging in during an attack."""
+    relay_config = {"auth": {"failures_per_network": 1000, "failures_per_user_network": 3,
+                             "failure_delay_ms": 10}}
 
-    def test_after_failures_per_ip_failed_auths_a_new_auth_gets_421(self):
-        client = self.raw()
-        client.reply()
+    def tls_session(self, source):
+        client = RawSmtp(self.relay.port, source=source)
+        self.addCleanup(client.close)
+        self.assertEqual(client.reply().code, 220)
         client.ehlo()
         client.starttls(self.relay.cafile)
         client.ehlo()
+        return client
+
+    def test_after_its_budget_a_network_gets_421_for_that_user_only(self):
+        client = self.tls_session("127.0.0.41")
         for n in range(3):
             self.assertEqual(client.auth_plain(ALICE, f"guess-{n}").code, 535)
-        r = client.auth_plain(ALICE, ALICE_PW)  # even the right password: the address is blocked
+        r = client.auth_plain(ALICE, ALICE_PW)  # even the right password, from this network
         self.assertEqual(r.raw, b"421 4.7.0 Too many authentication failures\r\n")
         self.assertTrue(client.is_closed())
-        # A new connection from the same address is blocked too, for any user.
-        again = self.raw()
-        again.reply()
-        again.ehlo()
-        again.starttls(self.relay.cafile)
-        again.ehlo()
-        self.assertEqual(again.auth_plain(BOB, BOB_PW).code, 421)
+        # Another user from the same network, and alice from another network, get in.
+        self.assertEqual(self.tls_session("127.0.0.41").auth_plain(BOB, BOB_PW).code, 235)
+        self.assertEqual(self.tls_session("127.0.0.42").auth_plain(ALICE, ALICE_PW).code, 235)
 
 
-class BruteForcePerUser(RelayTestCase):
-    relay_config = {"auth": {"failures_per_ip": 1000, "failures_per_user": 3, "failure_delay_ms": 10}}
+class BruteForceAcrossUserNames(RelayTestCase):
+    relay_config = {"auth": {"failures_per_network": 3, "failures_per_user_network": 1000,
+                             "failure_delay_ms": 10}}
 
-    def test_after_failures_per_user_the_user_is_blocked_and_others_are_not(self):
+    def test_a_network_that_sprays_user_names_gets_421_for_everyone_new(self):
         for n in range(3):
-            client = self.raw()
+            client = RawSmtp(self.relay.port, source="127.0.0.43")
+            self.addCleanup(client.close)
             client.reply()
             client.ehlo()
             client.starttls(self.relay.cafile)
             client.ehlo()
-            self.assertEqual(client.auth_plain(BOB, f"guess-{n}").code, 535)
+            self.assertEqual(client.auth_plain(f"nobody{n}", "guess").code, 535)
             client.close()
-        client = self.raw()
+        client = RawSmtp(self.relay.port, source="127.0.0.43")
+        self.addCleanup(client.close)
         client.reply()
         client.ehlo()
         client.starttls(self.relay.cafile)
         client.ehlo()
         self.assertEqual(client.auth_plain(BOB, BOB_PW).code, 421)
-        self.raw_logged_in(ALICE)  # asserts 235
+        client = RawSmtp(self.relay.port, source="127.0.0.44")
+        self.addCleanup(client.close)
+        client.login(BOB, BOB_PW, cafile=self.relay.cafile)  # asserts 235
 
 
 class ConnectionLimitsAndTimeouts(RelayTestCase):

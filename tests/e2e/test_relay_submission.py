@@ -128,6 +128,28 @@ class SenderGrants(RelayTestCase):
                         message('"Alice Example" <Alice@Example.com>'))
         self.assertEqual(len(self.queued_since(before)), 1)
 
+    def test_display_name_that_looks_like_another_address_is_refused_with_550(self):
+        for header_from in ('"ceo@victim.example" <alice@example.com>',
+                            '"\\" <ceo@victim.example>" <alice@example.com>',
+                            "=?UTF-8?B?Y2VvQHZpY3RpbS5leGFtcGxl?= <alice@example.com>"):
+            with self.subTest(header_from=header_from):
+                before = self.queue_snapshot()
+                client = self.smtp(ALICE)
+                with self.assertRaises(smtplib.SMTPDataError) as caught:
+                    client.sendmail("alice@example.com", ["rcpt@example.net"], message(header_from))
+                self.assertEqual((caught.exception.smtp_code, caught.exception.smtp_error.decode()),
+                                 (550, "5.7.1 Sender address rejected: header From display name looks "
+                                       "like an address"))
+                self.assert_nothing_queued_since(before)
+
+    def test_non_ascii_display_name_and_own_address_as_name_are_accepted(self):
+        before = self.queue_snapshot()
+        client = self.smtp(ALICE)
+        for header_from in ("=?UTF-8?B?SsO2cmcgTcO8bGxlcg==?= <alice@example.com>",
+                            '"alice@example.com" <alice@example.com>'):
+            client.sendmail("alice@example.com", ["rcpt@example.net"], message(header_from))
+        self.assertEqual(len(self.queued_since(before)), 2)
+
     def test_several_messages_in_one_session_with_rset_keep_authentication(self):
         before = self.queue_snapshot()
         client = self.smtp(BOB)
@@ -194,6 +216,21 @@ class PolicyOptions(RelayTestCase):
         self.assertEqual(len(self.queued_since(before)), 1)
 
 
+class AddressLikeDisplayNamesAllowed(RelayTestCase):
+    """policy.address_like_display_names: allow keeps only the address check of From:."""
+
+    relay_config = {"policy": {"address_like_display_names": "allow"}}
+
+    def test_address_like_display_name_is_accepted_and_a_foreign_address_is_not(self):
+        before = self.queue_snapshot()
+        client = self.smtp(ALICE)
+        client.sendmail("alice@example.com", ["rcpt@example.net"],
+                        message('"ceo@victim.example" <alice@example.com>'))
+        self.assertEqual(len(self.queued_since(before)), 1)
+        with self.assertRaises(smtplib.SMTPDataError):
+            client.sendmail("alice@example.com", ["rcpt@example.net"], message("ceo@victim.example"))
+
+
 class Authentication(RelayTestCase):
     """AUTH: credentials, disabled users, TLS-only, and nothing secret in the log."""
 
@@ -239,6 +276,21 @@ class Authentication(RelayTestCase):
         client.ehlo()
         self.assertEqual(client.command("AUTH PLAIN").raw, b"334 \r\n")
         self.assertEqual(client.command(plain_auth(BOB, BOB_PW)).code, 235)
+
+    def test_user_name_is_normalised_at_auth_for_grants_queue_and_log(self):
+        # AUTH as "Alice": 235, then MAIL FROM her granted address is 250 (it was 553), and the
+        # queue and the log name her as stored, "alice".
+        before = self.queue_snapshot()
+        client = self.smtp()
+        client.login("Alice", ALICE_PW)
+        self.assertEqual(client.mail("alice@example.com"), (250, b"2.1.0 Ok"))
+        self.assertEqual(client.rcpt("rcpt@example.net")[0], 250)
+        self.assertEqual(client.data(message())[0], 250)
+        client.quit()
+        [stored] = self.queued_since(before)
+        self.assertEqual((stored["sender"], stored["auth_user"]), ("alice@example.com", ALICE))
+        self.relay.wait_for_log(r"event=auth client=127\.0\.0\.1 user=alice result=accepted")
+        self.assertNotIn("user=Alice", self.relay.log_text())
 
     def test_disabled_user_is_refused_with_535(self):
         client = self.smtp()

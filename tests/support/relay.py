@@ -17,7 +17,7 @@ DNS:localhost, IP:127.0.0.1 and IP:::1) into a temporary folder, starts postern 
 loopback ports (STARTTLS on .port, implicit TLS on .tls_port), and returns once both answer with
 their 220 greeting. The HTTP operations endpoint listens on a third free port, .http_port. Its stdout (the log) and stderr go to files in that folder; .log_text()
 reads them. Keyword arguments override the configuration section by section (nested dicts
-merge, other values replace), e.g. RelayServer(db, auth={"failures_per_ip": 3},
+merge, other values replace), e.g. RelayServer(db, auth={"failures_per_network": 3},
 shutdown_grace_seconds=1); listener_options={...} changes the STARTTLS listener but keeps its
 port. POSTERN_KEEP_E2E_DIRS=1 keeps the folders for a post-mortem.
 
@@ -169,8 +169,9 @@ class RelayServer:
             "http": {"address": "127.0.0.1", "port": self.http_port},
             "limits": {"max_message_size": 100000, "max_recipients": 5, "max_errors": 5,
                        "command_timeout_seconds": 30, "data_timeout_seconds": 30},
-            "auth": dict(FAST_ARGON2, failure_delay_ms=50, failures_per_ip=1000,
-                         failures_per_user=1000),
+            # No throttle to speak of: tests that fail logins on purpose set their own.
+            "auth": dict(FAST_ARGON2, failure_delay_ms=10, failures_per_network=1000,
+                         failures_per_user_network=1000, user_delay_ms=0),
             "logging": {"level": "debug"},
             "shutdown_grace_seconds": 10,
             "threads": {"io": 2},
@@ -551,9 +552,12 @@ class RawSmtp:
             c.starttls(relay.cafile)           # after its 220, wraps the socket
     """
 
-    def __init__(self, port, host="127.0.0.1", tls=False, cafile=None, timeout=10.0, context=None):
+    def __init__(self, port, host="127.0.0.1", tls=False, cafile=None, timeout=10.0, context=None,
+                 source=None):
+        """source: the local address to connect from (any 127.0.0.N is loopback on Linux)."""
         self.host, self.timeout = host, timeout
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock = socket.create_connection((host, port), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
         self.buffer = b""
         if tls:
             self.wrap_tls(cafile, context)

@@ -101,7 +101,6 @@ int main(int argc, char** argv) {
   OutboundMessage message;
   message.sender = get("--from");
   message.recipients = split(get("--to"));
-  message.data = &data;
   message.eight_bit_mime = options.count("--8bit") > 0;
   message.smtputf8 = options.count("--smtputf8") > 0;
 
@@ -123,7 +122,10 @@ int main(int argc, char** argv) {
           timer.expires_after(std::chrono::milliseconds(static_cast<long>(pause * 1000)));
           co_await timer.async_wait(asio::use_awaitable);
         }
-        smtp_client::TransactionResult report = co_await pool.deliver(message);
+        TextBody body{data};  // each delivery reads the file's bytes from the start
+        OutboundMessage one = message;
+        one.body = &body;
+        smtp_client::TransactionResult report = co_await pool.deliver(one);
         print(c * repeat + i + 1, numbered, report);
       }
       std::lock_guard lock{mutex};

@@ -144,6 +144,21 @@ auth:
   argon2_memory_kib: 4
 )yaml",
      R"err(postern.yaml:4: auth.argon2_memory_kib: expected an integer of at least 8, got "4")err"},
+    {"auth-failures-per-ip-renamed",
+     R"yaml(database:
+  url: postgresql://postern@db/postern
+auth:
+  failures_per_ip: 10
+)yaml",
+     R"err(postern.yaml:4: auth.failures_per_ip: renamed failures_per_network: failures are counted per client network (an IPv4 address, an IPv6 /64))err"},
+    {"auth-failures-per-user-removed",
+     R"yaml(database:
+  url: postgresql://postern@db/postern
+auth:
+  failure_window_seconds: 600
+  failures_per_user: 10
+)yaml",
+     R"err(postern.yaml:5: auth.failures_per_user: removed: failures no longer refuse a user from every address; see failures_per_user_network, user_delay_ms and checks_per_user)err"},
     {"port-zero",
      R"yaml(database:
   url: postgresql://postern@db/postern
@@ -440,6 +455,18 @@ upstreams:
 default_upstream: smarthost
 )yaml",
      R"err(postern.yaml:7: upstreams[0].verify_certificate: not allowed with security: none)err"},
+    {"upstream-username-with-security-none",
+     R"yaml(database:
+  url: postgresql://postern@db/postern
+upstreams:
+  - name: smarthost
+    host: 10.0.0.25
+    security: none
+    username: relay@example.com
+    password_env: SMARTHOST_PASSWORD
+default_upstream: smarthost
+)yaml",
+     R"err(postern.yaml:6: upstreams[0].security: none would send the password of username in clear to "10.0.0.25": use starttls or tls (none with username is for loopback hosts only: localhost, 127.0.0.0/8, ::1))err"},
     {"upstream-username-without-password",
      R"yaml(database:
   url: postgresql://postern@db/postern

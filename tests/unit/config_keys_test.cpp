@@ -42,17 +42,25 @@ TEST(ConfigDefaults, MinimalFileHasEveryDefault) {
   EXPECT_EQ(c.data_timeout_seconds, 600u);
   EXPECT_EQ(c.argon2_memory_kib, 19456u);
   EXPECT_EQ(c.argon2_iterations, 2u);
-  EXPECT_EQ(c.auth_failures_per_ip, 10u);
-  EXPECT_EQ(c.auth_failures_per_user, 10u);
+  EXPECT_EQ(c.auth_hash_threads, 0u);
+  EXPECT_EQ(c.auth_hash_queue, 0u);
   EXPECT_EQ(c.auth_failure_window_seconds, 900u);
+  EXPECT_EQ(c.auth_failures_per_network, 30u);
+  EXPECT_EQ(c.auth_failures_per_user_network, 5u);
   EXPECT_EQ(c.auth_failure_delay_ms, 1000u);
+  EXPECT_EQ(c.auth_user_delay_ms, 1000u);
+  EXPECT_EQ(c.auth_checks_per_user, 2u);
+  EXPECT_EQ(c.auth_known_network_days, 30u);
   EXPECT_FALSE(c.local_part_case_sensitive);
   EXPECT_EQ(c.subaddress_delimiter, "+");
+  EXPECT_EQ(c.delivery.subaddress_delimiter, "+");
   EXPECT_TRUE(c.check_header_from);
+  EXPECT_TRUE(c.refuse_address_like_display_names);
   EXPECT_TRUE(c.add_message_id);
   EXPECT_TRUE(c.add_date);
   EXPECT_TRUE(c.add_received);
   EXPECT_FALSE(c.add_x_peer);
+  EXPECT_FALSE(c.received_shows_user);
   EXPECT_EQ(c.log_level, LogLevel::Info);
   EXPECT_EQ(c.shutdown_grace_seconds, 30u);
   EXPECT_EQ(c.io_threads, 0u);
@@ -96,19 +104,26 @@ limits:
 auth:
   argon2_memory_kib: 65536
   argon2_iterations: 3
-  failures_per_ip: 20
-  failures_per_user: 4
+  hash_threads: 3
+  hash_queue: 7
   failure_window_seconds: 600
+  failures_per_network: 20
+  failures_per_user_network: 4
   failure_delay_ms: 0
+  user_delay_ms: 1500
+  checks_per_user: 3
+  known_network_days: 0
 policy:
   local_part_case_sensitive: true
   subaddress_delimiter: "-"
   check_header_from: false
+  address_like_display_names: allow
 submission:
   add_message_id: false
   add_date: false
   add_received: false
   add_x_peer: true
+  received_shows_user: true
 logging:
   level: debug
 shutdown_grace_seconds: 0
@@ -140,17 +155,25 @@ threads:
   EXPECT_EQ(c.data_timeout_seconds, 120u);
   EXPECT_EQ(c.argon2_memory_kib, 65536u);
   EXPECT_EQ(c.argon2_iterations, 3u);
-  EXPECT_EQ(c.auth_failures_per_ip, 20u);
-  EXPECT_EQ(c.auth_failures_per_user, 4u);
+  EXPECT_EQ(c.auth_hash_threads, 3u);
+  EXPECT_EQ(c.auth_hash_queue, 7u);
   EXPECT_EQ(c.auth_failure_window_seconds, 600u);
+  EXPECT_EQ(c.auth_failures_per_network, 20u);
+  EXPECT_EQ(c.auth_failures_per_user_network, 4u);
   EXPECT_EQ(c.auth_failure_delay_ms, 0u);
+  EXPECT_EQ(c.auth_user_delay_ms, 1500u);
+  EXPECT_EQ(c.auth_checks_per_user, 3u);
+  EXPECT_EQ(c.auth_known_network_days, 0u);
   EXPECT_TRUE(c.local_part_case_sensitive);
   EXPECT_EQ(c.subaddress_delimiter, "-");
+  EXPECT_EQ(c.delivery.subaddress_delimiter, "-");  // routes match subaddresses as grants do
   EXPECT_FALSE(c.check_header_from);
+  EXPECT_FALSE(c.refuse_address_like_display_names);
   EXPECT_FALSE(c.add_message_id);
   EXPECT_FALSE(c.add_date);
   EXPECT_FALSE(c.add_received);
   EXPECT_TRUE(c.add_x_peer);
+  EXPECT_TRUE(c.received_shows_user);
   EXPECT_EQ(c.log_level, LogLevel::Debug);
   EXPECT_EQ(c.shutdown_grace_seconds, 0u);
   EXPECT_EQ(c.io_threads, 2u);
@@ -172,6 +195,7 @@ logging:
   EXPECT_EQ(c.listeners[1].port, 65535);
   EXPECT_EQ(c.max_message_size, 18446744073709551615u);
   EXPECT_EQ(c.subaddress_delimiter, "");
+  EXPECT_EQ(c.delivery.subaddress_delimiter, "");
   EXPECT_EQ(c.log_level, LogLevel::Error);
 }
 

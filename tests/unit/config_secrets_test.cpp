@@ -83,6 +83,32 @@ TEST(ConfigSecrets, EmptyPasswordIsAnError) {
             "postern.yaml:4: upstreams[0].password_env: environment variable PW is empty");
 }
 
+// AUTH without TLS shows the password to the network: only a loopback upstream may have it.
+TEST(ConfigSecrets, PlaintextAuthOnlyToALoopbackUpstream) {
+  const auto upstream = [](const std::string& host) {
+    return kMinimal + "upstreams:\n  - { name: a, host: \"" + host +
+           "\", security: none, username: u, password_env: PW }\ndefault_upstream: a\n";
+  };
+  const Environment env = environment({{"PW", "s3cret"}});
+  for (const std::string host : {"localhost", "LocalHost", "127.0.0.1", "127.1.2.3", "::1",
+                                 "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1"}) {
+    SCOPED_TRACE(host);
+    EXPECT_EQ(parse(upstream(host), env).delivery.upstreams.at(0).password, "s3cret");
+  }
+  for (const std::string host : {"smtp.provider.example", "localhost.example", "10.0.0.25",
+                                 "128.0.0.1", "::2", "::ffff:10.0.0.1", "0.0.0.0", "::"}) {
+    SCOPED_TRACE(host);
+    EXPECT_EQ(error_of(upstream(host), env),
+              "postern.yaml:4: upstreams[0].security: none would send the password of username in "
+              "clear to \"" + host + "\": use starttls or tls (none with username is for loopback "
+              "hosts only: localhost, 127.0.0.0/8, ::1)");
+  }
+  // Without a username nothing secret is sent: security: none stays allowed anywhere.
+  EXPECT_EQ(error_of(kMinimal + "upstreams:\n  - { name: a, host: 10.0.0.25, security: none }\n"
+                                "default_upstream: a\n"),
+            "");
+}
+
 TEST(ConfigSecrets, ErrorsNeverShowAnUpstreamPassword) {
   const std::string inline_password =
       "upstreams:\n  - { name: a, host: mx.example.net, username: u, password: s3cret }\n";

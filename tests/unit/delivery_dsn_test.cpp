@@ -23,7 +23,7 @@ DsnInput input() {
   in.reporting_host = "relay.example.com";
   in.original_sender = "alice@example.com";
   in.original_queue_id = "01J9Z3QX7M2K8R4T6V0W";
-  in.original_message = kOriginalHeaders + "\r\n" + kOriginalBody;
+  in.original_header_section = kOriginalHeaders + "\r\n" + kOriginalBody;
   in.arrival_time = 1700000000;  // Tue, 14 Nov 2023 22:13:20 +0000
   in.now = 1700003600;
   in.failed = {{"bob@example.org", "5.1.1", "smtp; 550 5.1.1 <bob@example.org>: no such user",
@@ -217,7 +217,7 @@ TEST(DeliveryDsn, OriginalHeadersIncludedBodyExcluded) {
 
 TEST(DeliveryDsn, MessageWithoutBodyOrFinalCrlf) {
   DsnInput in = input();
-  in.original_message = "Subject: only headers";
+  in.original_header_section = "Subject: only headers";
   EXPECT_EQ(parse_report(build_dsn(in)).parts.at(2).body, "Subject: only headers\r\n");
 }
 
@@ -227,7 +227,7 @@ TEST(DeliveryDsn, CrlfOnlyAndShortLines) {
   for (int i = 0; i < 300; ++i) long_reply += " word" + std::to_string(i);
   long_reply += " " + std::string(1500, 'x') + "\r\nsecond line\nthird";
   in.failed[0].diagnostic = long_reply;
-  in.original_message = "Subject: bare\nTo: lf@example.org\r\nX-Cr: a\rb\r\n\r\nbody\n";
+  in.original_header_section = "Subject: bare\nTo: lf@example.org\r\nX-Cr: a\rb\r\n\r\nbody\n";
   const std::string dsn = build_dsn(in);
   for (std::size_t i = 0; i < dsn.size(); ++i) {
     if (dsn[i] == '\n') {
@@ -269,7 +269,7 @@ TEST(DeliveryDsn, NonAsciiIsEscapedOutsideTheOriginalHeaders) {
 
 TEST(DeliveryDsn, EightBitOriginalHeadersAreLabelled) {
   DsnInput in = input();
-  in.original_message =
+  in.original_header_section =
       "Subject: Gr\xc3\xbc\xc3\x9f"
       "e\r\n\r\nbody\r\n";
   const std::string dsn = build_dsn(in);
@@ -286,7 +286,7 @@ TEST(DeliveryDsn, DeterministicAndBoundaryNeverInsideAPart) {
   EXPECT_EQ(build_dsn(input()), build_dsn(input()));
   DsnInput in = input();
   in.boundary_seed = "seed-1";  // only letters and digits are used
-  in.original_message = "X-Trap: --postern-dsn-seed1\r\n\r\n";
+  in.original_header_section = "X-Trap: --postern-dsn-seed1\r\n\r\n";
   const std::string dsn = build_dsn(in);
   const Report r = parse_report(dsn);
   EXPECT_EQ(r.message.field("content-type"),

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "server/delivery/rewrite.hpp"
+#include "server/filters/header_block.hpp"
 
 namespace postern::delivery {
 namespace {
@@ -75,6 +76,37 @@ TEST(DeliveryRewrite, BodyIsKeptByteForByte) {
                                          upstream("r@example.com", "s@example.com"));
   ASSERT_GE(out.size(), body.size());
   EXPECT_EQ(out.substr(out.size() - body.size()), body);
+}
+
+// Delivery rewrites the header section alone (the body streams past): the header section with
+// the rest appended is what apply_rewrites() makes of the whole message.
+TEST(DeliveryRewrite, HeaderSectionFormMatchesTheWholeMessageForm) {
+  const std::string messages[] = {
+      "Return-Path: <a@x.example>\r\nReply-To: r@x.example\r\nSubject: hi\r\n\r\n" + kBody,
+      "From: a@example.com\r\n\r\n" + kBody,
+      "\r\n" + kBody,
+      "Subject: hi\r\n",
+      "Subject: hi",
+      "",
+  };
+  for (const Upstream& u : {upstream("b@example.com", ""), upstream("", "s@example.com"),
+                            upstream("b@example.com", "s@example.com"), Upstream{}}) {
+    for (const std::string& message : messages) {
+      SCOPED_TRACE(message);
+      const std::size_t header_end = filters::parse_header_block(message).header_end;
+      EXPECT_EQ(rewrite_header_section(message.substr(0, header_end), u) + message.substr(header_end),
+                apply_rewrites(message, u));
+    }
+  }
+  EXPECT_FALSE(rewrites_headers(Upstream{}));
+  EXPECT_TRUE(rewrites_headers(upstream("", "s@example.com")));
+}
+
+TEST(DeliveryRewrite, HeaderSectionAlone) {
+  EXPECT_EQ(rewrite_header_section("Reply-To: x@example.com\r\nSubject: hi\r\n",
+                                   upstream("b@example.com", "s@example.com")),
+            "Return-Path: <b@example.com>\r\nReply-To: s@example.com\r\nSubject: hi\r\n");
+  EXPECT_EQ(rewrite_header_section("", upstream("", "s@example.com")), "Reply-To: s@example.com\r\n");
 }
 
 }  // namespace

@@ -48,6 +48,49 @@ TEST(DeliveryRoutes, ComparisonIgnoresAsciiCase) {
   EXPECT_EQ(chosen(config(), "Bob@EXAMPLE.com"), "local");
 }
 
+// The grant check lets these through as the route's sender; none may bypass its route.
+TEST(DeliveryRoutes, SenderIsComparedNormalisedAsTheGrantCheckDoes) {
+  const DeliveryConfig c = config();
+  EXPECT_EQ(chosen(c, "alerts+x@example.org"), "local");          // subaddress of the route
+  EXPECT_EQ(chosen(c, "Alerts+Tag@EXAMPLE.org"), "local");
+  EXPECT_EQ(chosen(c, "alerts@example.org."), "local");           // absolute domain
+  // Full-width "ｅｘａｍｐｌｅ" and full-width full stop, as SMTPUTF8 allows them.
+  const std::string full_width = "\xef\xbd\x85\xef\xbd\x98\xef\xbd\x81\xef\xbd\x8d\xef\xbd\x90\xef\xbd\x8c\xef\xbd\x85";
+  EXPECT_EQ(chosen(c, "alerts@" + full_width + ".org"), "local");
+  EXPECT_EQ(chosen(c, "alerts@example\xef\xbc\x8eorg"), "local");
+  EXPECT_EQ(chosen(c, "bob@" + full_width + ".com"), "local");   // a domain route too
+  // Not the route's mailbox: another local part, or a delimiter at the start.
+  EXPECT_EQ(chosen(c, "alertsx@example.org"), "other");
+  EXPECT_EQ(chosen(c, "+alerts@example.org"), "other");
+}
+
+TEST(DeliveryRoutes, UnicodeDomainMatchesItsALabelRoute) {
+  DeliveryConfig c = config();
+  c.routes = {Route{"", "xn--bcher-kva.example", "local"}, Route{"news@xn--bcher-kva.example", "", "other"}};
+  EXPECT_EQ(chosen(c, "orders@b\xc3\xbc" "cher.example"), "local");
+  EXPECT_EQ(chosen(c, "orders@B\xc3\x9c" "CHER.example"), "local");
+  EXPECT_EQ(chosen(c, "orders@xn--bcher-kva.example"), "local");
+  std::swap(c.routes[0], c.routes[1]);
+  EXPECT_EQ(chosen(c, "news+x@b\xc3\xbc" "cher.example"), "other");
+}
+
+TEST(DeliveryRoutes, SubaddressFollowsTheConfiguredDelimiter) {
+  DeliveryConfig c = config();
+  c.subaddress_delimiter = "-";
+  EXPECT_EQ(chosen(c, "alerts-x@example.org"), "local");
+  EXPECT_EQ(chosen(c, "alerts+x@example.org"), "other");
+  c.subaddress_delimiter = "";
+  EXPECT_EQ(chosen(c, "alerts+x@example.org"), "other");
+  EXPECT_EQ(chosen(c, "alerts@example.org"), "local");
+}
+
+TEST(DeliveryRoutes, SenderThatDoesNotParseIsComparedAsWritten) {
+  DeliveryConfig c = config();
+  c.routes.push_back(Route{"", "example.net", "other"});
+  EXPECT_EQ(chosen(c, "ALERTS@example.org "), "provider");  // trailing space: not an address
+  EXPECT_EQ(chosen(c, "a b@example.net"), "other");
+}
+
 TEST(DeliveryRoutes, UnmatchedAndNullSenderGoToTheDefault) {
   EXPECT_EQ(chosen(config(), "carol@example.net"), "provider");
   EXPECT_EQ(chosen(config(), ""), "provider");

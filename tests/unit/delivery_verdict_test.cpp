@@ -17,7 +17,7 @@ schema::ClaimedMessage claimed(std::vector<std::string> recipients, long long ag
   schema::ClaimedMessage m;
   m.id = "Q1";
   m.sender = "alice@example.com";
-  m.message = "From: alice@example.com\r\nSubject: hi\r\n\r\nbody\r\n";
+  m.size = 4096;
   m.attempts = attempts;
   m.age_seconds = age_seconds;
   m.arrival_time = 1'700'000'000;
@@ -25,6 +25,9 @@ schema::ClaimedMessage claimed(std::vector<std::string> recipients, long long ag
   for (auto& r : recipients) m.recipients.push_back({position++, std::move(r)});
   return m;
 }
+
+// The original's header section, as delivery reads it for a DSN.
+const std::string kHeaderSection = "From: alice@example.com\r\nSubject: hi\r\n";
 
 DeliveryConfig config() {
   DeliveryConfig c;
@@ -43,7 +46,8 @@ TEST(AttemptVerdict, TwoHundredsAreDeliveredAndNothingBounces) {
   EXPECT_EQ(v.verdicts, std::vector<RecipientVerdict>{RecipientVerdict::Delivered});
   EXPECT_TRUE(v.failed.empty());
   EXPECT_EQ(v.record.last_error, "");
-  EXPECT_FALSE(bounce_for(claimed({"bob@example.org"}), v.failed, "relay.example", 0, "B1"));
+  EXPECT_FALSE(bounces(claimed({"bob@example.org"}), v.failed));
+  EXPECT_FALSE(bounce_for(claimed({"bob@example.org"}), kHeaderSection, v.failed, "relay.example", 0, "B1"));
 }
 
 TEST(AttemptVerdict, FiveHundredsFailWithTheirOwnEnhancedCodeAndTheUpstreamAsRemoteMta) {
@@ -117,13 +121,17 @@ TEST(AttemptVerdict, TheBounceGoesFromTheNullSenderToTheSenderAndCarriesTheFailu
   Attempt attempt{{reply(550, "5.1.1", "no such user")}, "", "mx.example"};
   auto message = claimed({"x@example.org"});
   AttemptVerdict v = judge_attempt(message, attempt, config(), 0.5);
-  auto bounce = bounce_for(message, v.failed, "relay.example", 1'700'000'100, "B1");
+  EXPECT_TRUE(bounces(message, v.failed));
+  auto bounce = bounce_for(message, kHeaderSection, v.failed, "relay.example", 1'700'000'100, "B1");
   ASSERT_TRUE(bounce);
   EXPECT_EQ(bounce->id, "B1");
   EXPECT_EQ(bounce->sender, "");
   EXPECT_EQ(bounce->recipients, std::vector<std::string>{"alice@example.com"});
   EXPECT_NE(bounce->message.find("Diagnostic-Code: smtp; 550 5.1.1 no such user"), std::string::npos);
   EXPECT_NE(bounce->message.find("Status: 5.1.1"), std::string::npos);
+  EXPECT_NE(bounce->message.find("text/rfc822-headers\r\nContent-Description: Undelivered message headers\r\n\r\n" +
+                                 kHeaderSection),
+            std::string::npos);
   EXPECT_FALSE(bounce->eight_bit_mime);
 }
 
@@ -133,7 +141,8 @@ TEST(AttemptVerdict, NullSenderMailNeverBounces) {
   message.sender = "";
   AttemptVerdict v = judge_attempt(message, attempt, config(), 0.5);
   EXPECT_EQ(v.failed.size(), 1u);
-  EXPECT_FALSE(bounce_for(message, v.failed, "relay.example", 0, "B1"));
+  EXPECT_FALSE(bounces(message, v.failed));
+  EXPECT_FALSE(bounce_for(message, kHeaderSection, v.failed, "relay.example", 0, "B1"));
 }
 
 }  // namespace

@@ -109,7 +109,42 @@ TEST(FiltersAddressList, RefusesWhatIsNotAnAddressList) {
     const auto list = parse_address_list(c.value);
     EXPECT_EQ(list.error, c.error);
     EXPECT_TRUE(list.addr_specs.empty());
+    EXPECT_TRUE(list.display_names.empty());
+    EXPECT_TRUE(list.comments.empty());
     EXPECT_FALSE(list.has_group);
+  }
+}
+
+struct Shown {
+  const char* value;
+  std::vector<std::string> display_names;
+  std::vector<std::string> comments;
+};
+
+// What a reader shows besides the addresses: display names unquoted, comments without parens.
+TEST(FiltersAddressList, ReportsDisplayNamesAndComments) {
+  const std::vector<Shown> cases{
+      {"alice@example.com", {}, {}},
+      {"<alice@example.com>", {}, {}},
+      {"Alice <alice@example.com>", {"Alice"}, {}},
+      {" Alice \t Smith <alice@example.com>", {"Alice Smith"}, {}},
+      {"\"Smith, Alice\" <alice@example.com>, bob@example.org", {"Smith, Alice"}, {}},
+      {"\"ceo@victim.example\" <me@mine.example>", {"ceo@victim.example"}, {}},
+      {"\"\\\" <ceo@victim.example>\" <me@mine.example>", {"\" <ceo@victim.example>"}, {}},
+      {"John Q. Public <jqp@example.com>", {"John Q. Public"}, {}},
+      {"=?UTF-8?B?SsO2cmc=?= <jorg@example.com>", {"=?UTF-8?B?SsO2cmc=?="}, {}},
+      {"A <a@example.com>, \"B\" <b@example.org>", {"A", "B"}, {}},
+      {"alice@example.com (Alice)", {}, {"Alice"}},
+      {"Al (x) <a@example.com> (ceo@victim.example)", {"Al"}, {"x", "ceo@victim.example"}},
+      {"a@example.com (nested (y) \\) z)", {}, {"nested (y) ) z"}},
+      {"Friends: Bob <b@example.org>;", {"Bob"}, {}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.value);
+    const auto list = parse_address_list(c.value);
+    EXPECT_EQ(list.error, "");
+    EXPECT_EQ(list.display_names, c.display_names);
+    EXPECT_EQ(list.comments, c.comments);
   }
 }
 

@@ -29,6 +29,9 @@ TEST(FiltersHeaderSenders, AllowsOwnedFromAndSender) {
       "From: Alice\r\n <alice@example.com>\r\n",
       "From:\r\n Alice (folded\r\n\tcomment)\r\n <alice@example.com>\r\n\r\n",
       "From: =?UTF-8?B?QWxpY2U=?= <alice@example.com>\r\n",
+      "From: =?UTF-8?B?5bGx55Sw5aSq6YOO?= <alice@example.com>\r\n",
+      "From: \"alice@example.com\" <alice@example.com>\r\n",
+      "From: \"Alice (alice@example.com)\" <alice@example.com>\r\n",
       "From: x@TEAM.EXAMPLE\r\n",
       "From: anyone@team.example, Alice <alice@example.com>\r\nSender: alice@example.com\r\n",
       "From: alice@example.com\r\nSender: Bob <bob@team.example>\r\n",
@@ -92,6 +95,39 @@ TEST(FiltersHeaderSenders, RefusesForeignOrMalformedSenders) {
     const auto check = check_header_senders(c.message, kGrants, kDefault);
     EXPECT_FALSE(check.allowed);
     EXPECT_EQ(check.reason, c.reason);
+  }
+}
+
+// A reader shows the display name, not the address: one that looks like another address is a
+// forged author even when the address is the user's own.
+TEST(FiltersHeaderSenders, RefusesDisplayNamesThatLookLikeAnotherAddress) {
+  const std::vector<Refused> cases{
+      {"From: \"ceo@victim.example\" <alice@example.com>\r\n",
+       "header From display name looks like an address"},
+      {"From: \"\\\" <ceo@victim.example>\" <alice@example.com>\r\n",
+       "header From display name looks like an address"},
+      {"From: =?UTF-8?B?Y2VvQHZpY3RpbS5leGFtcGxl?= <alice@example.com>\r\n",
+       "header From display name looks like an address"},
+      {"From: =?ISO-8859-1?Q?CEO_=3Cceo=40victim=2Eexample=3E?= <alice@example.com>\r\n",
+       "header From display name looks like an address"},
+      {"From: Bob <bob@team.example>, \"ceo@victim.example\" <alice@example.com>\r\n",
+       "header From display name looks like an address"},
+      {"From: alice@example.com (ceo@victim.example)\r\n",
+       "header From comment looks like an address"},
+      {"From: alice@example.com\r\nSender: \"ceo@victim.example\" <x@team.example>\r\n",
+       "header Sender display name looks like an address"},
+      // Ownership is checked first: its reason names the address.
+      {"From: \"ceo@victim.example\" <mallory@example.net>\r\n",
+       "header From <mallory@example.net> not owned by user"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.message);
+    const auto check = check_header_senders(c.message, kGrants, kDefault);
+    EXPECT_FALSE(check.allowed);
+    EXPECT_EQ(check.reason, c.reason);
+    // policy.address_like_display_names: allow keeps only the ownership check.
+    const auto allowed = check_header_senders(c.message, kGrants, kDefault, AddressLikeDisplayNames::Allow);
+    EXPECT_EQ(allowed.allowed, c.reason.find(" not owned ") == std::string::npos) << allowed.reason;
   }
 }
 

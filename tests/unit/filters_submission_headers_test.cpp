@@ -25,6 +25,7 @@ SubmissionContext context() {
   ctx.tls_cipher = "TLS_AES_256_GCM_SHA384";
   ctx.envelope_recipient_if_single = "bob@example.org";
   ctx.now = kNow;
+  ctx.received_shows_user = true;  // the tests below show the user; ReceivedLeavesTheUserOut...
   return ctx;
 }
 
@@ -63,6 +64,26 @@ TEST(FiltersSubmissionHeaders, ReceivedWithTlsAndOneRecipient) {
             "\t(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384)\r\n"
             "\t(authenticated user alice)\r\n"
             "\tfor <bob@example.org>; Sun, 22 Nov 2026 04:20:00 +0000\r\n");
+}
+
+TEST(FiltersSubmissionHeaders, ReceivedLeavesTheUserOutByDefault) {
+  SubmissionContext defaults;
+  EXPECT_FALSE(defaults.received_shows_user);
+  auto ctx = context();
+  ctx.received_shows_user = false;
+  const auto received = received_for(ctx);
+  EXPECT_EQ(received,
+            "Received: from client.example ([203.0.113.5])\r\n"
+            "\tby relay.example (Postern) with ESMTPSA id 4ABC12\r\n"
+            "\t(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384)\r\n"
+            "\tfor <bob@example.org>; Sun, 22 Nov 2026 04:20:00 +0000\r\n");
+  EXPECT_EQ(received.find("alice"), std::string::npos);
+  ctx.envelope_recipient_if_single.clear();
+  ctx.tls = false;
+  EXPECT_EQ(received_for(ctx),
+            "Received: from client.example ([203.0.113.5])\r\n"
+            "\tby relay.example (Postern) with ESMTPA id 4ABC12;\r\n"
+            "\tSun, 22 Nov 2026 04:20:00 +0000\r\n");
 }
 
 TEST(FiltersSubmissionHeaders, ReceivedIpv6WithoutTlsSeveralRecipients) {

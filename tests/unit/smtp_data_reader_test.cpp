@@ -138,9 +138,13 @@ TEST(SmtpDataReader, LineOf1000OctetsIsAccepted) {
   EXPECT_EQ(read.body.size(), kMaxDataLine);
 }
 
-TEST(SmtpDataReader, StuffedDotCountsTowardsTheLineLength) {
-  EXPECT_EQ(read_all("." + std::string(kMaxDataLine - 3, 'x') + "\r\n.\r\n").verdict, Verdict::Ok);
-  EXPECT_EQ(read_all("." + std::string(kMaxDataLine - 2, 'x') + "\r\n.\r\n").verdict, Verdict::LineTooLong);
+// RFC 5321 §4.5.3.1.6 limits the line of text; the dot added for transparency is not part of it.
+TEST(SmtpDataReader, StuffedDotDoesNotCountTowardsTheLineLength) {
+  const std::string text = "." + std::string(kMaxDataLine - 3, 'x');  // 998 octets of text
+  const Read read = read_all("." + text + "\r\n.\r\n");               // 999 before CRLF on the wire
+  EXPECT_EQ(read.verdict, Verdict::Ok);
+  EXPECT_EQ(read.body, text + "\r\n");
+  EXPECT_EQ(read_all("." + text + "x\r\n.\r\n").verdict, Verdict::LineTooLong);
 }
 
 TEST(SmtpDataReader, LineOf1001OctetsIsTooLongButReadToTheEnd) {

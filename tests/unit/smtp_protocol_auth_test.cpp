@@ -64,6 +64,37 @@ TEST(SmtpProtocol, AuthPlainWithInitialResponseAsksToVerify) {
   EXPECT_EQ(dialog.protocol().authenticated_user(), "alice");
 }
 
+// The credential check answers with the name as it is stored ("Alice" logs in as alice); the
+// session uses that identity from then on: for MAIL FROM's grant check and the queued envelope.
+TEST(SmtpProtocol, AuthenticatedIdentityIsTheCheckersNotAsTyped) {
+  Dialog dialog;
+  dialog.feed("EHLO client.example\r\n");
+  dialog.feed("AUTH PLAIN " + base64("\0Alice\0secret"s) + "\r\n");
+  ASSERT_TRUE(dialog.awaits<VerifyCredentials>());
+  EXPECT_EQ(std::get<VerifyCredentials>(dialog.stopped_at()).user, "Alice");
+  EXPECT_EQ(dialog.credentials_checked(Outcome::authenticated("alice")), "235 2.7.0 Authentication successful\r\n");
+  EXPECT_EQ(dialog.protocol().authenticated_user(), "alice");
+  dialog.feed("MAIL FROM:<alice@example.org>\r\n");
+  ASSERT_TRUE(dialog.awaits<CheckSender>());
+  EXPECT_EQ(std::get<CheckSender>(dialog.stopped_at()), (CheckSender{"alice", "alice@example.org"}));
+  EXPECT_EQ(dialog.sender_checked(Outcome::accepted()), "250 2.1.0 Ok\r\n");
+  dialog.feed("RCPT TO:<bob@example.net>\r\n");
+  dialog.feed("DATA\r\n");
+  dialog.feed("Subject: x\r\n\r\nhi\r\n.\r\n");
+  ASSERT_TRUE(dialog.awaits<AcceptMessage>());
+  EXPECT_EQ(std::get<AcceptMessage>(dialog.stopped_at()).envelope.user, "alice");
+}
+
+TEST(SmtpProtocol, AuthLoginIdentityIsTheCheckersToo) {
+  Dialog dialog;
+  dialog.feed("EHLO client.example\r\n");
+  dialog.feed("AUTH LOGIN " + base64("ALICE") + "\r\n");
+  dialog.feed(base64("secret") + "\r\n");
+  ASSERT_TRUE(dialog.awaits<VerifyCredentials>());
+  EXPECT_EQ(dialog.credentials_checked(Outcome::authenticated("alice")), "235 2.7.0 Authentication successful\r\n");
+  EXPECT_EQ(dialog.protocol().authenticated_user(), "alice");
+}
+
 TEST(SmtpProtocol, AuthMechanismIsCaseInsensitive) {
   Dialog dialog;
   dialog.feed("EHLO client.example\r\n");

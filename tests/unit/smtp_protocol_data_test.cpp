@@ -107,6 +107,14 @@ TEST(SmtpProtocol, MessageLineOver1000OctetsIs500AfterTheEnd) {
   EXPECT_EQ(dialog.feed(".\r\n"), "500 5.5.2 Line too long\r\n");
 }
 
+TEST(SmtpProtocol, StuffedLineOf998OctetsOfTextIsAccepted) {
+  Dialog dialog = in_data();
+  const std::string text = "." + std::string(997, 'x');
+  EXPECT_EQ(dialog.feed("." + text + "\r\n.\r\n"), "");
+  ASSERT_TRUE(dialog.awaits<AcceptMessage>());
+  EXPECT_EQ(dialog.message_content(), text + "\r\n");
+}
+
 TEST(SmtpProtocol, MessageOverTheSizeLimitIs552AfterTheEnd) {
   ProtocolOptions options = implicit_tls();
   options.max_message_size = 10;

@@ -5,6 +5,7 @@
 
 #include "postern/schema/message_chunks.hpp"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -48,15 +49,14 @@ struct PendingRecipient {
   std::string address;
 };
 
-// A message a worker has leased: only its pending recipients are listed.
+// A message a worker has leased: its envelope, never its body (delivery reads that chunk by
+// chunk with read_chunk()). Only its pending recipients are listed.
 struct ClaimedMessage {
   std::string id;
   std::string sender;
   bool eight_bit_mime = false;
   bool smtputf8 = false;
-  // The whole body, assembled from its chunks (or the column of an older replica's row) for
-  // now: delivery will stream read_chunk() instead, and the claim will carry envelopes only.
-  std::string message;
+  std::uint64_t size = 0;       // the stored message's octets: what its chunks hold together
   int attempts = 0;             // including this one
   long long age_seconds = 0;    // since it was queued
   long long arrival_time = 0;   // unix time it was queued
