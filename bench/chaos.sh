@@ -39,27 +39,12 @@ per_client=$(( (messages + clients - 1) / clients ))
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
-build="build-release"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 # ---------------------------------------------------------------------------------------------
 # 1. Build
-if [ "${BENCH_SKIP_BUILD:-0}" = 1 ]; then
-  echo "== using the binaries in $build (BENCH_SKIP_BUILD=1)"
-else
-  echo "== building release ($build)"
-  build_log=/tmp/postern-chaos-build.$$.log
-  # shellcheck disable=SC2086  # BENCH_CMAKE_ARGS is a list of words
-  if ! { cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPOSTERN_TESTS=OFF ${BENCH_CMAKE_ARGS:-} \
-         && ninja -C "$build" postern mailadmin smtp-load; } >"$build_log" 2>&1; then
-    tail -n 40 "$build_log" >&2
-    echo "chaos.sh: build failed (full log: $build_log)" >&2
-    exit 1
-  fi
-  rm -f "$build_log"
-fi
-postern=$build/server/postern
-mailadmin=$build/mailadmin/mailadmin
-load=$build/bench/smtp-load
+build_release chaos.sh
 
 # ---------------------------------------------------------------------------------------------
 # Work folder under /tmp (the postgres user must reach the cluster inside it) and clean-up of
@@ -88,9 +73,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }  # seconds from $2 to $1
 

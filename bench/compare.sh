@@ -32,14 +32,9 @@ out=$(mktemp -d /tmp/postern-compare.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 
 # Build this tree once, as run.sh does, then measure alternately.
-echo "== building this tree (build-release)"
-# shellcheck disable=SC2086  # BENCH_CMAKE_ARGS is a list of words
-if ! { cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DPOSTERN_TESTS=OFF ${BENCH_CMAKE_ARGS:-} \
-       && ninja -C build-release postern mailadmin smtp-load; } >"$out/build.log" 2>&1; then
-  tail -n 40 "$out/build.log" >&2
-  echo "compare.sh: build failed" >&2
-  exit 1
-fi
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+BENCH_SKIP_BUILD=0 BENCH_POSTERN= build_release compare.sh
 current=$(realpath build-release/server/postern)
 
 for i in $(seq "$runs"); do

@@ -38,28 +38,12 @@ log_level=${BENCH_LOG_LEVEL:-warning}
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
-build="build-release"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 # ---------------------------------------------------------------------------------------------
 # 1. Build
-if [ "${BENCH_SKIP_BUILD:-0}" = 1 ]; then
-  echo "== using the binaries in $build (BENCH_SKIP_BUILD=1)"
-else
-  echo "== building release ($build)"
-  build_log=/tmp/postern-memory-build.$$.log
-  # shellcheck disable=SC2086  # BENCH_CMAKE_ARGS is a list of words
-  if ! { cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPOSTERN_TESTS=OFF ${BENCH_CMAKE_ARGS:-} \
-         && ninja -C "$build" postern mailadmin smtp-load; } >"$build_log" 2>&1; then
-    tail -n 40 "$build_log" >&2
-    echo "memory.sh: build failed (full log: $build_log)" >&2
-    exit 1
-  fi
-  rm -f "$build_log"
-fi
-postern=${BENCH_POSTERN:-$build/server/postern}
-mailadmin=$build/mailadmin/mailadmin
-load=$build/bench/smtp-load
-[ -x "$postern" ] || { echo "memory.sh: no postern binary at $postern" >&2; exit 1; }
+build_release memory.sh
 
 # ---------------------------------------------------------------------------------------------
 # Work folder under /tmp (the postgres user must reach the cluster inside it) and clean-up of
@@ -95,9 +79,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 status_kib() { awk -v key="$2:" '$1 == key { print $2 }' "/proc/$1/status" 2>/dev/null || true; }  # PID FIELD
 mb() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
 

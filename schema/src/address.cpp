@@ -1,5 +1,7 @@
 #include "postern/schema/address.hpp"
 
+#include "utf8.hpp"
+
 #include <idn2.h>
 
 #include <algorithm>
@@ -36,42 +38,6 @@ bool is_atext(unsigned char c) {
 bool is_ascii_control(unsigned char c) { return c < 0x20 || c == 0x7f; }
 bool is_c1_control(char32_t cp) { return cp >= 0x80 && cp <= 0x9f; }
 
-struct Utf8Char {
-  char32_t cp = 0;
-  std::size_t size = 0;  // 0: not a UTF-8 sequence
-};
-
-// The UTF-8 sequence starting at s[i], strictly as RFC 3629 §4 defines it: no overlong forms,
-// no UTF-16 surrogates, nothing past U+10FFFF.
-Utf8Char utf8_at(std::string_view s, std::size_t i) {
-  const auto b0 = static_cast<unsigned char>(s[i]);
-  std::size_t n = 0;
-  char32_t cp = 0;
-  if (b0 < 0x80) return {b0, 1};
-  if (b0 >= 0xc2 && b0 <= 0xdf) {
-    n = 2;
-    cp = b0 & 0x1f;
-  } else if ((b0 & 0xf0) == 0xe0) {
-    n = 3;
-    cp = b0 & 0x0f;
-  } else if (b0 >= 0xf0 && b0 <= 0xf4) {
-    n = 4;
-    cp = b0 & 0x07;
-  } else {
-    return {};
-  }
-  if (s.size() - i < n) return {};
-  for (std::size_t k = 1; k < n; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if ((b & 0xc0) != 0x80) return {};
-    cp = (cp << 6) | (b & 0x3f);
-  }
-  if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || (cp >= 0xd800 && cp <= 0xdfff) ||
-      cp > 0x10ffff) {
-    return {};
-  }
-  return {cp, n};
-}
 
 bool is_valid_utf8(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {

@@ -69,7 +69,7 @@ struct Config {
   std::uint32_t argon2_memory_kib = 19456;
   std::uint32_t argon2_iterations = 2;
   unsigned auth_hash_threads = 0;  // Argon2 threads; 0 = the CPUs the process may use (cgroup quota)
-  unsigned auth_hash_queue = 0;    // hashes waiting for a thread, more get 454; 0 = 4 x threads
+  unsigned auth_hash_queue = 0;    // hashes waiting for a thread, more get 454; 0 = 32 x threads
   unsigned auth_failure_window_seconds = 900;
   unsigned auth_failures_per_network = 30;      // from one IPv4 address or IPv6 /64, any users
   unsigned auth_failures_per_user_network = 5;  // for one user from one network

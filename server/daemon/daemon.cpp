@@ -69,7 +69,7 @@ BlockingPool::Options hashing_options(const config::Config& config, unsigned thr
   BlockingPool::Options options;
   options.database_url = config.database_url;  // never used: hashing work does not call store()
   options.threads = threads;
-  options.max_waiting = config.auth_hash_queue ? config.auth_hash_queue : 4 * std::size_t{threads};
+  options.max_waiting = config.auth_hash_queue ? config.auth_hash_queue : 32 * std::size_t{threads};
   return options;
 }
 
