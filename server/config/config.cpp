@@ -138,6 +138,8 @@ void read_limits(Section& root, Config& cfg) {
     s.read("max_connections_per_ip", cfg.max_connections_per_ip);
     s.read("command_timeout_seconds", cfg.command_timeout_seconds);
     s.read("data_timeout_seconds", cfg.data_timeout_seconds);
+    s.read("auth_timeout_seconds", cfg.auth_timeout_seconds);
+    s.read("session_timeout_seconds", cfg.session_timeout_seconds);
   });
 }
 

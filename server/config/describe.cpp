@@ -108,6 +108,8 @@ std::string describe(const Config& c) {
   line.add("limits.max_connections_per_ip", c.max_connections_per_ip);
   line.add("limits.command_timeout_seconds", c.command_timeout_seconds);
   line.add("limits.data_timeout_seconds", c.data_timeout_seconds);
+  line.add("limits.auth_timeout_seconds", c.auth_timeout_seconds);
+  line.add("limits.session_timeout_seconds", c.session_timeout_seconds);
   line.add("auth.argon2_memory_kib", c.argon2_memory_kib);
   line.add("auth.argon2_iterations", c.argon2_iterations);
   line.add("auth.hash_threads", c.auth_hash_threads);

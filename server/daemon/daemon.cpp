@@ -114,6 +114,8 @@ net::SessionSettings session_settings(const config::Config& config) {
   settings.protocol.max_errors = static_cast<int>(config.max_errors);
   settings.command_timeout = std::chrono::seconds{config.command_timeout_seconds};
   settings.data_timeout = std::chrono::seconds{config.data_timeout_seconds};
+  settings.auth_timeout = std::chrono::seconds{config.auth_timeout_seconds};
+  settings.session_timeout = std::chrono::seconds{config.session_timeout_seconds};
   return settings;
 }
 

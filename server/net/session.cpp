@@ -114,15 +114,40 @@ class SessionDriver {
     co_return false;
   }
 
+  // The deadlines bound whole things, not single reads: a client that trickles a byte at a time
+  // or idles between NOOPs still runs into them.
+  struct Limit {
+    Transport::Deadline deadline;
+    const char* name;  // why the session ends when it passes, for the log
+  };
+
+  // The earliest of: this command line (from its first byte) or this DATA phase (from the 354),
+  // authentication (from the connect, until AUTH succeeds), and the whole session.
+  Limit next_deadline(const smtp::NeedInput& need) {
+    if (need.message_data) {
+      if (!in_data_) data_deadline_ = Transport::after(settings_.data_timeout);
+      in_data_ = true;
+    } else {
+      if (in_data_ || protocol_.buffered_bytes() == 0) command_deadline_ = Transport::after(settings_.command_timeout);
+      in_data_ = false;
+    }
+    Limit limit{in_data_ ? data_deadline_ : command_deadline_, "timeout"};
+    if (protocol_.authenticated_user().empty() && auth_deadline_ < limit.deadline) {
+      limit = {auth_deadline_, "authentication timeout"};
+    }
+    if (session_deadline_ < limit.deadline) limit = {session_deadline_, "session timeout"};
+    return limit;
+  }
+
   asio::awaitable<bool> read_more(const smtp::NeedInput& need) {
     const bool flushed = co_await flush();  // a co_await of its own (see start_tls)
     if (!flushed) co_return false;
     boost::system::error_code ec;
-    auto limit = need.message_data ? settings_.data_timeout : settings_.command_timeout;
-    std::size_t n = co_await connection_.read_some(buffer_.data(), buffer_.size(), Transport::after(limit), ec);
+    const Limit limit = next_deadline(need);
+    std::size_t n = co_await connection_.read_some(buffer_.data(), buffer_.size(), limit.deadline, ec);
     // RFC 5321 §3.8: a server that must close says 421 first.
     if (connection_.aborted()) co_return co_await farewell(421, "4.3.2", "Service shutting down", "shutdown");
-    if (connection_.timed_out()) co_return co_await farewell(421, "4.4.2", "Timeout", "timeout");
+    if (connection_.timed_out()) co_return co_await farewell(421, "4.4.2", "Timeout", limit.name);
     if (ec) {
       reason_ = ec == asio::error::eof ? "client closed" : ec.message();
       co_return false;
@@ -205,6 +230,11 @@ class SessionDriver {
   std::array<char, 16384> buffer_;
   unsigned messages_ = 0;
   std::string reason_ = "client quit";
+  const Transport::Deadline auth_deadline_ = Transport::after(settings_.auth_timeout);
+  const Transport::Deadline session_deadline_ = Transport::after(settings_.session_timeout);
+  Transport::Deadline command_deadline_{};
+  Transport::Deadline data_deadline_{};
+  bool in_data_ = false;
 };
 
 }  // namespace

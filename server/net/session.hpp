@@ -36,9 +36,11 @@ struct SessionSettings {
   smtp::ProtocolOptions protocol;  // tls_available/tls_active/auth_without_tls set per session
   bool implicit_tls = false;
   bool allow_plaintext_auth_on_loopback = false;
-  std::chrono::seconds command_timeout{300};
-  std::chrono::seconds data_timeout{600};
+  std::chrono::seconds command_timeout{300};   // one command line, from its first byte
+  std::chrono::seconds data_timeout{600};      // one DATA phase, from the 354 to the final dot
   std::chrono::seconds handshake_timeout{30};
+  std::chrono::seconds auth_timeout{60};       // from the connect until AUTH succeeds
+  std::chrono::seconds session_timeout{3600};  // the whole session
 };
 
 // Runs the session to its end. The socket's executor must be a strand.

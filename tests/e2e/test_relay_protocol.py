@@ -1,6 +1,7 @@
 """Protocol edge cases over raw sockets: pipelining, size and line limits, malformed lines, SMTP
 smuggling, error limits, HTTP, brute force, connection limits and timeouts."""
 import smtplib
+import socket
 import time
 import unittest
 
@@ -380,6 +381,66 @@ class ConnectionLimitsAndTimeouts(RelayTestCase):
         self.assertEqual(client.reply().raw, b"421 4.4.2 Timeout\r\n")
         self.assertTrue(client.is_closed())
         self.assert_nothing_queued_since(before)
+
+
+class WholeThingDeadlines(RelayTestCase):
+    """Deadlines bound a whole command line, authentication and the session, not single reads:
+    a client that trickles bytes or idles between NOOPs cannot hold its connection."""
+    relay_config = {"limits": {"command_timeout_seconds": 2, "auth_timeout_seconds": 4,
+                               "session_timeout_seconds": 6}}
+
+    def trickle(self, client, data, pause):
+        """Sends data a byte at a time; returns the reply that came before the end, if any."""
+        for byte in data:
+            try:
+                client.send(bytes([byte]))
+            except OSError:
+                break
+            time.sleep(pause)
+            client.sock.settimeout(0.01)
+            try:
+                chunk = client.sock.recv(4096)
+            except (socket.timeout, BlockingIOError):
+                chunk = None
+            finally:
+                client.sock.settimeout(client.timeout)
+            if chunk:
+                client.buffer += chunk
+                return client.reply()
+        return None
+
+    def test_a_command_line_trickled_a_byte_a_second_gets_421_within_its_deadline(self):
+        client = self.raw()
+        self.assertEqual(client.reply().code, 220)
+        started = time.monotonic()
+        reply = self.trickle(client, b"EHLO a-very-slow-client.example\r\n", 0.5)
+        self.assertIsNotNone(reply, "the whole line went through: the deadline was per read")
+        self.assertEqual(reply.raw, b"421 4.4.2 Timeout\r\n")
+        self.assertLess(time.monotonic() - started, 4.5)
+
+    def test_noops_do_not_extend_the_time_to_authenticate(self):
+        client = self.raw()
+        self.assertEqual(client.reply().code, 220)
+        started = time.monotonic()
+        for _ in range(40):
+            reply = client.command("NOOP")
+            if reply.code != 250:
+                break
+            time.sleep(0.5)
+        self.assertEqual(reply.raw, b"421 4.4.2 Timeout\r\n")
+        self.assertLess(time.monotonic() - started, 6.5)
+        self.assertTrue(client.is_closed())
+
+    def test_an_authenticated_session_ends_at_the_session_deadline(self):
+        client = self.raw_logged_in(ALICE)
+        started = time.monotonic()
+        for _ in range(40):
+            reply = client.command("NOOP")
+            if reply.code != 250:
+                break
+            time.sleep(0.5)
+        self.assertEqual(reply.raw, b"421 4.4.2 Timeout\r\n")
+        self.assertLess(time.monotonic() - started, 8.5)
 
 
 if __name__ == "__main__":

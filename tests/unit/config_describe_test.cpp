@@ -74,6 +74,7 @@ listeners:
             "limits.max_message_size=26214400 limits.max_recipients=100 limits.max_errors=5 "
             "limits.max_connections=1000 limits.max_connections_per_ip=50 "
             "limits.command_timeout_seconds=300 limits.data_timeout_seconds=600 "
+            "limits.auth_timeout_seconds=60 limits.session_timeout_seconds=3600 "
             "auth.argon2_memory_kib=19456 auth.argon2_iterations=2 auth.hash_threads=0 "
             "auth.hash_queue=0 auth.failure_window_seconds=900 auth.failures_per_network=30 "
             "auth.failures_per_user_network=5 auth.failure_delay_ms=1000 auth.user_delay_ms=1000 "

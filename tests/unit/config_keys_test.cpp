@@ -39,6 +39,8 @@ TEST(ConfigDefaults, MinimalFileHasEveryDefault) {
   EXPECT_EQ(c.max_connections, 1000u);
   EXPECT_EQ(c.max_connections_per_ip, 50u);
   EXPECT_EQ(c.command_timeout_seconds, 300u);
+  EXPECT_EQ(c.auth_timeout_seconds, 60u);
+  EXPECT_EQ(c.session_timeout_seconds, 3600u);
   EXPECT_EQ(c.data_timeout_seconds, 600u);
   EXPECT_EQ(c.argon2_memory_kib, 19456u);
   EXPECT_EQ(c.argon2_iterations, 2u);
