@@ -134,6 +134,7 @@ void read_limits(Section& root, Config& cfg) {
     s.read("max_message_size", cfg.max_message_size);
     s.read("max_recipients", cfg.max_recipients);
     s.read("max_errors", cfg.max_errors);
+    s.read("max_idle_commands", cfg.max_idle_commands);
     s.read("max_connections", cfg.max_connections);
     s.read("max_connections_per_ip", cfg.max_connections_per_ip);
     s.read("command_timeout_seconds", cfg.command_timeout_seconds);

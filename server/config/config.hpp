@@ -65,6 +65,7 @@ struct Config {
   unsigned max_connections_per_ip = 50;
   unsigned command_timeout_seconds = 300;
   unsigned data_timeout_seconds = 600;
+  unsigned max_idle_commands = 30;  // NOOP, RSET, VRFY, HELP, EXPN, refused RCPT between messages
   unsigned auth_timeout_seconds = 60;        // from the connect until AUTH succeeds
   unsigned session_timeout_seconds = 3600;   // a whole session
   // auth: Argon2id and its pool; the brake on guessing (auth::FailureThrottle)

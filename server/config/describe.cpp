@@ -104,6 +104,7 @@ std::string describe(const Config& c) {
   line.add("limits.max_message_size", c.max_message_size);
   line.add("limits.max_recipients", c.max_recipients);
   line.add("limits.max_errors", c.max_errors);
+  line.add("limits.max_idle_commands", c.max_idle_commands);
   line.add("limits.max_connections", c.max_connections);
   line.add("limits.max_connections_per_ip", c.max_connections_per_ip);
   line.add("limits.command_timeout_seconds", c.command_timeout_seconds);

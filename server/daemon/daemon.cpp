@@ -112,6 +112,7 @@ net::SessionSettings session_settings(const config::Config& config) {
   settings.protocol.max_message_size = config.max_message_size;
   settings.protocol.max_recipients = config.max_recipients;
   settings.protocol.max_errors = static_cast<int>(config.max_errors);
+  settings.protocol.max_idle_commands = static_cast<int>(config.max_idle_commands);
   settings.command_timeout = std::chrono::seconds{config.command_timeout_seconds};
   settings.data_timeout = std::chrono::seconds{config.data_timeout_seconds};
   settings.auth_timeout = std::chrono::seconds{config.auth_timeout_seconds};
@@ -145,7 +146,9 @@ schema::LeaseOwner this_boot(const config::Config& config) {
 }  // namespace
 
 // Declared in the order of construction; destroyed in reverse, the io_context after all that
-// waits on it.
+// waits on it. The io_context goes before what the sessions use (services, registry, limiter,
+// ...): its destructor destroys the frames of sessions still suspended in it (those cut off past
+// the grace period), and their destructors unregister from the registry and free limiter slots.
 struct Daemon::State {
   explicit State(const config::Config& cfg);
 
@@ -156,7 +159,6 @@ struct Daemon::State {
   config::Config config;
   unsigned io_threads;
   unsigned hash_threads;
-  boost::asio::io_context io;
   BlockingPool pool;
   BlockingPool hashing;  // Argon2 only: one thread per usable CPU, never a database connection
   std::unique_ptr<net::TlsContext> tls;
@@ -166,6 +168,7 @@ struct Daemon::State {
   net::ConnectionLimiter limiter;
   net::SessionRegistry registry;
   net::SessionServices services{credentials, grants, intake, nullptr, registry};
+  boost::asio::io_context io;
   std::vector<std::unique_ptr<net::Listener>> listeners;
   Signals signals;
   std::atomic<bool> listening{false};  // the accept loops run
@@ -179,13 +182,13 @@ Daemon::State::State(const config::Config& cfg)
     : config(cfg),
       io_threads(cfg.io_threads ? cfg.io_threads : std::max(1u, std::thread::hardware_concurrency())),
       hash_threads(hashing_threads(cfg)),
-      io(static_cast<int>(io_threads)),
       pool(pool_options(cfg)),
       hashing(hashing_options(cfg, hash_threads)),
       credentials(pool, hashing, schema::Argon2Params{cfg.argon2_memory_kib, cfg.argon2_iterations}, throttle_limits(cfg)),
       grants(pool, sender_policy(cfg)),
       intake(pool, intake_options(cfg), sender_policy(cfg)),
       limiter(cfg.max_connections, cfg.max_connections_per_ip),
+      io(static_cast<int>(io_threads)),
       signals(io) {
   if (cfg.tls) tls = std::make_unique<net::TlsContext>(cfg.tls->certificate_file, cfg.tls->key_file);
   services.tls = tls.get();

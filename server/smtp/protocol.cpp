@@ -258,6 +258,7 @@ void Protocol::sender_checked(Outcome outcome) {
 void Protocol::message_handled(Outcome outcome) {
   if (!awaiting_ || !std::holds_alternative<AcceptMessage>(*awaiting_)) return;
   awaiting_.reset();
+  if (outcome.verdict == Outcome::Verdict::Accepted) idle_commands_ = 0;
   send(reply_for(std::move(outcome), {Reply::line(250, "2.0.0", "Ok"),
                                       Reply::line(550, "5.7.1", "Message refused"),
                                       Reply::line(451, "4.3.0", "Temporary failure, try again later"),

@@ -41,6 +41,9 @@ struct ProtocolOptions {
   std::size_t message_piece_size = kMessagePieceSize;  // MessageData's bound; tests make it small
   std::size_t max_recipients = 100;
   int max_errors = 5;             // 5xx replies, whatever their cause, before "421 Too many errors"
+  // NOOP, RSET, VRFY, HELP, EXPN and refused RCPTs between two accepted messages, before
+  // "421 Too many commands without mail": nobody holds a connection with them.
+  int max_idle_commands = 30;
   bool tls_available = false;     // a certificate is configured: offer STARTTLS
   bool tls_active = false;        // implicit TLS listener: the session starts encrypted
   bool auth_without_tls = false;  // allow AUTH in plaintext (the driver sets it for loopback)
@@ -99,6 +102,9 @@ class Protocol {
   void handle_command(std::string_view line);
   void finish_message();
 
+  // Counts one non-productive command; past the limit, says 421 and returns true.
+  bool over_idle_limit();
+  void refuse_recipient(int code, std::string_view enhanced, std::string_view text);
   void send(Reply reply, std::optional<MessageRefusal> refused_message = std::nullopt);
   void send(int code, std::string_view enhanced, std::string_view text);
   void await(Step step, Step repeat);
@@ -146,6 +152,7 @@ class Protocol {
   std::optional<Transaction> sender_under_check_;
   std::optional<Transaction> transaction_;
   int errors_ = 0;
+  int idle_commands_ = 0;  // non-productive commands since the last accepted message
 };
 
 }  // namespace smtp

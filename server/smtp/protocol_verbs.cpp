@@ -87,11 +87,11 @@ void Protocol::mail(std::string_view argument) {
 
 // RFC 5321 §4.1.1.3.
 void Protocol::rcpt(std::string_view argument) {
-  if (!transaction_) return send(503, "5.5.1", "Need MAIL command");
+  if (!transaction_) return refuse_recipient(503, "5.5.1", "Need MAIL command");
   const std::optional<PathArgument> path = split_path_argument(argument, "TO:");
-  if (!path) return send(501, "5.5.4", "Syntax: RCPT TO:<address>");
+  if (!path) return refuse_recipient(501, "5.5.4", "Syntax: RCPT TO:<address>");
   // No RCPT extension (DSN's NOTIFY, ORCPT) is advertised.
-  if (!path->parameters.empty()) return send(555, "5.5.4", "Unsupported parameter");
+  if (!path->parameters.empty()) return refuse_recipient(555, "5.5.4", "Unsupported parameter");
 
   const std::optional<std::string_view> mailbox = strip_source_route(path->path);
   // "<postmaster>" without a domain must be accepted (RFC 5321 §4.5.1).
@@ -100,11 +100,11 @@ void Protocol::rcpt(std::string_view argument) {
                                  : postmaster ? MailboxProblem::None
                                               : check_mailbox(*mailbox, transaction_->parameters.smtputf8);
   if (problem == MailboxProblem::NonAsciiWithoutSmtpUtf8) {
-    return send(553, "5.6.7", "Non-ASCII address requires SMTPUTF8");
+    return refuse_recipient(553, "5.6.7", "Non-ASCII address requires SMTPUTF8");
   }
-  if (problem != MailboxProblem::None) return send(553, "5.1.3", "Bad recipient address syntax");
+  if (problem != MailboxProblem::None) return refuse_recipient(553, "5.1.3", "Bad recipient address syntax");
   if (transaction_->recipients.size() >= options_.max_recipients) {
-    return send(452, "4.5.3", "Too many recipients");  // RFC 5321 §4.5.3.1.10
+    return refuse_recipient(452, "4.5.3", "Too many recipients");  // RFC 5321 §4.5.3.1.10
   }
   transaction_->recipients.emplace_back(*mailbox);
   send(250, "2.1.5", "Ok");
@@ -123,10 +123,13 @@ void Protocol::data(std::string_view argument) {
 // RFC 5321 §4.1.1.5: ends the transaction, not the authentication.
 void Protocol::rset(std::string_view) {
   transaction_.reset();
+  if (over_idle_limit()) return;
   send(250, "2.0.0", "Ok");
 }
 
-void Protocol::noop(std::string_view) { send(250, "2.0.0", "Ok"); }
+void Protocol::noop(std::string_view) {
+  if (!over_idle_limit()) send(250, "2.0.0", "Ok");
+}
 
 void Protocol::quit(std::string_view) {
   send(221, "2.0.0", "Bye");
@@ -135,12 +138,27 @@ void Protocol::quit(std::string_view) {
 
 // RFC 5321 §3.5.3: 252 neither confirms nor denies that a mailbox exists.
 void Protocol::vrfy(std::string_view) {
+  if (over_idle_limit()) return;
   send(252, "2.5.0", "Cannot VRFY user, but will accept message and attempt delivery");
 }
 
-void Protocol::help(std::string_view) { send(214, "2.0.0", "See RFC 5321"); }
+void Protocol::help(std::string_view) {
+  if (!over_idle_limit()) send(214, "2.0.0", "See RFC 5321");
+}
 
 // Mailing list contents are nobody's business (RFC 5321 §7.3).
-void Protocol::expn(std::string_view) { send(502, "5.5.1", "Command not implemented"); }
+void Protocol::expn(std::string_view) {
+  if (!over_idle_limit()) send(502, "5.5.1", "Command not implemented");
+}
+
+bool Protocol::over_idle_limit() {
+  if (++idle_commands_ <= options_.max_idle_commands) return false;
+  send(421, "4.7.0", "Too many commands without mail");
+  return true;
+}
+
+void Protocol::refuse_recipient(int code, std::string_view enhanced, std::string_view text) {
+  if (!over_idle_limit()) send(code, enhanced, text);
+}
 
 }  // namespace smtp

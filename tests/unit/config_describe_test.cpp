@@ -72,6 +72,7 @@ listeners:
             "tls.certificate=/etc/postern/tls.crt tls.key=/etc/postern/tls.key "
             "http=0.0.0.0:9100 "
             "limits.max_message_size=26214400 limits.max_recipients=100 limits.max_errors=5 "
+            "limits.max_idle_commands=30 "
             "limits.max_connections=1000 limits.max_connections_per_ip=50 "
             "limits.command_timeout_seconds=300 limits.data_timeout_seconds=600 "
             "limits.auth_timeout_seconds=60 limits.session_timeout_seconds=3600 "

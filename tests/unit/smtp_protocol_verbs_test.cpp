@@ -79,4 +79,40 @@ TEST(SmtpProtocol, UnknownCommandIs500) {
   EXPECT_EQ(dialog.feed("GET\r\n"), "500 5.5.1 Command unrecognized\r\n");
 }
 
+TEST(SmtpProtocol, NonProductiveCommandsPastTheLimitEndTheSessionWith421) {
+  ProtocolOptions options = implicit_tls();
+  options.max_idle_commands = 4;
+  Dialog dialog = authenticated(options);
+  EXPECT_EQ(dialog.feed("NOOP\r\n"), "250 2.0.0 Ok\r\n");
+  EXPECT_EQ(dialog.feed("RSET\r\n"), "250 2.0.0 Ok\r\n");
+  EXPECT_EQ(dialog.feed("HELP\r\n"), "214 2.0.0 See RFC 5321\r\n");
+  EXPECT_EQ(dialog.feed("VRFY x\r\n"),
+            "252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery\r\n");
+  EXPECT_EQ(dialog.feed("NOOP\r\n"), "421 4.7.0 Too many commands without mail\r\n");
+  EXPECT_TRUE(dialog.closed());
+}
+
+TEST(SmtpProtocol, RefusedRecipientsCountAsNonProductive) {
+  ProtocolOptions options = implicit_tls();
+  options.max_idle_commands = 2;
+  options.max_errors = 100;
+  Dialog dialog = in_transaction(options);
+  EXPECT_EQ(dialog.feed("RCPT TO:<bad address>\r\n"), "553 5.1.3 Bad recipient address syntax\r\n");
+  EXPECT_EQ(dialog.feed("RCPT TO:<bad address>\r\n"), "553 5.1.3 Bad recipient address syntax\r\n");
+  EXPECT_EQ(dialog.feed("RCPT TO:<bad address>\r\n"), "421 4.7.0 Too many commands without mail\r\n");
+  EXPECT_TRUE(dialog.closed());
+}
+
+TEST(SmtpProtocol, AnAcceptedMessageStartsTheCountOfNonProductiveCommandsAgain) {
+  ProtocolOptions options = implicit_tls();
+  options.max_idle_commands = 1;
+  Dialog dialog = in_data(options);
+  EXPECT_EQ(dialog.feed("NOOP\r\n"), "");  // message data, not a command
+  dialog.feed("\r\n.\r\n");
+  ASSERT_TRUE(dialog.awaits<AcceptMessage>());
+  dialog.message_handled(Outcome::accepted(Reply::line(250, "2.0.0", "Ok: queued")));
+  EXPECT_EQ(dialog.feed("NOOP\r\n"), "250 2.0.0 Ok\r\n");
+  EXPECT_EQ(dialog.feed("NOOP\r\n"), "421 4.7.0 Too many commands without mail\r\n");
+}
+
 }  // namespace
