@@ -6,6 +6,7 @@
 #include "password_input.hpp"
 
 #include "postern/schema/address.hpp"
+#include "postern/schema/store.hpp"
 #include "postern/schema/errors.hpp"
 #include "postern/schema/migrations.hpp"
 #include "postern/schema/queue_admin.hpp"
@@ -513,7 +514,7 @@ int CommandLine::audit() {
 int CommandLine::migrate() {
   // Its own connection: the Store expects a migrated schema, this command makes one.
   session_.forget_store();
-  pqxx::connection db{database_url(s_)};
+  pqxx::connection db{schema::with_connection_defaults(database_url(s_))};
   if (status_ && contract_) throw UsageError("usage: migrate [--status] [--contract]");
   if (status_) {
     print_migration_status(std::cout, schema::migration_status(db), format());

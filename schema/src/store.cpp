@@ -106,8 +106,23 @@ void expect_changed(const pqxx::result& result, const std::string& message) {
 
 }  // namespace
 
+std::string with_connection_defaults(const std::string& database_url) {
+  static constexpr std::pair<const char*, const char*> kDefaults[] = {
+      {"connect_timeout", "5"},   {"keepalives", "1"},         {"keepalives_idle", "30"},
+      {"keepalives_interval", "10"}, {"keepalives_count", "3"}};
+  const bool uri = database_url.starts_with("postgresql://") || database_url.starts_with("postgres://");
+  std::string out = database_url;
+  for (const auto& [key, value] : kDefaults) {
+    if (database_url.find(std::string(key) + "=") != std::string::npos) continue;  // set by the operator
+    if (uri) out += (out.find('?') == std::string::npos ? "?" : "&");
+    else if (!out.empty()) out += ' ';
+    out += std::string(key) + "=" + value;
+  }
+  return out;
+}
+
 struct Store::Connection {
-  explicit Connection(const std::string& url) : db{url} {}
+  explicit Connection(const std::string& url) : db{with_connection_defaults(url)} {}
   pqxx::connection db;
 };
 

@@ -2,6 +2,7 @@
 #include "server/queue/queue_listener.hpp"
 
 #include "postern/schema/queue_store.hpp"
+#include "postern/schema/store.hpp"
 #include "server/runtime/log.hpp"
 
 #include <pqxx/pqxx>
@@ -37,7 +38,7 @@ void QueueListener::run() {
   bool lost = false;
   while (!stopping_) {
     try {
-      pqxx::connection db{database_url_};
+      pqxx::connection db{schema::with_connection_defaults(database_url_)};
       Receiver receiver{db, wake_};
       db.get_notifs();  // sends LISTEN
       if (lost) {

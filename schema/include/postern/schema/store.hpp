@@ -48,6 +48,12 @@ struct AuditEntry {
   std::string detail;
 };
 
+// The connection string with libpq's connect_timeout (5 s) and TCP keepalives (idle 30 s, then
+// every 10 s, 3 probes) added where it does not set them itself, so that a PostgreSQL that
+// vanished (a dead node, a dropped route) is noticed by the kernel instead of hanging a query
+// for the default two hours. Works on both forms: "postgresql://..." URIs and "key=value" lists.
+std::string with_connection_defaults(const std::string& database_url);
+
 class Store {
  public:
   // Connects and prepares every statement. Throws DatabaseUnavailable.
