@@ -12,7 +12,7 @@ import ssl
 import unittest
 
 import pgcluster
-from relay import Mailadmin, RawSmtp, RelayServer, queued, queued_ids
+from relay import Mailadmin, RawSmtp, RelayLogsOnFailure, RelayServer, queued, queued_ids
 
 ALICE, ALICE_PW = "alice", "Alice-pw-7f3c1e"
 BOB, BOB_PW = "bob", "Bob-pw-0d9a4b"
@@ -43,7 +43,7 @@ _module_databases = {}  # test module name -> its seeded database
 _seeded = set()
 
 
-class RelayTestCase(unittest.TestCase):
+class RelayTestCase(RelayLogsOnFailure, unittest.TestCase):
     """One postern per class (relay_config overrides its config) on a seeded database that the
     classes of one test module share: tests compare the queue before and after, never its size."""
 

