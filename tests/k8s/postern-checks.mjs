@@ -48,6 +48,16 @@ check(pg && !/:latest$|^[^:]+$/.test(pg.spec.template.spec.containers[0].image),
 const svc = objects.find((o) => o.kind === "Service" && o.metadata.name === "postern");
 check(svc && svc.spec.ports.map((p) => `${p.name}:${p.port}`).sort().join(",") === "http:9100,smtp:9000", "Service postern is not smtp 9000 + http 9100");
 
+const policies = objects.filter((o) => o.kind === "NetworkPolicy");
+const relayPolicy = policies.find((o) => o.metadata.name === "postern-relay");
+const httpRule = relayPolicy?.spec.ingress?.find((r) => r.ports?.some((p) => p.port === 9100));
+check(httpRule && httpRule.from.every((f) => f.ipBlock || f.podSelector?.matchLabels?.["app.kubernetes.io/part-of"] === "monitoring"),
+      "port 9100 is open to more than monitoring pods and the node network");
+const egress = policies.find((o) => o.metadata.name === "postern-egress");
+const egressPorts = (egress?.spec.egress ?? []).flatMap((r) => (r.ports ?? []).map((p) => p.port)).sort((a, b) => a - b);
+check(egress?.spec.policyTypes?.includes("Egress") && egressPorts.join(",") === "25,53,53,465,587,5432",
+      `the relay's egress is not PostgreSQL, DNS and the upstream ports: ${egressPorts}`);
+
 const loopback = config.listeners.some((l) => l.allow_plaintext_auth_on_loopback);
 const hpa = objects.find((o) => o.kind === "HorizontalPodAutoscaler");
 if (overlay === "dev") {
