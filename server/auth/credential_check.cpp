@@ -138,25 +138,33 @@ boost::asio::awaitable<Verdict> CredentialCheck::decide(const std::string& user,
 }
 
 boost::asio::awaitable<Verdict> CredentialCheck::check_password(const std::string& user, const std::string& password) {
-  auto credentials = co_await database_.run([&](BlockingContext& context) { return context.store().credentials(user); });
+  auto credentials = co_await database_.run(
+      [](BlockingContext& context, const std::string& name) { return context.store().credentials(name); }, user);
   // Argon2 runs on its own threads, so logins never hold up other sessions' queries.
   // Unknown users are checked against a dummy hash: the timing does not tell who exists.
-  auto check = co_await hashing_.run([&](BlockingContext&) {
-    return schema::verify_password(password, credentials ? credentials->password_hash : dummy_hash_, argon2_);
-  });
+  const std::string& stored = credentials ? credentials->password_hash : dummy_hash_;
+  auto check = co_await hashing_.run(
+      [](BlockingContext&, const std::string& typed, const std::string& hash, const schema::Argon2Params& params) {
+        return schema::verify_password(typed, hash, params);
+      },
+      password, stored, argon2_);
   if (!credentials || check == schema::PasswordCheck::Mismatch) co_return Verdict::Rejected;
   if (!credentials->enabled) co_return Verdict::Disabled;
   std::string rehashed;
   if (check == schema::PasswordCheck::MatchNeedsRehash) {
-    rehashed = co_await hashing_.run([&](BlockingContext&) { return schema::hash_password(password, argon2_); });
+    rehashed = co_await hashing_.run(
+        [](BlockingContext&, const std::string& typed, const schema::Argon2Params& params) {
+          return schema::hash_password(typed, params);
+        },
+        password, argon2_);
   }
-  co_await database_.run([&](BlockingContext& context) {
-    if (!rehashed.empty()) {
-      context.store().upgrade_password_hash(credentials->user_id, credentials->password_hash, rehashed);
-    }
-    context.store().record_login(credentials->user_id);
-    return true;
-  });
+  co_await database_.run(
+      [](BlockingContext& context, const schema::Credentials& found, const std::string& new_hash) {
+        if (!new_hash.empty()) context.store().upgrade_password_hash(found.user_id, found.password_hash, new_hash);
+        context.store().record_login(found.user_id);
+        return true;
+      },
+      *credentials, rehashed);
   if (!rehashed.empty()) log::info("password_rehashed", {{"user", user}});
   co_return Verdict::Accepted;
 }

@@ -66,6 +66,7 @@ void read_database(Section& root, Config& cfg, const Environment& env, Checks& c
     const bool has_file = s.read("url_file", url_file);
     s.read("pool_size", cfg.database_pool_size);
     s.read("timeout_seconds", cfg.database_timeout_seconds);
+    s.read("wait_timeout_seconds", cfg.database_wait_timeout_seconds);
     checks.push_back([s, url, url_file, has_url, has_file, &cfg, &env] {
       if (has_url && has_file) s.fail_at("url_file", "cannot be combined with database.url");
       if (const auto from_env = env(kDatabaseUrlVariable); from_env && !from_env->empty()) {
@@ -126,6 +127,7 @@ void read_http(Section& root, Config& cfg) {
       s.fail_at("address", "expected an IPv4 or IPv6 address, got " + quote(cfg.http.address));
     }
     s.read("port", cfg.http.port, 0);  // 0 disables the endpoint
+    s.read("database_check_seconds", cfg.http.database_check_seconds, 1, 3600);
   });
 }
 

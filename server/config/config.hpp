@@ -45,6 +45,7 @@ struct TlsConfig {  // both paths are set; the files are read by the TLS set-up,
 struct HttpConfig {
   std::string address = "0.0.0.0";  // an IPv4 or IPv6 literal
   std::uint16_t port = 9100;        // 0: no HTTP endpoint
+  unsigned database_check_seconds = 5;  // how often /readyz and /metrics' view of PostgreSQL is refreshed
 };
 
 enum class LogLevel { Debug, Info, Warning, Error };
@@ -54,6 +55,7 @@ struct Config {
   std::string database_url;  // secret: POSTERN_DATABASE_URL, else database.url or database.url_file
   unsigned database_pool_size = 8;  // threads for PostgreSQL queries, one connection each
   unsigned database_timeout_seconds = 5;  // connect and statement timeout
+  unsigned database_wait_timeout_seconds = 30;  // the longest any caller waits for the blocking pools
   std::vector<ListenerConfig> listeners = {ListenerConfig{}};
   std::optional<TlsConfig> tls;  // absent: no STARTTLS offered, no implicit-TLS listener allowed
   HttpConfig http;
@@ -95,7 +97,7 @@ struct Config {
   bool received_shows_user = false;  // name the authenticated user in Received:
   LogLevel log_level = LogLevel::Info;
   unsigned shutdown_grace_seconds = 30;
-  unsigned io_threads = 0;        // 0 = one per core
+  unsigned io_threads = 0;        // 0 = one per CPU the cgroup quota grants (runtime/cpu_quota)
   // queue: where messages over 1 MiB wait between DATA and the queue, as unlinked files. Default:
   // the system's temporary directory ($TMPDIR, else /tmp). An absolute path; the daemon checks
   // at start-up that it can make a file there.

@@ -89,6 +89,7 @@ std::string describe(const Config& c) {
   line.add("database.url", redact_database_url(c.database_url));
   line.add("database.pool_size", c.database_pool_size);
   line.add("database.timeout_seconds", c.database_timeout_seconds);
+  line.add("database.wait_timeout_seconds", c.database_wait_timeout_seconds);
   std::string listeners;
   for (const ListenerConfig& l : c.listeners) {
     listeners += (listeners.empty() ? "" : ",") + listener_text(l);
@@ -101,6 +102,7 @@ std::string describe(const Config& c) {
     line.add("tls", "none");
   }
   line.add("http", c.http.port == 0 ? std::string("off") : host_port(c.http.address, c.http.port));
+  line.add("http.database_check_seconds", c.http.database_check_seconds);
   line.add("limits.max_message_size", c.max_message_size);
   line.add("limits.max_recipients", c.max_recipients);
   line.add("limits.max_errors", c.max_errors);

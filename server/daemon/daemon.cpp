@@ -4,6 +4,7 @@
 #include "server/auth/credential_check.hpp"
 #include "server/daemon/signals.hpp"
 #include "server/delivery/message_delivery.hpp"
+#include "server/http/database_status.hpp"
 #include "server/http/http_server.hpp"
 #include "server/net/connection_limiter.hpp"
 #include "server/net/listener.hpp"
@@ -54,6 +55,7 @@ BlockingPool::Options pool_options(const config::Config& config) {
   options.database_url = config.database_url;
   options.threads = config.database_pool_size;
   options.statement_timeout_seconds = config.database_timeout_seconds;
+  options.wait_timeout = std::chrono::seconds{config.database_wait_timeout_seconds};
   options.on_connect = [](schema::Store& store) { schema::prepare_queue_statements(store.connection()); };
   return options;
 }
@@ -70,6 +72,7 @@ BlockingPool::Options hashing_options(const config::Config& config, unsigned thr
   options.database_url = config.database_url;  // never used: hashing work does not call store()
   options.threads = threads;
   options.max_waiting = config.auth_hash_queue ? config.auth_hash_queue : 32 * std::size_t{threads};
+  options.wait_timeout = std::chrono::seconds{config.database_wait_timeout_seconds};
   return options;
 }
 
@@ -175,12 +178,13 @@ struct Daemon::State {
   std::unique_ptr<delivery::MessageDelivery> delivery;
   std::unique_ptr<delivery::DeliveryScheduler> scheduler;
   std::unique_ptr<queue::QueueListener> queue_listener;
+  std::unique_ptr<http::DatabaseStatus> database_status;  // for the HTTP endpoint
   std::unique_ptr<http::HttpServer> http_server;
 };
 
 Daemon::State::State(const config::Config& cfg)
     : config(cfg),
-      io_threads(cfg.io_threads ? cfg.io_threads : std::max(1u, std::thread::hardware_concurrency())),
+      io_threads(cfg.io_threads ? cfg.io_threads : usable_cpus()),
       hash_threads(hashing_threads(cfg)),
       pool(pool_options(cfg)),
       hashing(hashing_options(cfg, hash_threads)),
@@ -201,7 +205,9 @@ Daemon::State::State(const config::Config& cfg)
   bind_listeners();
   if (cfg.http.port != 0) {
     // Ready only while the listeners accept: 503 from the first moment of a drain.
-    http_server = std::make_unique<http::HttpServer>(io, cfg.http, pool, [this]() -> std::string {
+    database_status = std::make_unique<http::DatabaseStatus>(io, pool_options(cfg),
+                                                             std::chrono::seconds{cfg.http.database_check_seconds});
+    http_server = std::make_unique<http::HttpServer>(io, cfg.http, *database_status, [this]() -> std::string {
       if (signals.draining()) return "draining";
       if (!listening) return "not listening";
       return "";
@@ -247,6 +253,7 @@ int Daemon::run() {
   auto& s = *state_;
   s.start_listeners();
   if (s.http_server) {
+    s.database_status->start();
     s.http_server->start();
     log::info("http_listening", {{"address", s.http_server->name()}});
   }
@@ -263,6 +270,7 @@ int Daemon::run() {
   s.io.run();
   for (auto& t : threads) t.join();
   s.queue_listener.reset();
+  if (s.database_status) s.database_status->stop();
   s.hashing.stop();
   s.pool.stop();
   log::info("stopped");

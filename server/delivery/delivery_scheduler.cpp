@@ -68,9 +68,11 @@ asio::awaitable<void> DeliveryScheduler::release_earlier_boots() {
   std::chrono::milliseconds backoff{500};
   while (!stopping_) {
     try {
-      const long released = co_await pool_.run([&](BlockingContext& c) {
-        return schema::release_earlier_boots(c.store().connection(), owner_);
-      });
+      const long released = co_await pool_.run(
+          [](BlockingContext& c, const schema::LeaseOwner& owner) {
+            return schema::release_earlier_boots(c.store().connection(), owner);
+          },
+          owner_);
       log::info("leases_released", {{"identity", owner_.identity}, {"lease_owner", lease_owner_},
                                     {"released", std::to_string(released)}});
       co_return;
@@ -97,10 +99,11 @@ asio::awaitable<void> DeliveryScheduler::keep_lease(std::string id, std::shared_
     co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (*done) co_return;
     try {
-      bool kept = co_await pool_.run([&](BlockingContext& c) {
-        return schema::renew_lease(c.store().connection(), id, lease_owner_,
-                                   static_cast<int>(config_.lease_seconds));
-      });
+      bool kept = co_await pool_.run(
+          [](BlockingContext& c, const std::string& message_id, const std::string& owner, int seconds) {
+            return schema::renew_lease(c.store().connection(), message_id, owner, seconds);
+          },
+          id, lease_owner_, static_cast<int>(config_.lease_seconds));
       if (!kept) {
         *lease_lost = true;
         log::warning("lease_lost", {{"id", id}});
@@ -138,10 +141,11 @@ asio::awaitable<void> DeliveryScheduler::loop() {
     if (free > 0 && wake_pending_) {
       wake_pending_ = false;
       try {
-        auto claimed = co_await pool_.run([&](BlockingContext& c) {
-          return schema::claim_due(c.store().connection(), lease_owner_, static_cast<int>(free),
-                                   static_cast<int>(config_.lease_seconds));
-        });
+        auto claimed = co_await pool_.run(
+            [](BlockingContext& c, const std::string& owner, int limit, int seconds) {
+              return schema::claim_due(c.store().connection(), owner, limit, seconds);
+            },
+            lease_owner_, static_cast<int>(free), static_cast<int>(config_.lease_seconds));
         backoff = std::chrono::milliseconds{0};
         for (auto& message : claimed) {
           ++in_flight_;
@@ -150,7 +154,7 @@ asio::awaitable<void> DeliveryScheduler::loop() {
         // A full batch: more may be due at once.
         if (claimed.size() == free) wake_pending_ = true;
         if (!wake_pending_) {
-          auto next = co_await pool_.run([&](BlockingContext& c) {
+          auto next = co_await pool_.run([](BlockingContext& c) {
             return schema::seconds_until_next_due(c.store().connection()).value_or(1e9);
           });
           sleep = std::min<std::chrono::milliseconds>(

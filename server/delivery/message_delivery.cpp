@@ -123,23 +123,31 @@ boost::asio::awaitable<Attempt> MessageDelivery::attempt_delivery(const schema::
 // The pieces stream into the file one by one, each written on the pool before the next is read.
 boost::asio::awaitable<Attempt> MessageDelivery::to_maildir(const std::string& root, BodySource& body,
                                                             std::size_t count) {
-  MaildirFile file{root};
+  // Shared with the pool's work, which may outlive this attempt when its wait times out.
+  auto file = std::make_shared<MaildirFile>(root);
+  using File = std::shared_ptr<MaildirFile>;
   try {
-    co_await pool_.run([&](BlockingContext&) {
-      file.open();
-      return true;
-    });
+    co_await pool_.run(
+        [](BlockingContext&, const File& f) {
+          f->open();
+          return true;
+        },
+        file);
     while (!body.finished()) {
-      const std::string piece = co_await body.next_piece();
-      co_await pool_.run([&](BlockingContext&) {
-        file.write(piece);
-        return true;
-      });
+      std::string piece = co_await body.next_piece();
+      co_await pool_.run(
+          [](BlockingContext&, const File& f, const std::string& bytes) {
+            f->write(bytes);
+            return true;
+          },
+          file, std::move(piece));
     }
-    co_await pool_.run([&](BlockingContext&) {
-      file.commit();
-      return true;
-    });
+    co_await pool_.run(
+        [](BlockingContext&, const File& f) {
+          f->commit();
+          return true;
+        },
+        file);
   } catch (const std::exception& e) {
     co_return every_recipient(count, smtp::Reply::line(451, "4.3.0", std::string("maildir: ") + e.what()), e.what());
   }
@@ -166,7 +174,9 @@ boost::asio::awaitable<void> MessageDelivery::record(const schema::AttemptRecord
     co_return;
   }
   try {
-    bool owned = co_await pool_.run([&](BlockingContext& c) { return schema::record_attempt(c.store().connection(), record); });
+    bool owned = co_await pool_.run(
+        [](BlockingContext& c, const schema::AttemptRecord& r) { return schema::record_attempt(c.store().connection(), r); },
+        record);
     if (!owned) log::warning("lease_lost", {{"id", record.message_id}});
   } catch (const std::exception& e) {
     // The lease expires and the message is tried again: at-least-once.

@@ -16,9 +16,9 @@ namespace {
 constexpr std::size_t npos = std::string::npos;
 
 asio::awaitable<std::optional<std::string>> read_on_pool(BlockingPool& pool, std::string message_id, int seq) {
-  std::optional<std::string> chunk = co_await pool.run([&](BlockingContext& c) {
-    return schema::read_chunk(c.store().connection(), message_id, seq);
-  });
+  std::optional<std::string> chunk = co_await pool.run(
+      [](BlockingContext& c, const std::string& id, int n) { return schema::read_chunk(c.store().connection(), id, n); },
+      std::move(message_id), seq);
   co_return chunk;
 }
 

@@ -1,8 +1,7 @@
 // See http_server.hpp.
 #include "server/http/http_server.hpp"
 
-#include "postern/schema/migrations.hpp"
-#include "server/runtime/blocking_pool.hpp"
+#include "server/http/database_status.hpp"
 #include "server/runtime/log.hpp"
 #include "server/runtime/metrics.hpp"
 
@@ -23,11 +22,10 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
-#include <pqxx/pqxx>
-
 #include <array>
 #include <memory>
-#include <optional>
+#include <mutex>
+#include <vector>
 #include <utility>
 
 namespace postern::http {
@@ -35,6 +33,30 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using asio::ip::tcp;
+
+// The open connections, so that a full server can close the one idle longest. Each connection
+// runs on its own strand; its stream is touched there only.
+class OpenConnections {
+ public:
+  struct Slot {
+    asio::any_io_executor executor;       // the connection's strand
+    beast::tcp_stream* stream = nullptr;  // on that strand only; null once closing
+    bool evicted = false;                 // on that strand only
+    bool waiting = false;                 // for a request (under the mutex)
+    std::chrono::steady_clock::time_point waiting_since;
+  };
+
+  std::shared_ptr<Slot> add(asio::any_io_executor executor, beast::tcp_stream* stream);
+  void remove(const std::shared_ptr<Slot>& slot);
+  void set_waiting(Slot& slot, bool waiting);
+  std::size_t size() const;
+  // Closes the connection that has waited longest for a request; false when none waits.
+  bool evict_longest_waiting();
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::shared_ptr<Slot>> slots_;
+};
 
 namespace {
 
@@ -55,84 +77,15 @@ Response make_response(unsigned version, bhttp::status status, std::string body,
   return response;
 }
 
-// Blocking work with a deadline: the result (or the error) of `work` on the pool, unless it takes
-// longer than `limit`; then "timeout", and the late result is dropped. The caller's executor must
-// be a strand (it is shared with the coroutine that waits for the pool).
-template <class Result>
-struct Probe {
-  explicit Probe(const asio::any_io_executor& executor) : timer(executor) {}
-  asio::steady_timer timer;
-  bool done = false;
-  std::optional<Result> value;
-  std::string error;
-};
-
-template <class Result, class Work>
-asio::awaitable<void> run_probe(std::shared_ptr<Probe<Result>> probe, BlockingPool& pool, Work work) {
-  try {
-    probe->value = co_await pool.run(std::move(work));
-  } catch (const std::exception& e) {
-    probe->error = e.what();
-  }
-  probe->done = true;
-  probe->timer.cancel();
-}
-
-template <class Work, class Result = std::invoke_result_t<Work&, BlockingContext&>>
-asio::awaitable<std::shared_ptr<Probe<Result>>> with_timeout(BlockingPool& pool, Work work) {
-  auto executor = co_await asio::this_coro::executor;
-  auto probe = std::make_shared<Probe<Result>>(executor);
-  asio::co_spawn(executor, run_probe<Result, Work>(probe, pool, std::move(work)), asio::detached);
-  if (!probe->done) {
-    probe->timer.expires_after(HttpServer::kProbeTimeout);
-    boost::system::error_code ignored;
-    co_await probe->timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-  }
-  if (!probe->done) probe->error = "timeout";
-  co_return probe;
-}
-
-// "" when PostgreSQL answers and every migration of this binary is applied.
-asio::awaitable<std::string> database_problem(BlockingPool& pool) {
-  auto probe = co_await with_timeout(pool, [](BlockingContext& context) {
-    {
-      pqxx::nontransaction tx{context.store().connection()};
-      tx.exec("SELECT 1");
-    }
-    auto plan = schema::migration_status(context.store().connection());
-    if (!plan.problems.empty()) return "migrations changed: " + plan.problems.front();
-    if (!plan.pending.empty()) return "migrations pending: " + std::to_string(plan.pending.size());
-    return std::string();
-  });
-  metrics::queue().database_up.set(probe->value ? 1 : 0);
-  if (probe->value) co_return *probe->value;
-  log::debug("readiness_database", {{"error", probe->error}});
-  co_return probe->error == "timeout" ? "database timeout" : "database unreachable";
-}
-
-// Queue depth and the age of the oldest message, for all replicas; left as they were when the
-// query fails (postern_database_up says so).
-asio::awaitable<void> refresh_queue_gauges(BlockingPool& pool) {
-  auto probe = co_await with_timeout(pool, [](BlockingContext& context) {
-    pqxx::nontransaction tx{context.store().connection()};
-    auto rows = tx.exec(
-        "SELECT count(*), coalesce(extract(epoch from now() - min(created_at)), 0)::float8 FROM postern_queue");
-    return std::pair<double, double>{rows[0][0].as<double>(), rows[0][1].as<double>()};
-  });
-  metrics::queue().database_up.set(probe->value ? 1 : 0);
-  if (!probe->value) {
-    log::debug("metrics_queue_query_failed", {{"error", probe->error}});
-    co_return;
-  }
-  metrics::queue().depth.set(probe->value->first);
-  metrics::queue().oldest_age.set(std::max(0.0, probe->value->second));
-}
-
 }  // namespace
 
-HttpServer::HttpServer(asio::io_context& io, const config::HttpConfig& config, BlockingPool& pool,
+HttpServer::HttpServer(asio::io_context& io, const config::HttpConfig& config, const DatabaseStatus& database,
                        ServingProblem serving_problem)
-    : io_(io), acceptor_(io), pool_(pool), serving_problem_(std::move(serving_problem)) {
+    : io_(io),
+      acceptor_(io),
+      database_(database),
+      serving_problem_(std::move(serving_problem)),
+      connections_(std::make_shared<OpenConnections>()) {
   const bool v6 = config.address.find(':') != std::string::npos;
   name_ = (v6 ? "[" + config.address + "]" : config.address) + ":" + std::to_string(config.port);
   tcp::endpoint endpoint{asio::ip::make_address(config.address), config.port};
@@ -158,7 +111,9 @@ asio::awaitable<void> HttpServer::accept_loop() {
       co_await pause.async_wait(asio::use_awaitable);
       continue;
     }
-    if (active_->load() >= kMaxConnections) {
+    // Full: the connection that has waited longest for its next request makes room, so a few
+    // idle keep-alive clients cannot keep the kubelet's probes out.
+    if (connections_->size() >= kMaxConnections && !connections_->evict_longest_waiting()) {
       boost::system::error_code ignored;
       socket.close(ignored);
       continue;
@@ -177,30 +132,28 @@ asio::awaitable<void> HttpServer::accept_loop() {
 namespace {
 
 // The answer to one well-formed request: the three GET endpoints, 404 and 405 otherwise.
-asio::awaitable<Response> respond(const bhttp::request<bhttp::string_body>& request, BlockingPool& pool,
-                                  const HttpServer::ServingProblem& serving_problem) {
+Response respond(const bhttp::request<bhttp::string_body>& request, const DatabaseStatus& database,
+                 const HttpServer::ServingProblem& serving_problem) {
   const std::string target{request.target()};
   const std::string path = target.substr(0, target.find('?'));
   const unsigned version = request.version();
   if (path != "/healthz" && path != "/readyz" && path != "/metrics") {
-    co_return make_response(version, bhttp::status::not_found, "not found\n");
+    return make_response(version, bhttp::status::not_found, "not found\n");
   }
   if (request.method() != bhttp::verb::get) {
     Response response = make_response(version, bhttp::status::method_not_allowed, "method not allowed\n");
     response.set(bhttp::field::allow, "GET");
-    co_return response;
+    return response;
   }
-  if (path == "/healthz") co_return make_response(version, bhttp::status::ok, "ok\n");
+  if (path == "/healthz") return make_response(version, bhttp::status::ok, "ok\n");
   if (path == "/readyz") {
     std::string problem = serving_problem();
-    if (problem.empty()) problem = co_await database_problem(pool);
-    if (problem.empty()) problem = serving_problem();  // drain may have begun meanwhile
-    co_return problem.empty() ? make_response(version, bhttp::status::ok, "ready\n")
-                              : make_response(version, bhttp::status::service_unavailable, problem + "\n");
+    if (problem.empty()) problem = database.problem();
+    return problem.empty() ? make_response(version, bhttp::status::ok, "ready\n")
+                           : make_response(version, bhttp::status::service_unavailable, problem + "\n");
   }
-  co_await refresh_queue_gauges(pool);
-  co_return make_response(version, bhttp::status::ok, metrics::render_prometheus(),
-                          "text/plain; version=0.0.4; charset=utf-8");
+  return make_response(version, bhttp::status::ok, metrics::render_prometheus(),
+                       "text/plain; version=0.0.4; charset=utf-8");
 }
 
 // After a 400: closing with unread input would reset the connection and could destroy the 400
@@ -219,23 +172,26 @@ asio::awaitable<void> drop_remaining_input(beast::tcp_stream& stream) {
 }  // namespace
 
 asio::awaitable<void> HttpServer::serve(tcp::socket socket) {
-  struct Release {
-    std::shared_ptr<std::atomic<unsigned>> active;
-    ~Release() { --*active; }
-  } release{active_};
-  ++*active_;
-
   beast::tcp_stream stream{std::move(socket)};
+  auto slot = connections_->add(co_await asio::this_coro::executor, &stream);
+  struct Release {  // owns the registry: a frame destroyed at shutdown may outlive this object
+    std::shared_ptr<OpenConnections> connections;
+    std::shared_ptr<OpenConnections::Slot> slot;
+    ~Release() { connections->remove(slot); }
+  } release{connections_, slot};
+
   beast::flat_buffer buffer{kHeaderLimit + kBodyLimit};
   bool refused = false;  // a 400 was sent
-  for (bool keep_alive = true; keep_alive;) {
+  for (bool keep_alive = true; keep_alive && !slot->evicted;) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(kHeaderLimit);
     parser.body_limit(kBodyLimit);
     beast::error_code ec;
     stream.expires_after(kIoTimeout);
+    connections_->set_waiting(*slot, true);
     co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout) break;
+    connections_->set_waiting(*slot, false);
+    if (slot->evicted || ec == bhttp::error::end_of_stream || ec == beast::error::timeout) break;
     Response response;
     std::string method, target;
     if (ec) {
@@ -249,7 +205,7 @@ asio::awaitable<void> HttpServer::serve(tcp::socket socket) {
       const auto& request = parser.get();
       method = std::string(request.method_string());
       target = std::string(request.target());
-      response = co_await respond(request, pool_, serving_problem_);
+      response = respond(request, database_, serving_problem_);
       // After a 405, a HEAD client would not read the body: start afresh.
       keep_alive = request.keep_alive() && response.result() != bhttp::status::method_not_allowed;
     }
@@ -263,7 +219,55 @@ asio::awaitable<void> HttpServer::serve(tcp::socket socket) {
   beast::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   if (refused) co_await drop_remaining_input(stream);
+  slot->stream = nullptr;
   stream.close();
+}
+
+// ---- OpenConnections -----------------------------------------------------------------------
+
+std::shared_ptr<OpenConnections::Slot> OpenConnections::add(asio::any_io_executor executor, beast::tcp_stream* stream) {
+  auto slot = std::make_shared<Slot>();
+  slot->executor = std::move(executor);
+  slot->stream = stream;
+  std::lock_guard lock{mutex_};
+  slots_.push_back(slot);
+  return slot;
+}
+
+void OpenConnections::remove(const std::shared_ptr<Slot>& slot) {
+  std::lock_guard lock{mutex_};
+  std::erase(slots_, slot);
+}
+
+void OpenConnections::set_waiting(Slot& slot, bool waiting) {
+  std::lock_guard lock{mutex_};
+  slot.waiting = waiting;
+  slot.waiting_since = std::chrono::steady_clock::now();
+}
+
+std::size_t OpenConnections::size() const {
+  std::lock_guard lock{mutex_};
+  return slots_.size();
+}
+
+bool OpenConnections::evict_longest_waiting() {
+  std::shared_ptr<Slot> chosen;
+  {
+    std::lock_guard lock{mutex_};
+    auto longest = slots_.end();
+    for (auto it = slots_.begin(); it != slots_.end(); ++it) {
+      if ((*it)->waiting && (longest == slots_.end() || (*it)->waiting_since < (*longest)->waiting_since)) longest = it;
+    }
+    if (longest == slots_.end()) return false;
+    chosen = *longest;
+    slots_.erase(longest);  // counted out now, so the newcomer fits
+  }
+  // On the connection's strand, where its stream lives: its pending read ends, and so does it.
+  asio::post(chosen->executor, [chosen] {
+    chosen->evicted = true;
+    if (chosen->stream) chosen->stream->cancel();
+  });
+  return true;
 }
 
 }  // namespace postern::http

@@ -16,7 +16,8 @@ boost::asio::awaitable<GrantCheckResult> GrantCheck::check(const std::string& us
   auto sender = schema::parse_address(address);
   std::optional<schema::UserGrants> grants;
   try {
-    grants = co_await pool_.run([&](BlockingContext& context) { return context.store().grants_of(user); });
+    grants = co_await pool_.run(
+        [](BlockingContext& context, const std::string& name) { return context.store().grants_of(name); }, user);
   } catch (const std::exception& e) {
     result.detail = e.what();
     co_return result;  // TemporaryFailure: never accept unchecked mail

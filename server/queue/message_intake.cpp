@@ -50,14 +50,15 @@ void log_rejected(const smtp::Envelope& envelope, const SessionFacts& facts, con
 // the body (what was read along with the header, then the rest of the spool, streamed into
 // chunks on the pool thread). `size` is the total.
 schema::QueuedMessage to_queue(const IntakeOptions& options, smtp::Envelope envelope, HeaderSection head,
-                               MessageSpool& content, const SessionFacts& facts, std::uint64_t& size) {
+                               MessageSpool content, const SessionFacts& facts, std::uint64_t& size) {
   schema::QueuedMessage message;
   message.id = schema::new_queue_id();
   const std::size_t client_header_size = head.header_section.size();
   std::string rewritten = filters::apply_submission_headers(std::move(head.header_section),
                                                             submission_context(options, envelope, facts, message.id));
   size = rewritten.size() + content.size() - client_header_size;
-  message.content = queued_content(std::move(rewritten) + head.body_start, content);
+  message.content = queued_content(std::move(rewritten) + head.body_start,
+                                   std::make_shared<MessageSpool>(std::move(content)));
   message.sender = std::move(envelope.mail_from);
   message.auth_user = std::move(envelope.user);
   message.client_address = facts.client_address;
@@ -103,31 +104,36 @@ boost::asio::awaitable<smtp::Outcome> MessageIntake::accept(smtp::Envelope envel
   }
 
   std::uint64_t size = 0;
-  schema::QueuedMessage message = to_queue(options_, std::move(envelope), std::move(*head), content, facts, size);
-  const auto recipients = std::to_string(message.recipients.size());
+  auto message = std::make_shared<schema::QueuedMessage>(
+      to_queue(options_, std::move(envelope), std::move(*head), std::move(content), facts, size));
+  const auto recipients = std::to_string(message->recipients.size());
 
   try {
-    co_await pool_.run([&](BlockingContext& c) {
-      schema::enqueue(c.store().connection(), message);
-      return true;
-    });
+    // The work shares the message: after a WaitTimeout it may still be stored (the client, told
+    // 451, sends it again: a duplicate, never a loss).
+    co_await pool_.run(
+        [](BlockingContext& c, const std::shared_ptr<schema::QueuedMessage>& queued) {
+          schema::enqueue(c.store().connection(), *queued);
+          return true;
+        },
+        message);
   } catch (const std::exception& e) {
-    log::warning("message_deferred", {{"client", facts.client_address}, {"user", message.auth_user},
-                                      {"sender", message.sender}, {"recipients", recipients},
+    log::warning("message_deferred", {{"client", facts.client_address}, {"user", message->auth_user},
+                                      {"sender", message->sender}, {"recipients", recipients},
                                       {"reason", e.what()}});
     metrics::smtp().messages_rejected.inc("temp_failure");
     co_return smtp::Outcome::temporary_failure();  // the protocol answers 451
   }
-  log::info("message_accepted", {{"id", message.id}, {"client", facts.client_address},
-                                 {"user", message.auth_user}, {"sender", message.sender},
+  log::info("message_accepted", {{"id", message->id}, {"client", facts.client_address},
+                                 {"user", message->auth_user}, {"sender", message->sender},
                                  {"recipients", recipients}, {"size", std::to_string(size)}});
   auto& m = metrics::smtp();
   m.messages_accepted.inc();
-  m.recipients_accepted.inc(message.recipients.size());
+  m.recipients_accepted.inc(message->recipients.size());
   m.bytes_accepted.inc(size);
   m.accept_seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   memory::after_message(size);
-  co_return smtp::Outcome::accepted(smtp::Reply::line(250, "2.0.0", "Ok: queued as " + message.id));
+  co_return smtp::Outcome::accepted(smtp::Reply::line(250, "2.0.0", "Ok: queued as " + message->id));
 }
 
 }  // namespace postern::queue

@@ -40,14 +40,14 @@ std::optional<HeaderSection> read_header_section(MessageSpool& spool, std::size_
   }
 }
 
-schema::ChunkSource queued_content(std::string head, MessageSpool& spool) {
-  return [head = std::move(head), offset = std::size_t{0}, &spool](char* data, std::size_t size) mutable {
+schema::ChunkSource queued_content(std::string head, std::shared_ptr<MessageSpool> spool) {
+  return [head = std::move(head), offset = std::size_t{0}, spool = std::move(spool)](char* data, std::size_t size) mutable {
     if (offset < head.size()) {
       const std::size_t n = head.copy(data, size, offset);
       offset += n;
       return n;
     }
-    return spool.read(data, size);
+    return spool->read(data, size);
   };
 }
 

@@ -4,13 +4,15 @@
 //
 //   auto head = read_header_section(spool, kMaxHeaderSection);  // nullopt: too large
 //   std::string rewritten = filters::apply_submission_headers(head->header_section, context);
-//   message.content = queued_content(std::move(rewritten) + head->body_start, spool);
+//   message.content = queued_content(std::move(rewritten) + head->body_start,
+//                                    std::make_shared<MessageSpool>(std::move(spool)));
 #pragma once
 
 #include "postern/schema/message_chunks.hpp"
 #include "server/queue/message_spool.hpp"
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -33,7 +35,8 @@ struct HeaderSection {
 // when the header section is longer than `limit` octets. Throws SpoolError.
 std::optional<HeaderSection> read_header_section(MessageSpool& spool, std::size_t limit);
 
-// Yields `head`, then the spool from where reading stopped. The spool must outlive the source.
-schema::ChunkSource queued_content(std::string head, MessageSpool& spool);
+// Yields `head`, then the spool from where reading stopped. The source shares the spool: it may
+// be stored on a pool thread after the session has gone.
+schema::ChunkSource queued_content(std::string head, std::shared_ptr<MessageSpool> spool);
 
 }  // namespace postern::queue

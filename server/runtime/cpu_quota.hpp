@@ -1,5 +1,6 @@
 // How many CPUs this process may keep busy: in a pod that is its cgroup's CPU quota, not the
-// node's core count that std::thread::hardware_concurrency() reports. Sizes the Argon2 pool.
+// node's core count that std::thread::hardware_concurrency() reports. Sizes the Argon2 pool and
+// the I/O threads.
 //
 //   unsigned threads = usable_cpus();  // at least 1
 //

@@ -8,6 +8,7 @@ import atexit
 import itertools
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 
@@ -39,7 +40,38 @@ class PrivateCluster:
         subprocess.run([PG_CLUSTER, "stop", os.path.join(self.dir, "pg")], check=False,
                        capture_output=True)
 
+    def _processes(self):
+        """The postmaster's pid first, then its children's (backends and background workers)."""
+        with open(os.path.join(self.dir, "pg", "data", "postmaster.pid")) as f:
+            postmaster = int(f.readline())
+        children = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == postmaster:  # field 4: the parent's pid
+                children.append(int(entry))
+        return [postmaster] + children
+
+    def freeze(self):
+        """SIGSTOP to every process of the cluster: connections stay open and nothing answers,
+        so no kernel timeout fires (what a hung server or a black-holed network looks like)."""
+        for pid in self._processes():
+            os.kill(pid, signal.SIGSTOP)
+        self.frozen = True
+
+    def thaw(self):
+        if getattr(self, "frozen", False):
+            for pid in self._processes():
+                os.kill(pid, signal.SIGCONT)
+            self.frozen = False
+
     def destroy(self):
+        self.thaw()
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 

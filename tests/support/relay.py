@@ -219,7 +219,8 @@ class RelayServer:
                 {"address": "127.0.0.1", "port": self.tls_port, "tls": "implicit"},
             ],
             "tls": {"certificate": self.certificate, "key": self.key},
-            "http": {"address": "127.0.0.1", "port": self.http_port},
+            # PostgreSQL's state as /readyz and /metrics see it is refreshed every second.
+            "http": {"address": "127.0.0.1", "port": self.http_port, "database_check_seconds": 1},
             "limits": {"max_message_size": 100000, "max_recipients": 5, "max_errors": 5,
                        "command_timeout_seconds": 30, "data_timeout_seconds": 30},
             # No throttle to speak of: tests that fail logins on purpose set their own.

@@ -67,10 +67,10 @@ listeners:
   EXPECT_EQ(line,
             "hostname=relay.example.com "
             "database.url=\"host=db user=postern password=*** dbname=postern\" "
-            "database.pool_size=8 database.timeout_seconds=5 "
+            "database.pool_size=8 database.timeout_seconds=5 database.wait_timeout_seconds=30 "
             "listeners=0.0.0.0:9000/starttls+plaintext-auth-on-loopback,[::]:9465/implicit "
             "tls.certificate=/etc/postern/tls.crt tls.key=/etc/postern/tls.key "
-            "http=0.0.0.0:9100 "
+            "http=0.0.0.0:9100 http.database_check_seconds=5 "
             "limits.max_message_size=26214400 limits.max_recipients=100 limits.max_errors=5 "
             "limits.max_idle_commands=30 "
             "limits.max_connections=1000 limits.max_connections_per_ip=50 "

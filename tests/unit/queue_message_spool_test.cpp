@@ -200,7 +200,8 @@ TEST(SpooledMessage, QueuedContentIsTheNewHeadThenTheRestOfTheSpool) {
   auto head = read_header_section(spool, kMaxHeaderSection);
   ASSERT_TRUE(head);
   const schema::ChunkSource source =
-      queued_content("Received: by relay\r\n" + head->header_section + head->body_start, spool);
+      queued_content("Received: by relay\r\n" + head->header_section + head->body_start,
+                     std::make_shared<MessageSpool>(std::move(spool)));
   EXPECT_TRUE(read_rest(source, schema::kChunkSize) == "Received: by relay\r\nSubject: x\r\n\r\n" + body);
 }
 
