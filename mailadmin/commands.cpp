@@ -4,12 +4,14 @@
 #include "exit_codes.hpp"
 #include "output.hpp"
 #include "password_input.hpp"
+#include "secret_file.hpp"
 
 #include "postern/schema/address.hpp"
 #include "postern/schema/store.hpp"
 #include "postern/schema/errors.hpp"
 #include "postern/schema/migrations.hpp"
 #include "postern/schema/queue_admin.hpp"
+#include "postern/schema/relay_role.hpp"
 #include "postern/schema/sender_rule.hpp"
 
 #include <CLI/CLI.hpp>
@@ -51,6 +53,12 @@ Commands:
   migrate [--status]                    apply pending schema migrations, or show them
   migrate --contract                    also apply the contract steps, which drop what only older
                                         releases used: run it once every replica is upgraded
+  migrate ... --relay-role NAME         the role postern connects as (default postern_relay):
+                                        after the migrations it is created when missing (if this
+                                        user may create roles) and granted what the relay needs;
+                                        with --status, whether it is ready
+  migrate ... --relay-password-file F   sets that role's password from file F (default
+                                        $POSTERN_RELAY_PASSWORD_FILE); only its SCRAM secret is sent
   queue list                            the mail queue (all replicas'), oldest first, a line each:
                                         ID  age 2h13m  from SENDER  to N recipients (P pending)
                                         attempts N  STATE  [last error: REPLY], where STATE is
@@ -74,12 +82,16 @@ Options (anywhere on the line):
   -h, --help          this text
 
 Exit codes: 0 ok, 1 other failure, 2 usage, 3 not found, 4 already exists, 5 invalid input,
-  6 database unreachable, 7 schema not migrated or changed, 10 check: may not send.
+  6 database unreachable, 7 schema not migrated or changed, or the relay role missing or not
+  set up (migrate), 10 check: may not send.
   (queue commands: 3 when no queued message has that ID.)
 )";
 }
 
 namespace {
+
+constexpr const char* kMigrateUsage =
+    "migrate [--status] [--contract] [--relay-role NAME] [--relay-password-file FILE]";
 
 // ---- settings -------------------------------------------------------------------------------
 
@@ -218,6 +230,8 @@ class CommandLine {
   std::string subaddress_delimiter_ = "+";  // the relay's default policy
   bool password_stdin_ = false, status_ = false, case_sensitive_ = false, all_ = false, body_ = false;
   bool contract_ = false;
+  std::string relay_role_ = schema::kDefaultRelayRole;
+  std::string relay_password_file_;
 };
 
 CommandLine::Node* CommandLine::node(Node* parent, const std::string& name,
@@ -384,9 +398,11 @@ void CommandLine::build() {
   n->app->add_flag("--case-sensitive", case_sensitive_);
   n = node(root_, "audit", "audit [--since TIMESTAMP]", [this] { return audit(); });
   n->app->add_option("--since", since_);
-  n = node(root_, "migrate", "migrate [--status] [--contract]", [this] { return migrate(); });
+  n = node(root_, "migrate", kMigrateUsage, [this] { return migrate(); });
   n->app->add_flag("--status", status_);
   n->app->add_flag("--contract", contract_);
+  n->app->add_option("--relay-role", relay_role_);
+  n->app->add_option("--relay-password-file", relay_password_file_);
 
   // queue
   Node* queue = node(root_, "queue",
@@ -512,16 +528,36 @@ int CommandLine::audit() {
 }
 
 int CommandLine::migrate() {
+  if (status_ && (contract_ || !relay_password_file_.empty())) {
+    throw UsageError(std::string("usage: ") + kMigrateUsage);
+  }
+  schema::check_relay_role_name(relay_role_);
+  // Read first: a missing or empty file changes nothing in the database.
+  schema::RelayRoleRequest relay{relay_role_, std::nullopt};
+  if (!status_) {
+    const char* env_file = std::getenv("POSTERN_RELAY_PASSWORD_FILE");
+    const std::string file = !relay_password_file_.empty() ? relay_password_file_ : env_file ? env_file : "";
+    if (!file.empty()) relay.password = read_secret_file(file);
+  }
   // Its own connection: the Store expects a migrated schema, this command makes one.
   session_.forget_store();
-  pqxx::connection db{schema::with_connection_defaults(database_url(s_))};
-  if (status_ && contract_) throw UsageError("usage: migrate [--status] [--contract]");
+  const std::string url = database_url(s_);
+  pqxx::connection db{schema::with_connection_defaults(url)};
   if (status_) {
-    print_migration_status(std::cout, schema::migration_status(db), format());
-  } else {
-    print_migrated(std::cout, schema::migrate(db, contract_ ? schema::Contract::Apply : schema::Contract::Leave),
-                   format());
+    const auto role = schema::relay_role_status(db, relay_role_);
+    print_migration_status(std::cout, schema::migration_status(db), role, format());
+    return 0;
   }
+  const auto applied = schema::migrate(db, contract_ ? schema::Contract::Apply : schema::Contract::Leave);
+  // The migrations are committed whatever happens to the role: they are reported either way.
+  schema::RelayRoleOutcome role;
+  try {
+    role = schema::set_up_relay_role(db, url, relay);
+  } catch (...) {
+    print_migrated(std::cout, applied, nullptr, format());
+    throw;
+  }
+  print_migrated(std::cout, applied, &role, format());
   return 0;
 }
 

@@ -317,7 +317,29 @@ void print_audit(std::ostream& out, const std::vector<schema::AuditEntry>& entri
   }
 }
 
-void print_migration_status(std::ostream& out, const schema::MigrationPlan& plan, Format format) {
+namespace {
+
+// "ready", or what keeps the relay from connecting and working as that role.
+std::string relay_role_state(const schema::RelayRoleStatus& role) {
+  if (!role.exists) return "does not exist (mailadmin migrate creates it)";
+  if (role.ready()) return "ready";
+  std::vector<std::string> problems;
+  if (!role.can_login) problems.push_back("cannot log in (NOLOGIN)");
+  if (role.superuser) problems.push_back("is a superuser (the relay needs a role of no special rights)");
+  if (!role.missing.empty()) {
+    std::string lacks = "lacks ";
+    for (std::size_t i = 0; i < role.missing.size(); ++i) lacks += (i ? ", " : "") + role.missing[i];
+    problems.push_back(lacks + " (mailadmin migrate grants them)");
+  }
+  std::string text;
+  for (std::size_t i = 0; i < problems.size(); ++i) text += (i ? "; " : "") + problems[i];
+  return text;
+}
+
+}  // namespace
+
+void print_migration_status(std::ostream& out, const schema::MigrationPlan& plan,
+                            const schema::RelayRoleStatus& relay_role, Format format) {
   if (format == Format::Json) {
     json list = json::array();
     for (const auto& s : plan.status) {
@@ -326,7 +348,13 @@ void print_migration_status(std::ostream& out, const schema::MigrationPlan& plan
                       {"state", state_name(s.state)},
                       {"applied_at", null_if_empty(s.applied_at)}});
     }
-    emit(out, json{{"migrations", list}});
+    emit(out, json{{"migrations", list},
+                   {"relay_role", {{"name", relay_role.name},
+                                   {"exists", relay_role.exists},
+                                   {"login", relay_role.can_login},
+                                   {"superuser", relay_role.superuser},
+                                   {"missing_grants", relay_role.missing},
+                                   {"ready", relay_role.ready()}}}});
     return;
   }
   std::size_t width = 0;
@@ -344,20 +372,35 @@ void print_migration_status(std::ostream& out, const schema::MigrationPlan& plan
     }
     out << '\n';
   }
+  out << "relay role " << relay_role.name << ": " << relay_role_state(relay_role) << '\n';
 }
 
-void print_migrated(std::ostream& out, const std::vector<int>& versions, Format format) {
+void print_migrated(std::ostream& out, const std::vector<int>& versions,
+                    const schema::RelayRoleOutcome* relay_role, Format format) {
   if (format == Format::Json) {
     json list = json::array();
     for (int v : versions) list.push_back({{"version", v}, {"name", migration_name(v)}});
-    emit(out, json{{"applied", list}});
+    json document{{"applied", list}};
+    if (relay_role != nullptr) {
+      document["relay_role"] = {{"name", relay_role->name},
+                                {"created", relay_role->created},
+                                {"password_set", relay_role->password_set}};
+    }
+    emit(out, document);
     return;
   }
-  if (versions.empty()) {
-    out << "database is up to date\n";
-    return;
-  }
+  if (versions.empty()) out << "database is up to date\n";
   for (int v : versions) out << "applied migration " << v << " (" << migration_name(v) << ")\n";
+  if (relay_role == nullptr) return;
+  if (relay_role->created && relay_role->password_set) {
+    out << "created role " << relay_role->name << " (LOGIN) with its password\n";
+  } else if (relay_role->created) {
+    out << "created role " << relay_role->name
+        << " (LOGIN) without a password: it logs in only where pg_hba.conf trusts it; set one with "
+           "--relay-password-file\n";
+  } else if (relay_role->password_set) {
+    out << "set the password of role " << relay_role->name << '\n';
+  }
 }
 
 void print_queue(std::ostream& out, const std::vector<schema::QueueEntry>& entries,

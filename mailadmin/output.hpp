@@ -5,6 +5,7 @@
 
 #include "postern/schema/migrations.hpp"
 #include "postern/schema/queue_admin.hpp"
+#include "postern/schema/relay_role.hpp"
 #include "postern/schema/sender_rule.hpp"
 #include "postern/schema/store.hpp"
 
@@ -45,11 +46,18 @@ void print_check(std::ostream& out, const CheckResult& result, Format format);
 // audit: {"audit":[{"at","actor","action","subject","detail"}]}
 void print_audit(std::ostream& out, const std::vector<schema::AuditEntry>& entries, Format format);
 
-// migrate --status: {"migrations":[{"version","name","state","applied_at"}]}, state one of
-// "applied", "pending", "changed", "unknown".
-void print_migration_status(std::ostream& out, const schema::MigrationPlan& plan, Format format);
-// migrate: {"applied":[{"version","name"}]}
-void print_migrated(std::ostream& out, const std::vector<int>& versions, Format format);
+// migrate --status: {"migrations":[{"version","name","state","applied_at"}],
+// "relay_role":{"name","exists","login","superuser","missing_grants":[...],"ready"}}, state one
+// of "applied", "pending", "pending_contract", "changed", "unknown". Human: a line per migration,
+// then "relay role NAME: ready" or what it lacks.
+void print_migration_status(std::ostream& out, const schema::MigrationPlan& plan,
+                            const schema::RelayRoleStatus& relay_role, Format format);
+// migrate: {"applied":[{"version","name"}],"relay_role":{"name","created","password_set"}}
+// ("relay_role" left out when relay_role is null: it could not be set up). Human: a line per
+// migration applied (or "database is up to date"), and one when the role was created or its
+// password set.
+void print_migrated(std::ostream& out, const std::vector<int>& versions,
+                    const schema::RelayRoleOutcome* relay_role, Format format);
 
 // queue list: {"queue":[{"id","created_at","age_seconds","sender","recipients":[{"address",
 //   "status"}],"recipients_total","recipients_pending","attempts","next_attempt_at","held",

@@ -26,7 +26,9 @@ trap 'scripts/pg-cluster.sh stop "$pgdir"' EXIT
 
 mailadmin=build-release/mailadmin/mailadmin
 export DATABASE_URL=$url
-$mailadmin migrate
+$mailadmin migrate   # as the owner; also creates the relay's role postern_relay and grants it
+# postern connects as that role (the private cluster trusts loopback: no password needed).
+relay_url=${url/:\/\/postern@/://postern_relay@}
 if ! $mailadmin show user demo >/dev/null 2>&1; then
   echo demo | $mailadmin add user demo --password-stdin
   $mailadmin add domain demo.example
@@ -64,7 +66,7 @@ logging:
   level: info
 shutdown_grace_seconds: 5
 YAML
-echo "$url" >"$state/database-url"
+echo "$relay_url" >"$state/database-url"
 chmod 600 "$state/database-url"
 
 cat <<INFO

@@ -1,6 +1,8 @@
 // Migration bookkeeping and the runner. See migrations.hpp.
 #include "postern/schema/migrations.hpp"
 
+#include "migration_lock.hpp"
+#include "primary_message.hpp"
 #include "postern/schema/errors.hpp"
 
 #include <openssl/evp.h>
@@ -11,9 +13,6 @@
 
 namespace postern::schema {
 namespace {
-
-// Any constant works as long as every Postern binary uses the same one ("postern" in ASCII).
-constexpr std::int64_t kMigrationLockKey = 0x706f737465726e;
 
 constexpr const char* kCreateBookkeeping = R"sql(
 CREATE TABLE IF NOT EXISTS postern_schema_migrations (
@@ -56,13 +55,6 @@ void prepare_contract(pqxx::connection_base& db, const MigrationFile& file) {
       moved = !tx.exec(preparation.repeat_until_no_row).empty();
     }
   }
-}
-
-// "ERROR:  text\nCONTEXT: ..." as libpq words it: just the text.
-std::string primary_message(std::string text) {
-  if (text.rfind("ERROR:", 0) == 0) text.erase(0, 6);
-  text.erase(0, text.find_first_not_of(' '));
-  return text.substr(0, text.find('\n'));
 }
 
 // One migration in its own transaction, recorded with its checksum; a contract migration after
@@ -153,23 +145,7 @@ MigrationPlan migration_status(pqxx::connection_base& db) {
 }
 
 std::vector<int> migrate(pqxx::connection_base& db, Contract contract) {
-  // Session-level lock: held across the per-migration transactions, released on every exit.
-  {
-    pqxx::nontransaction tx{db};
-    tx.exec_params("SELECT pg_advisory_lock($1)", kMigrationLockKey);
-  }
-  struct Unlock {
-    pqxx::connection_base& db;
-    ~Unlock() {
-      try {
-        pqxx::nontransaction tx{db};
-        tx.exec_params("SELECT pg_advisory_unlock($1)", kMigrationLockKey);
-      } catch (...) {
-        // The connection is gone, and with it the lock.
-      }
-    }
-  } unlock{db};
-
+  const MigrationLock lock{db};
   {
     pqxx::work tx{db};
     tx.exec(kCreateBookkeeping);

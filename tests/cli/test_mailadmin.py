@@ -474,10 +474,14 @@ class MigrateAndItsStatus(MailadminTestCase):
                                        "applied migration 2 (postern_data_model)",
                                        "applied migration 3 (audit)"])
         # Contract steps wait for `migrate --contract`, after a rollout: the relay is ready without.
-        contract = [line for line in status if " contract_" in line]
-        self.assertEqual(len(applied), len(status) - len(contract))
+        migrations = [line for line in status if line[:4].isdigit()]
+        contract = [line for line in migrations if " contract_" in line]
+        self.assertEqual(len([line for line in applied if line.startswith("applied migration ")]),
+                         len(migrations) - len(contract))
         self.assertEqual(self.ok("migrate"), "database is up to date\n")
-        self.assertEqual(json.loads(self.ok("migrate", "--json")), {"applied": []})
+        self.assertEqual(json.loads(self.ok("migrate", "--json")),
+                         {"applied": [], "relay_role": {"name": "postern_relay", "created": False,
+                                                        "password_set": False}})
 
         status = self.ok("migrate", "--status").splitlines()
         self.assertRegex(status[0], r"^0001 secure_emailing +applied \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
@@ -499,8 +503,9 @@ class MigrateAndItsStatus(MailadminTestCase):
         # A version recorded by a newer Postern: reported, not fatal.
         self.sql("INSERT INTO postern_schema_migrations (version, name, checksum) "
                  "VALUES (9999, 'from_the_future', 'x')")
-        self.assertEqual(self.ok("migrate", "--status").splitlines()[-1].split(),
-                         ["9999", "from_the_future", "unknown", "(newer)"])
+        status = self.ok("migrate", "--status").splitlines()
+        self.assertEqual(status[-2].split(), ["9999", "from_the_future", "unknown", "(newer)"])
+        self.assertEqual(status[-1], "relay role postern_relay: ready")
         self.ok("list", "users")
 
         # An applied migration whose text changed: every command refuses.
@@ -511,6 +516,9 @@ class MigrateAndItsStatus(MailadminTestCase):
                          "changed")
         self.assertIn("migration 2 (postern_data_model) was changed", self.fails(SCHEMA, "list", "users"))
         self.assertIn("was changed", self.fails(SCHEMA, "migrate"))
+
+
+MIGRATE_USAGE = "migrate [--status] [--contract] [--relay-role NAME] [--relay-password-file FILE]"
 
 
 class UsageErrorsAreOneLineAndExit2(MailadminTestCase):
@@ -531,8 +539,11 @@ class UsageErrorsAreOneLineAndExit2(MailadminTestCase):
         ("passwd",): "mailadmin: usage: passwd USER [--password-stdin]",
         ("disable",): "mailadmin: usage: disable USER",
         ("enable", "a", "b"): "mailadmin: usage: enable USER",
-        ("migrate", "now"): "mailadmin: usage: migrate [--status] [--contract]",
-        ("migrate", "--status", "--contract"): "mailadmin: usage: migrate [--status] [--contract]",
+        ("migrate", "now"): "mailadmin: usage: " + MIGRATE_USAGE,
+        ("migrate", "--status", "--contract"): "mailadmin: usage: " + MIGRATE_USAGE,
+        ("migrate", "--status", "--relay-password-file", "pw"): "mailadmin: usage: " + MIGRATE_USAGE,
+        ("migrate", "--relay-role"): "mailadmin: --relay-role: 1 required TEXT missing (usage: "
+                                     + MIGRATE_USAGE + ")",
         ("--argon2-memory-kib", "lots", "list", "users"):
             "mailadmin: Could not convert: --argon2-memory-kib = lots",
     }
@@ -607,6 +618,8 @@ class BashCompletion(MailadminTestCase):
         self.assertEqual(self.complete("grant", "domain", ""), ["compl.org"])
         self.assertEqual(self.complete("show", "user", "co"), ["compl"])
         self.assertEqual(self.complete("migrate", "--s"), ["--status"])
+        self.assertEqual(self.complete("migrate", "--relay-"), ["--relay-password-file", "--relay-role"])
+        self.assertEqual(self.complete("migrate", "--relay-role", ""), [])
         with open(self.SCRIPT) as f:
             self.assertIn("complete -F _mailadmin mailadmin", f.read())
 

@@ -246,7 +246,7 @@ class ReadinessMigrations(unittest.TestCase):
 
     def test_readyz_is_503_while_migrations_are_pending(self):
         db = pgcluster.fresh_database("e2e")  # empty: nothing migrated, no relay role granted
-        with RelayServer(db) as relay:
+        with RelayServer(db, as_owner=True) as relay:
             wait_until(lambda: get(relay.http_port, "/readyz")[2] != "database not checked yet\n",
                        message="the first database check")
             status, _, body = get(relay.http_port, "/readyz")

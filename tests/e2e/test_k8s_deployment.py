@@ -1,19 +1,24 @@
 """The dev overlay's Deployment, run as Kubernetes would run it, without a cluster.
 
-Renders k8s/overlays/dev with `kubectl kustomize` (from a temporary copy of k8s/ with the secret
-*.example files in place), or, when kubectl is absent, reads the base manifests and the dev
-overlay's postern.yaml directly. Then:
-  - runs the migration Job's command (DATABASE_URL from its Secret -> a fresh test database),
-  - starts postern with the relay container's command, args and env, and the ConfigMap's
-    postern.yaml; every mounted volume becomes a temporary folder (the TLS Secret gets a
-    self-signed certificate, the upstream Secret a password file), container ports become free
-    loopback ports,
+Renders k8s/overlays/dev with `kubectl kustomize` straight from the source tree (it needs no
+file a fresh clone lacks), or, when kubectl is absent, reads the base manifests, the dev
+overlay's postern.yaml and its committed DEV-ONLY secret files directly. Then:
+  - runs the migration Job's command as the owner (the Secret postern-database's URL -> a fresh
+    test database), which creates the relay's role (the user of the Secret
+    postern-relay-database's URL) and sets its password from the mounted Secret file,
+  - adds a user with mailadmin as the postern-admin pod runs it (its env: the owner's URL),
+  - starts postern with the relay container's command, args and env (the relay role's URL), and
+    the ConfigMap's postern.yaml; every mounted volume becomes a temporary folder holding what
+    the Secret holds (the dev certificate and key, the upstream password), container ports
+    become free loopback ports,
   - probes the readiness and liveness endpoints the manifest's probes name (path and port),
   - sends one message with smtplib over plaintext AUTH from loopback (what `kubectl port-forward`
     gives in the dev overlay) and finds it in the queue,
   - stops it with SIGTERM within terminationGracePeriodSeconds.
 """
+import base64
 import os
+import re
 import shutil
 import signal
 import smtplib
@@ -26,7 +31,7 @@ import urllib.request
 import yaml
 
 import pgcluster
-from relay import MAILADMIN, POSTERN, Mailadmin, _clean_env, free_port, make_certificate, queued, wait_until
+from relay import FAST_ARGON2, MAILADMIN, POSTERN, _clean_env, free_port, queued, wait_until
 
 K8S = os.path.join(pgcluster.SOURCE_DIR, "k8s")
 IMAGE_BINARIES = {"/usr/local/bin/postern": POSTERN, "/usr/local/bin/mailadmin": MAILADMIN}
@@ -36,27 +41,29 @@ IMAGE_ENTRYPOINT = ["/usr/local/bin/postern"]  # the Dockerfile's ENTRYPOINT
 def render_dev():
     """The dev overlay's objects, and how they were obtained."""
     if shutil.which("kubectl"):
-        work = tempfile.mkdtemp(prefix="postern-k8s-")
-        try:
-            shutil.copytree(K8S, os.path.join(work, "k8s"))
-            secrets = os.path.join(work, "k8s", "base", "secrets")
-            for name in os.listdir(secrets):
-                if name.endswith(".example"):
-                    shutil.copy(os.path.join(secrets, name), os.path.join(secrets, name[:-len(".example")]))
-            out = subprocess.run(["kubectl", "kustomize", os.path.join(work, "k8s", "overlays", "dev")],
-                                 check=True, capture_output=True, text=True)
-            return [o for o in yaml.safe_load_all(out.stdout) if o], "kubectl kustomize"
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+        out = subprocess.run(["kubectl", "kustomize", os.path.join(K8S, "overlays", "dev")],
+                             check=True, capture_output=True, text=True)
+        return [o for o in yaml.safe_load_all(out.stdout) if o], "kubectl kustomize"
     objects = []
-    for name in ("deployment.yaml", "migrate-job.yaml"):
+    for name in ("deployment.yaml", "migrate-job.yaml", "admin.yaml"):
         with open(os.path.join(K8S, "base", name)) as f:
             objects += [o for o in yaml.safe_load_all(f) if o]
-    with open(os.path.join(K8S, "overlays", "dev", "postern.yaml")) as f:
+    dev = os.path.join(K8S, "overlays", "dev")
+    with open(os.path.join(dev, "postern.yaml")) as f:
         objects.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "postern-config"},
                         "data": {"postern.yaml": f.read()}})
+    with open(os.path.join(dev, "kustomization.yaml")) as f:
+        kustomization = yaml.safe_load(f)
+    for generator in kustomization["secretGenerator"]:  # what kustomize would generate
+        data = {}
+        for source in generator["files"]:
+            key, path = source.split("=", 1)
+            with open(os.path.join(dev, path), "rb") as f:
+                data[key] = base64.b64encode(f.read()).decode()
+        objects.append({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": generator["name"]},
+                        "data": data})
     for o in objects:
-        if o["kind"] == "Deployment":
+        if o["kind"] == "Deployment" and o["metadata"]["name"] == "postern":
             o["spec"]["replicas"] = 1  # the overlay's patch
     return objects, "base files (kubectl not installed)"
 
@@ -68,22 +75,86 @@ def find(objects, kind, name):
     return matches[0]
 
 
-def resolve_env(container, db_url):
-    """The container's env with the database Secret resolved to db_url."""
-    env = {}
-    for e in container.get("env", []):
+def secret_value(objects, name, key):
+    """A key of a Secret (by its name, generated or not), as bytes."""
+    secrets = [o for o in objects if o["kind"] == "Secret" and o["metadata"]["name"] == name]
+    if not secrets or key not in secrets[0].get("data", {}):
+        raise AssertionError(f"Secret {name} has no key {key}")
+    return base64.b64decode(secrets[0]["data"][key])
+
+
+def url_user(url):
+    return re.match(r"^postgres(?:ql)?://([^:@/]+)", url).group(1)
+
+
+class Pod:
+    """One container of a pod template, run here: its env with the database Secrets resolved to
+    the test database (as the owner, or as the role the Secret's URL names) and every other
+    Secret read, and each mounted volume a temporary folder holding what the volume would."""
+
+    def __init__(self, objects, pod_spec, container, db_url, folder):
+        self.objects, self.container, self.db_url = objects, container, db_url
+        self.env = {e["name"]: self.env_value(e) for e in container.get("env", [])}
+        volumes = {v["name"]: v for v in pod_spec.get("volumes", [])}
+        self.folders = {}  # mountPath -> folder
+        for m in container.get("volumeMounts", []):
+            v = volumes[m["name"]]
+            path = os.path.join(folder, m["name"])
+            os.makedirs(path, exist_ok=True)
+            if "secret" in v:
+                secret = [o for o in objects if o["kind"] == "Secret" and o["metadata"]["name"] == v["secret"]["secretName"]]
+                self.assertion(secret, f"volume {m['name']}: Secret {v['secret']['secretName']} is not in the overlay")
+                for key, value in secret[0]["data"].items():
+                    with open(os.path.join(path, key), "wb") as f:
+                        f.write(base64.b64decode(value))
+            elif "configMap" in v:
+                cm = find(objects, "ConfigMap", v["configMap"]["name"])
+                for key, value in cm["data"].items():
+                    with open(os.path.join(path, key), "w") as f:
+                        f.write(value)
+            else:
+                self.assertion("emptyDir" in v, f"volume {m['name']}: unexpected kind {v}")
+            self.folders[m["mountPath"]] = path
+
+    @staticmethod
+    def assertion(ok, message):
+        if not ok:
+            raise AssertionError(message)
+
+    def env_value(self, e):
         if "value" in e:
-            env[e["name"]] = str(e["value"])
-            continue
+            return str(e["value"])
         ref = e.get("valueFrom", {}).get("secretKeyRef")
         field = e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath")
-        if ref and ref["name"].startswith("postern-database") and ref["key"] == "url":
-            env[e["name"]] = db_url
-        elif field == "metadata.name":  # the downward API: the pod's name
-            env[e["name"]] = "postern-7d9f8b6c5-x2k4q"
-        else:
-            raise AssertionError(f"env {e['name']}: unexpected source {e.get('valueFrom')}")
-    return env
+        if field == "metadata.name":  # the downward API: the pod's name
+            return "postern-7d9f8b6c5-x2k4q"
+        self.assertion(ref, f"env {e['name']}: unexpected source {e.get('valueFrom')}")
+        value = secret_value(self.objects, ref["name"], ref["key"]).decode().strip()
+        if value.startswith("postgresql://"):  # the cluster's database -> the test database, same role
+            owner = url_user(self.db_url)
+            return self.db_url if url_user(value) == owner else pgcluster.relay_url(self.db_url, url_user(value))
+        return value
+
+    def mounted(self, path):
+        """The folder a path of the container is on, or None."""
+        for mount, folder in sorted(self.folders.items(), key=lambda kv: -len(kv[0])):
+            if path == mount or path.startswith(mount + "/"):
+                return folder + path[len(mount):]
+        return None
+
+    def host_path(self, path):
+        self.assertion(self.mounted(path), f"{path} is on no mounted volume: the read-only image has no such file")
+        return self.mounted(path)
+
+    def argv(self, command=None):
+        """The container's command and args (or `command` instead, as kubectl exec runs it), with
+        the image's binaries and the paths on mounted volumes mapped to this machine's."""
+        argv = list(command or (self.container.get("command") or IMAGE_ENTRYPOINT) + self.container.get("args", []))
+        argv[0] = IMAGE_BINARIES.get(argv[0]) or IMAGE_BINARIES["/usr/local/bin/" + argv[0]]
+        return [argv[0]] + [self.mounted(a) or a for a in argv[1:]]
+
+    def process_env(self, **extra):
+        return _clean_env(**self.env, TMPDIR=self.folders.get("/tmp", tempfile.gettempdir()), **extra)
 
 
 def http_get(port, path):
@@ -106,6 +177,7 @@ class DevOverlayDeploymentTest(unittest.TestCase):
         cls.pod = cls.deployment["spec"]["template"]["spec"]
         cls.container = next(c for c in cls.pod["containers"] if c["name"] == "postern")
         cls.job = find(cls.objects, "Job", "postern-migrate")
+        cls.admin = find(cls.objects, "Deployment", "postern-admin")
         cls.dir = tempfile.mkdtemp(prefix="postern-k8s-e2e-")
         cls.db = pgcluster.fresh_database("k8s")
         cls.process = None
@@ -118,52 +190,40 @@ class DevOverlayDeploymentTest(unittest.TestCase):
         if not os.environ.get("POSTERN_KEEP_E2E_DIRS"):
             shutil.rmtree(cls.dir, ignore_errors=True)
 
-    def run_migration_job(self):
-        c = self.job["spec"]["template"]["spec"]["containers"][0]
-        argv = (c.get("command") or IMAGE_ENTRYPOINT) + c.get("args", [])
-        argv[0] = IMAGE_BINARIES[argv[0]]
-        env = _clean_env(**resolve_env(c, self.db))
-        out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120,
-                             stdin=subprocess.DEVNULL)
-        self.assertEqual(out.returncode, 0, f"migration Job command {argv} failed: {out.stderr}")
+    def pod_of(self, workload, name):
+        spec = workload["spec"]["template"]["spec"]
+        return Pod(self.objects, spec, spec["containers"][0], self.db, os.path.join(self.dir, name))
 
-    def volume_folders(self):
-        """mountPath -> a temporary folder holding what the volume would."""
-        volumes = {v["name"]: v for v in self.pod["volumes"]}
-        folders = {}
-        for m in self.container["volumeMounts"]:
-            v = volumes[m["name"]]
-            folder = os.path.join(self.dir, m["name"])
-            os.makedirs(folder, exist_ok=True)
-            if "configMap" in v:
-                cm = find(self.objects, "ConfigMap", v["configMap"]["name"])
-                self.config_text = cm["data"]["postern.yaml"]
-            elif "secret" in v and v["secret"]["secretName"].startswith("postern-tls"):
-                make_certificate(folder, "tls")  # tls.crt, tls.key: the kubernetes.io/tls keys
-            elif "secret" in v and v["secret"]["secretName"].startswith("postern-upstream"):
-                with open(os.path.join(folder, "password"), "w") as f:
-                    f.write("upstream-test-password\n")
-            elif "emptyDir" not in v:
-                raise AssertionError(f"volume {m['name']}: unexpected kind {v}")
-            folders[m["mountPath"]] = folder
-        return folders
+    def run_migration_job(self):
+        job = self.pod_of(self.job, "job")
+        self.assertNotIn(job.env["DATABASE_URL"], (None, ""))
+        out = subprocess.run(job.argv(), env=job.process_env(), capture_output=True, text=True, timeout=120,
+                             stdin=subprocess.DEVNULL)
+        self.assertEqual(out.returncode, 0, f"migration Job command {job.argv()} failed: {out.stderr}")
+
+    def exec_mailadmin(self, *args, input=None):
+        """`kubectl exec deploy/postern-admin -- mailadmin ARGS...`."""
+        admin = self.pod_of(self.admin, "admin")
+        argv = admin.argv(["mailadmin", *args])
+        out = subprocess.run(argv, input=input, text=True, capture_output=True, timeout=60,
+                             env=admin.process_env(POSTERN_ARGON2_MEMORY_KIB=str(FAST_ARGON2["argon2_memory_kib"]),
+                                                   POSTERN_ARGON2_ITERATIONS=str(FAST_ARGON2["argon2_iterations"])),
+                             stdin=None if input is not None else subprocess.DEVNULL)
+        self.assertEqual(out.returncode, 0, f"mailadmin {' '.join(args)} in postern-admin: {out.stderr}")
 
     def test_dev_deployment_runs_probes_pass_and_mail_is_queued(self):
         print(f"\n  manifests from {self.source}")
         self.run_migration_job()
-        admin = Mailadmin(self.db)
-        admin.add_user("kube", "Kube-pw-4c1d")
-        admin.grant_address("kube@k8s.example", "kube")
+        self.exec_mailadmin("add", "user", "kube", "--password-stdin", input="Kube-pw-4c1d\n")
+        self.exec_mailadmin("add", "address", "kube@k8s.example")
+        self.exec_mailadmin("grant", "address", "kube@k8s.example", "to", "kube")
 
-        folders = self.volume_folders()
-
-        def host_path(path):
-            for mount, folder in sorted(folders.items(), key=lambda kv: -len(kv[0])):
-                if path == mount or path.startswith(mount + "/"):
-                    return folder + path[len(mount):]
-            raise AssertionError(f"{path} is on no mounted volume: the read-only image has no such file")
-
-        config = yaml.safe_load(self.config_text)
+        relay = Pod(self.objects, self.pod, self.container, self.db, os.path.join(self.dir, "relay"))
+        self.assertNotEqual(url_user(relay.env["POSTERN_DATABASE_URL"]), url_user(self.db),
+                            "the relay must connect as its own role, not as the owner")
+        self.assertNotIn("DATABASE_URL", relay.env, "the relay pod must not hold the owner's URL")
+        config = yaml.safe_load(find(self.objects, "ConfigMap", next(
+            v["configMap"]["name"] for v in self.pod["volumes"] if "configMap" in v))["data"]["postern.yaml"])
         self.assertNotIn("url", config.get("database", {}), "the database URL must come from the Secret")
         # Container ports -> free loopback ports.
         ports = {p["name"]: p["containerPort"] for p in self.container["ports"]}
@@ -173,27 +233,23 @@ class DevOverlayDeploymentTest(unittest.TestCase):
             listener["address"], listener["port"] = "127.0.0.1", local[listener["port"]]
         self.assertIn(config["http"]["port"], local, "http.port is not a container port")
         config["http"]["address"], config["http"]["port"] = "127.0.0.1", local[config["http"]["port"]]
-        config["tls"] = {k: host_path(v) for k, v in config["tls"].items()}
+        config["tls"] = {k: relay.host_path(v) for k, v in config["tls"].items()}  # the DEV-ONLY certificate
         if "spool_directory" in config.get("queue", {}):
-            config["queue"]["spool_directory"] = host_path(config["queue"]["spool_directory"])
+            config["queue"]["spool_directory"] = relay.host_path(config["queue"]["spool_directory"])
         for upstream in config.get("upstreams", []):
             if "password_file" in upstream:
-                upstream["password_file"] = host_path(upstream["password_file"])
+                upstream["password_file"] = relay.host_path(upstream["password_file"])
                 with open(upstream["password_file"]) as f:
-                    self.assertEqual(f.read().strip(), "upstream-test-password")
+                    self.assertIn("DEV-ONLY", f.read())
             if upstream.get("kind") == "smtp":
                 # Hermetic: nothing listens there, so delivery defers and the message stays queued.
                 upstream["host"], upstream["port"] = "127.0.0.1", free_port()
         config.setdefault("auth", {}).update(argon2_memory_kib=1024, argon2_iterations=1)
 
-        args = list(self.container.get("args", []))
-        config_path = host_path(args[args.index("--config") + 1])
-        with open(config_path, "w") as f:
+        argv = relay.argv()  # --config FILE: on the ConfigMap's volume
+        with open(argv[argv.index("--config") + 1], "w") as f:
             yaml.safe_dump(config, f)
-        args[args.index("--config") + 1] = config_path
-        argv = (self.container.get("command") or IMAGE_ENTRYPOINT) + args
-        argv[0] = IMAGE_BINARIES[argv[0]]
-        env = _clean_env(**resolve_env(self.container, self.db), TMPDIR=folders.get("/tmp", self.dir))
+        env = relay.process_env()
         log_path = os.path.join(self.dir, "postern.log")
         with open(log_path, "wb") as log:
             type(self).process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT,

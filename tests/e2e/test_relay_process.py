@@ -98,7 +98,7 @@ class StartupFailures(unittest.TestCase):
             with RawSmtp(relay.port) as client:
                 self.assertEqual(client.reply().code, 220)
             self.assertEqual(relay.stop(), 0)
-            self.assertIn("database.url=postgresql://postern:***@", relay.log_text())
+            self.assertIn(f"database.url=postgresql://{pgcluster.RELAY_ROLE}:***@", relay.log_text())
             self.assertNotIn("Db-S3cret-pw", relay.log_text())
 
 

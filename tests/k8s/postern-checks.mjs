@@ -1,5 +1,7 @@
 // Checks of the rendered Postern bundles that only this project knows: the relay's config and
-// its manifest agree (ports, file paths, grace periods), and each overlay does what it promises.
+// its manifest agree (ports, file paths, grace periods), the relay connects as its own PostgreSQL
+// role and never sees the owner's credentials, the Secrets agree with each other, and each overlay
+// does what it promises (dev: DEV-ONLY Secrets, marked; production: none of them).
 //   node postern-checks.mjs OVERLAY FILE.yaml      OVERLAY: dev or production
 import fs from "node:fs";
 import yaml from "js-yaml";
@@ -10,7 +12,8 @@ const problems = [];
 const check = (ok, message) => { if (!ok) problems.push(message); };
 const find = (kind, prefix) => objects.filter((o) => o.kind === kind && o.metadata.name.startsWith(prefix));
 
-const [deploy] = find("Deployment", "postern");
+const named = (kind, name) => objects.find((o) => o.kind === kind && o.metadata.name === name);
+const deploy = named("Deployment", "postern");
 const pod = deploy.spec.template.spec;
 const relay = pod.containers.find((c) => c.name === "postern");
 const cmName = pod.volumes.find((v) => v.configMap)?.configMap.name;
@@ -18,8 +21,10 @@ const [cm] = objects.filter((o) => o.kind === "ConfigMap" && o.metadata.name ===
 const config = yaml.load(cm.data["postern.yaml"]);
 const ports = Object.fromEntries(relay.ports.map((p) => [p.name, p.containerPort]));
 
+// Every object but the Namespace itself in postern: one left without (a Secret an overlay
+// generates) would go to the default namespace, and its references would not be renamed.
 for (const o of objects) {
-  if (o.metadata?.namespace !== undefined) check(o.metadata.namespace === "postern", `${o.kind}/${o.metadata.name}: namespace ${o.metadata.namespace}`);
+  if (o.kind !== "Namespace") check(o.metadata?.namespace === "postern", `${o.kind}/${o.metadata.name}: namespace ${o.metadata?.namespace}`);
 }
 check(config.listeners.some((l) => l.port === ports.smtp), `no listener on the smtp container port ${ports.smtp}`);
 check(config.http?.port === ports.http, `http.port ${config.http?.port} is not the http container port ${ports.http}`);
@@ -44,6 +49,61 @@ check(relay.volumeMounts.some((m) => m.mountPath === config.queue?.spool_directo
 const [job] = find("Job", "postern-migrate");
 check(job && job.spec.template.spec.containers[0].args?.[0] === "migrate", "no migration Job running `mailadmin migrate`");
 const [pg] = find("StatefulSet", "postgres");
+
+// Two PostgreSQL roles. Secret values are read from the rendered Secrets (the committed dev ones,
+// or production's *.example files), following the references of env and mounted files.
+const text = (value) => Buffer.from(value, "base64").toString("utf8");
+const secretKey = (name, key) => {
+  const secret = objects.find((o) => o.kind === "Secret" && o.metadata.name === name);
+  return secret?.data?.[key] === undefined ? undefined : text(secret.data[key]).replace(/\r?\n$/, "");
+};
+const envSecret = (container, name) => container?.env?.find((e) => e.name === name)?.valueFrom?.secretKeyRef;
+const fileSecret = (podSpec, container, path) => {  // {name, key} of the Secret file mounted at path
+  const mount = container?.volumeMounts?.find((m) => path?.startsWith(m.mountPath + "/"));
+  const volume = podSpec?.volumes?.find((v) => v.name === mount?.name);
+  return volume?.secret ? { name: volume.secret.secretName, key: path.slice(mount.mountPath.length + 1), volume } : undefined;
+};
+const urlParts = (url) => {
+  const m = /^postgres(?:ql)?:\/\/([^:@/]+)(?::([^@/]*))?@/.exec(url ?? "");
+  return m ? { user: m[1], password: m[2] } : undefined;
+};
+const jobPod = job?.spec.template.spec;
+const jobContainer = jobPod?.containers[0];
+const ownerRef = envSecret(jobContainer, "DATABASE_URL");
+const relayRef = envSecret(relay, "POSTERN_DATABASE_URL");
+const owner = urlParts(ownerRef && secretKey(ownerRef.name, ownerRef.key));
+const relayRole = urlParts(relayRef && secretKey(relayRef.name, relayRef.key));
+check(owner && relayRole, "the migration Job's DATABASE_URL or the relay's POSTERN_DATABASE_URL is not a postgresql:// URL from a Secret");
+check(owner?.user !== relayRole?.user, `the relay connects as ${relayRole?.user}, the owner of the schema: it needs a role of its own`);
+const relayPodSecrets = [...relay.env.map((e) => e.valueFrom?.secretKeyRef?.name), ...pod.volumes.map((v) => v.secret?.secretName)];
+check(!relayPodSecrets.includes(ownerRef?.name) && !relay.env.some((e) => e.name === "DATABASE_URL"),
+      "the relay pod can read the owner's URL");
+const args = jobContainer?.args ?? [];
+const option = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+check(option("--relay-role") === relayRole?.user,
+      `the migration Job sets up --relay-role ${option("--relay-role")}, the relay connects as ${relayRole?.user}`);
+const passwordFile = fileSecret(jobPod, jobContainer, option("--relay-password-file"));
+check(passwordFile && secretKey(passwordFile.name, passwordFile.key) === relayRole?.password,
+      `the migration Job's --relay-password-file ${option("--relay-password-file")} is not a mounted Secret holding the password of the relay's URL`);
+check(passwordFile && ((passwordFile.volume.secret.defaultMode ?? 0o644) & 0o004 || jobPod.securityContext?.fsGroup === jobContainer.securityContext?.runAsUser),
+      "the migration Job's uid cannot read --relay-password-file (no fsGroup)");
+const pgContainer = pg?.spec.template.spec.containers[0];
+const pgUser = pgContainer?.env?.find((e) => e.name === "POSTGRES_USER")?.value;
+const pgPassword = fileSecret(pg?.spec.template.spec, pgContainer, pgContainer?.env?.find((e) => e.name === "POSTGRES_PASSWORD_FILE")?.value);
+check(pgUser === owner?.user && pgPassword && secretKey(pgPassword?.name, pgPassword?.key) === owner?.password,
+      "PostgreSQL's user and password (POSTGRES_USER, POSTGRES_PASSWORD_FILE) are not the owner's URL's");
+const admin = named("Deployment", "postern-admin");
+check(admin?.spec.replicas === 0, "postern-admin (mailadmin as the owner) is not scaled to 0");
+check(envSecret(admin?.spec.template.spec.containers[0], "DATABASE_URL")?.name === ownerRef?.name,
+      "postern-admin's DATABASE_URL is not the owner's URL");
+
+// DEV-ONLY values: a committed secret or the dev certificate (whose subject says DEV ONLY).
+const devOnly = (secret) => Object.values(secret.data ?? {}).some((value) => {
+  const plain = text(value);
+  const pem = [...plain.matchAll(/-----BEGIN [A-Z ]+-----([^-]+)-----END/g)].map((m) => text(m[1].replace(/\s+/g, "")));
+  return /DEV[- ]ONLY/.test(plain + pem.join(""));
+});
+const secrets = objects.filter((o) => o.kind === "Secret");
 check(pg && !/:latest$|^[^:]+$/.test(pg.spec.template.spec.containers[0].image), "PostgreSQL image not pinned");
 const svc = objects.find((o) => o.kind === "Service" && o.metadata.name === "postern");
 check(svc && svc.spec.ports.map((p) => `${p.name}:${p.port}`).sort().join(",") === "http:9100,smtp:9000", "Service postern is not smtp 9000 + http 9100");
@@ -61,10 +121,15 @@ check(egress?.spec.policyTypes?.includes("Egress") && egressPorts.join(",") === 
 const loopback = config.listeners.some((l) => l.allow_plaintext_auth_on_loopback);
 const hpa = objects.find((o) => o.kind === "HorizontalPodAutoscaler");
 if (overlay === "dev") {
+  check(secrets.length > 0 && secrets.every((o) => o.metadata.annotations?.["postern/dev-only"]),
+        "dev: a Secret without the annotation postern/dev-only");
+  check(secrets.every(devOnly), "dev: a Secret holds no DEV-ONLY value");
   check(deploy.spec.replicas === 1, `dev: replicas ${deploy.spec.replicas}`);
   check(loopback, "dev: plaintext AUTH on loopback is not allowed (port-forward flow)");
   check(!hpa, "dev: an HPA would scale the one replica");
 } else if (overlay === "production") {
+  const dev = secrets.filter((o) => devOnly(o) || o.metadata.annotations?.["postern/dev-only"]);
+  check(dev.length === 0, `production: DEV-ONLY values in ${dev.map((o) => o.metadata.name)}`);
   check(deploy.spec.replicas === 3, `production: replicas ${deploy.spec.replicas}`);
   check(!loopback, "production: plaintext AUTH allowed");
   check(config.tls?.certificate && config.tls?.key, "production: no TLS");

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Validates the Kubernetes manifests in k8s/ without a cluster (CTest: k8s_manifests), in the
 # layers of checking described for manifests without a cluster:
-#   1. kubectl kustomize renders each overlay (k8s/overlays/dev, production) from a temporary
-#      copy of k8s/ with the secret *.example files in place of the operator's real ones
+#   1. kubectl kustomize renders each overlay from a temporary copy of k8s/: dev from the files a
+#      fresh clone holds (its DEV-ONLY secrets are committed), production with the secret
+#      *.example files in place of the operator's real ones; and production without those files
+#      must fail, naming the missing one
 #   2. yamllint on the sources
 #   3. validate.mjs: OpenAPI schema (kubernetes-models), excess properties (TypeScript compiler)
 #   4. validate.mjs bundle checks, and postern-checks.mjs (the relay's config vs its manifest)
@@ -72,8 +74,15 @@ fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cp -r "$root/k8s" "$work/k8s"
-for f in "$work"/k8s/base/secrets/*.example; do cp "$f" "${f%.example}"; done
+# What a fresh clone holds: k8s/ without the operator's git-ignored production secret files.
+mkdir "$work/fresh" "$work/production" "$work/missing"
+cp -r "$root/k8s" "$work/fresh/k8s"
+find "$work/fresh/k8s/overlays/production/secrets" -type f ! -name '*.example' ! -name README.md -delete
+# Production with the *.example files as its secret files; and with all of them but one.
+cp -r "$work/fresh/k8s" "$work/production/k8s"
+for f in "$work"/production/k8s/overlays/production/secrets/*.example; do cp "$f" "${f%.example}"; done
+cp -r "$work/production/k8s" "$work/missing/k8s"
+rm "$work/missing/k8s/overlays/production/secrets/relay-password"
 
 step "kustomize rejects a broken kustomization (fixtures/kustomize-bad)"
 if kubectl kustomize "$here/fixtures/kustomize-bad" >"$work/bad.out" 2>&1; then
@@ -82,21 +91,46 @@ else
   echo "ok   rejected: $(tail -n1 "$work/bad.out")"
 fi
 
-for overlay in dev production; do
-  step "overlay $overlay"
-  if ! kubectl kustomize "$work/k8s/overlays/$overlay" >"$work/$overlay.yaml"; then
-    echo "FAIL: kubectl kustomize k8s/overlays/$overlay"; status=1; continue
+render() {  # render OVERLAY DIR: kustomize, then every layer of checks on the bundle
+  local overlay=$1 dir=$2
+  if ! kubectl kustomize "$dir/k8s/overlays/$overlay" >"$work/$overlay.yaml"; then
+    echo "FAIL: kubectl kustomize k8s/overlays/$overlay"; status=1; return
   fi
   echo "ok   rendered: $(grep -c '^kind:' "$work/$overlay.yaml") objects"
   node validate.mjs "$work/$overlay.yaml" || status=1
   node postern-checks.mjs "$overlay" "$work/$overlay.yaml" || status=1
-done
+}
+step "overlay dev, from a fresh clone (its committed DEV-ONLY secrets, no operator files)"
+render dev "$work/fresh"
+step "overlay production, with the *.example secret files"
+render production "$work/production"
 
-# The real secret files are the operator's: never in git.
+# Without the operator's files production must not render, and the error must say which file.
+refuses() {  # refuses DIR FILE: rendering production from DIR fails, naming secrets/FILE
+  if kubectl kustomize "$1/k8s/overlays/production" >"$work/refused.out" 2>&1; then
+    echo "FAIL: production rendered without secrets/$2"; status=1
+  elif ! grep -q "overlays/production/secrets/$2\b" "$work/refused.out"; then
+    echo "FAIL: production without secrets/$2 failed without naming it: $(cat "$work/refused.out")"; status=1
+  else
+    echo "ok   refused, naming secrets/$2: $(tail -n1 "$work/refused.out")"
+  fi
+}
+step "overlay production refuses to render without its secret files"
+refuses "$work/fresh" database-url
+refuses "$work/missing" relay-password
+
+# The real production secret files are the operator's: never in git. The dev overlay's DEV-ONLY
+# files are committed on purpose: never ignored.
 if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
-  tracked=$(git -C "$root" ls-files 'k8s/base/secrets/' | grep -v -e '\.example$' -e 'README.md$' || true)
+  tracked=$(git -C "$root" ls-files 'k8s/overlays/production/secrets/' | grep -v -e '\.example$' -e 'README.md$' || true)
   [ -z "$tracked" ] || { echo "FAIL: secret files tracked by git: $tracked"; status=1; }
-  git -C "$root" check-ignore -q k8s/base/secrets/database-url || { echo "FAIL: k8s/base/secrets/database-url is not git-ignored"; status=1; }
+  git -C "$root" check-ignore -q k8s/overlays/production/secrets/database-url \
+    || { echo "FAIL: k8s/overlays/production/secrets/database-url is not git-ignored"; status=1; }
+  for f in "$root"/k8s/overlays/dev/dev-secrets/*; do
+    if git -C "$root" check-ignore -q "${f#"$root"/}"; then
+      echo "FAIL: ${f#"$root"/} is git-ignored (a fresh clone would lack it)"; status=1
+    fi
+  done
 fi
 
 [ $status -eq 0 ] && echo "k8s manifests: all layers passed"

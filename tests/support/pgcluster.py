@@ -1,12 +1,16 @@
 """The test suite's PostgreSQL for Python tests (CLI and end-to-end).
 
 Uses the cluster scripts/test.sh started (POSTERN_TEST_PG_URL), or starts a private one with
-scripts/pg-cluster.sh. `fresh_database(prefix)` returns the URL of a new empty database.
-`PrivateCluster` is a cluster of a test's own, for tests that stop and restart PostgreSQL.
+scripts/pg-cluster.sh. `fresh_database(prefix)` returns the URL of a new empty database, whose
+user (postern, a superuser) owns the schema and runs mailadmin; `relay_url(url)` is the same
+database as the relay role that `mailadmin migrate` creates and grants (the clusters trust
+loopback connections, so no password is needed). `PrivateCluster` is a cluster of a test's own,
+for tests that stop and restart PostgreSQL.
 """
 import atexit
 import itertools
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -16,6 +20,7 @@ SOURCE_DIR = os.environ.get(
     "POSTERN_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 PG_CLUSTER = os.path.join(SOURCE_DIR, "scripts", "pg-cluster.sh")
 _counter = itertools.count(1)
+RELAY_ROLE = "postern_relay"  # mailadmin migrate's default --relay-role
 
 
 def _with_database(url, name):
@@ -98,7 +103,18 @@ def psql(url, sql):
     return out.stdout.strip()
 
 
-def fresh_database(prefix):
+def fresh_database(prefix, cluster_url=None):
+    """A new empty database in the suite's cluster, or in the one cluster_url (any of its
+    databases) names."""
+    admin = _with_database(cluster_url, "postgres") if cluster_url else admin_url()
     name = f"{prefix}_{os.getpid()}_{next(_counter)}"
-    psql(admin_url(), f'CREATE DATABASE "{name}"')
-    return _with_database(admin_url(), name)
+    psql(admin, f'CREATE DATABASE "{name}"')
+    return _with_database(admin, name)
+
+
+def relay_url(url, role=RELAY_ROLE):
+    """url with its user replaced by role (a password in it is kept)."""
+    changed, n = re.subn(r"^(postgres(?:ql)?://)[^:@/]+((?::[^@/]*)?@)", rf"\g<1>{role}\g<2>", url)
+    if n != 1:
+        raise ValueError(f"no user in the database URL {url}")
+    return changed

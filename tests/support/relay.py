@@ -12,6 +12,9 @@
         ...
     queued(db)  # [{"id": ..., "sender": ..., "recipients": [...], "message": b"...", ...}]
 
+`admin.migrate()` also creates the relay role, and RelayServer runs postern as that role (as the
+Kubernetes manifests do), so every end-to-end test proves its grants are enough.
+
 RelayServer writes a configuration and a self-signed certificate (CN=localhost, SAN
 DNS:localhost, IP:127.0.0.1 and IP:::1) into a temporary folder, starts postern on two free
 loopback ports (STARTTLS on .port, implicit TLS on .tls_port), and returns once both answer with
@@ -198,9 +201,12 @@ class _PortTaken(RuntimeError):
 class RelayServer:
     """One postern process with its own config, certificate and log, on two free ports."""
 
-    def __init__(self, db_url, start=True, listener_options=None, **overrides):
-        """listener_options: keys merged into the STARTTLS listener (e.g. address "::1" or
-        allow_plaintext_auth_on_loopback), keeping its free port; overrides: config sections."""
+    def __init__(self, db_url, start=True, listener_options=None, as_owner=False, **overrides):
+        """db_url: the database as its owner (what mailadmin uses); postern connects to it as the
+        relay role (pgcluster.relay_url), as deployed, unless as_owner (the database is not
+        migrated, so the role may not exist yet). listener_options: keys merged into the STARTTLS
+        listener (e.g. address "::1" or allow_plaintext_auth_on_loopback), keeping its free port;
+        overrides: config sections."""
         self.dir = tempfile.mkdtemp(prefix="postern-e2e-")
         self.certificate, self.key = make_certificate(self.dir)
         self.cafile = self.certificate  # self-signed: the certificate is its own CA
@@ -212,7 +218,7 @@ class RelayServer:
         os.mkdir(self.spool_dir)
         config = {
             "hostname": self.hostname,
-            "database": {"url": db_url, "timeout_seconds": 3},
+            "database": {"url": db_url if as_owner else pgcluster.relay_url(db_url), "timeout_seconds": 3},
             "listeners": [
                 {"address": "127.0.0.1", "port": self.port, "tls": "starttls",
                  "allow_plaintext_auth_on_loopback": False},

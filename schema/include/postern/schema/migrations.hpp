@@ -9,6 +9,10 @@
 // applied only by `migrate(db, Contract::Apply)` (`mailadmin migrate --contract`), which an
 // operator runs once the rollout finished. A pending contract migration never makes a replica
 // unready.
+//
+// The relay connects as a role of its own; a migration that adds a table the relay uses grants
+// that role what it needs there through the list in schema/src/relay_grants.cpp (relay_role.hpp,
+// migrations/README.md).
 #pragma once
 
 #include <cstdint>
