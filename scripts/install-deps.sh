@@ -23,6 +23,7 @@ packages=(
   prometheus  # promtool: tests/e2e/test_http.py checks GET /metrics with it
   python3 python3-aiosmtpd swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl curl openssl ca-certificates procps
   yamllint
+  libgfshare-bin  # gfsplit/gfcombine: an independent Shamir implementation the share tests combine with
 )
 if $build_only; then
   packages=(
