@@ -5,6 +5,7 @@
 #include "output.hpp"
 #include "password_input.hpp"
 #include "secret_file.hpp"
+#include "share_commands.hpp"
 
 #include "postern/schema/address.hpp"
 #include "postern/schema/store.hpp"
@@ -71,6 +72,25 @@ Commands:
                                         not held; a held message stays held)
   queue hold ID / queue release ID      keep a message from delivery / let it go, due now
   queue delete ID                       drop a message: no delivery and no bounce
+  add share RECIPIENT                   a share map: mail to RECIPIENT is split into secret
+                                        shares, one per destination (usable from two on)
+  share RECIPIENT to MAILBOX via UPSTREAM
+                                        add a destination; its share goes through UPSTREAM (a
+                                        name in the relay's postern.yaml, not checked here: the
+                                        relay refuses mail to RECIPIENT while it does not know
+                                        one), each destination through an upstream of its own
+  unshare RECIPIENT to MAILBOX          remove a destination (later ones move up an index)
+  set share RECIPIENT threshold K|all   any K of the n shares combine (2..n), or all of them
+  set share RECIPIENT format postern|privmail
+                                        the share format (privmail: PrivMail's, n of n only)
+  set share RECIPIENT envelope-from ADDRESS|none via UPSTREAM
+                                        the envelope sender of the shares UPSTREAM carries, for
+                                        a provider that requires its own account (none: the
+                                        message's own)
+  list shares                           every share map, and whether it is usable
+  show share RECIPIENT                  destinations with their share index, threshold, format,
+                                        envelope senders, and why it is not usable
+  del share RECIPIENT                   delete a share map
   help                                  this text
 
 Options (anywhere on the line):
@@ -85,6 +105,8 @@ Exit codes: 0 ok, 1 other failure, 2 usage, 3 not found, 4 already exists, 5 inv
   6 database unreachable, 7 schema not migrated or changed, or the relay role missing or not
   set up (migrate), 10 check: may not send.
   (queue commands: 3 when no queued message has that ID.)
+  (share commands: 3 unknown map or destination, 4 map, mailbox or upstream already there,
+  5 malformed address, upstream, threshold or format, or a threshold the map cannot take.)
 )";
 }
 
@@ -205,6 +227,11 @@ class CommandLine {
     if (s_.verbose) std::cout << what << '\n';
   }
   std::string password(const std::string& user, bool must_exist);
+  void build_share_commands(Node* add, Node* list, Node* show, Node* del);
+  ShareCommandContext share_context() {
+    return {[this]() -> pqxx::connection_base& { return store().connection(); }, s_.actor, format(),
+            s_.verbose};
+  }
 
   int add_user();
   int passwd();
@@ -225,7 +252,7 @@ class CommandLine {
   CLI::Option* db_option_ = nullptr;
 
   // Arguments: each line runs one command, so commands share these.
-  std::string a1_, a2_, a3_;  // positionals in order
+  std::string a1_, a2_, a3_, a4_, a5_;  // positionals in order
   std::string since_;
   std::string subaddress_delimiter_ = "+";  // the relay's default policy
   bool password_stdin_ = false, status_ = false, case_sensitive_ = false, all_ = false, body_ = false;
@@ -265,7 +292,8 @@ void CommandLine::build() {
   root_ = node(nullptr, "", "mailadmin COMMAND ARGS... (try mailadmin help)");
 
   // add
-  Node* add = node(root_, "add", "add user USER | add address ADDRESS | add domain DOMAIN");
+  Node* add = node(root_, "add",
+                   "add user USER | add address ADDRESS | add domain DOMAIN | add share RECIPIENT");
   Node* n = node(add, "user", "add user USER [--password-stdin]", [this] { return add_user(); });
   positional(n, "USER", a1_);
   n->app->add_flag("--password-stdin", password_stdin_);
@@ -316,7 +344,7 @@ void CommandLine::build() {
   }
 
   // list
-  Node* list = node(root_, "list", "list users|addresses|domains");
+  Node* list = node(root_, "list", "list users|addresses|domains|shares");
   node(list, "users", "list users", [this] {
     print_users(std::cout, store().list_users(), format());
     return 0;
@@ -331,7 +359,8 @@ void CommandLine::build() {
   });
 
   // show
-  Node* show = node(root_, "show", "show user USER | show address ADDRESS | show domain DOMAIN");
+  Node* show = node(root_, "show",
+                    "show user USER | show address ADDRESS | show domain DOMAIN | show share RECIPIENT");
   n = node(show, "user", "show user USER", [this] {
     const Lookup user = lookup_user(a1_);
     auto details = store().find_user(user.key);
@@ -358,7 +387,8 @@ void CommandLine::build() {
   positional(n, "DOMAIN", a1_);
 
   // del
-  Node* del = node(root_, "del", "del user USER | del address ADDRESS | del domain DOMAIN");
+  Node* del = node(root_, "del",
+                   "del user USER | del address ADDRESS | del domain DOMAIN | del share RECIPIENT");
   n = node(del, "user", "del user USER", [this] {
     const Lookup user = lookup_user(a1_);
     on_existing({&user}, [&] { store().delete_user(user.key, s_.actor); });
@@ -380,6 +410,8 @@ void CommandLine::build() {
     return 0;
   });
   positional(n, "DOMAIN", a1_);
+
+  build_share_commands(add, list, show, del);
 
   // single-word commands
   n = node(root_, "passwd", "passwd USER [--password-stdin]", [this] { return passwd(); });
@@ -446,6 +478,45 @@ void CommandLine::build() {
     std::cout << help_text();
     return 0;
   });
+}
+
+// Share maps (share_commands.hpp). `set share RECIPIENT` is a node of its own whose settings are
+// words below it, so every word after a setting is a required positional: an upstream named like
+// a command (`via list`) is never taken for one.
+void CommandLine::build_share_commands(Node* add, Node* list, Node* show, Node* del) {
+  Node* n = node(add, "share", kAddShareUsage, [this] { return add_share(share_context(), a1_); });
+  positional(n, "RECIPIENT", a1_);
+  node(list, "shares", kListSharesUsage, [this] { return list_shares(share_context()); });
+  n = node(show, "share", kShowShareUsage, [this] { return show_share(share_context(), a1_); });
+  positional(n, "RECIPIENT", a1_);
+  n = node(del, "share", kDelShareUsage, [this] { return del_share(share_context(), a1_); });
+  positional(n, "RECIPIENT", a1_);
+
+  n = node(root_, "share", kShareUsage,
+           [this] { return share_to(share_context(), a1_, a2_, a3_, a4_, a5_); });
+  for (auto [name, target] : {std::pair{"RECIPIENT", &a1_}, {"to", &a2_}, {"MAILBOX", &a3_},
+                              {"via", &a4_}, {"UPSTREAM", &a5_}}) {
+    positional(n, name, *target);
+  }
+  n = node(root_, "unshare", kUnshareUsage, [this] { return unshare(share_context(), a1_, a2_, a3_); });
+  for (auto [name, target] : {std::pair{"RECIPIENT", &a1_}, {"to", &a2_}, {"MAILBOX", &a3_}}) {
+    positional(n, name, *target);
+  }
+
+  Node* set = node(root_, "set", kSetShareUsage);
+  Node* share = node(set, "share", kSetShareUsage);
+  positional(share, "RECIPIENT", a1_);
+  n = node(share, "threshold", kSetShareThresholdUsage,
+           [this] { return set_share_threshold(share_context(), a1_, a2_); });
+  positional(n, "K", a2_);
+  n = node(share, "format", kSetShareFormatUsage,
+           [this] { return set_share_format(share_context(), a1_, a2_); });
+  positional(n, "FORMAT", a2_);
+  n = node(share, "envelope-from", kSetShareEnvelopeFromUsage,
+           [this] { return set_share_envelope_from(share_context(), a1_, a2_, a3_, a4_); });
+  for (auto [name, target] : {std::pair{"ADDRESS", &a2_}, {"via", &a3_}, {"UPSTREAM", &a4_}}) {
+    positional(n, name, *target);
+  }
 }
 
 CommandLine::Node* CommandLine::deepest_parsed() {

@@ -515,4 +515,95 @@ void print_queue_change(std::ostream& out, const char* key, std::size_t count) {
   emit(out, json{{key, count}});
 }
 
+namespace {
+
+json share_map_json(const schema::ShareMap& map) {
+  const std::string problem = schema::share_map_problem(map);
+  json destinations = json::array();
+  for (std::size_t i = 0; i < map.destinations.size(); ++i) {
+    destinations.push_back({{"index", i + 1},
+                            {"mailbox", map.destinations[i].mailbox},
+                            {"upstream", map.destinations[i].upstream}});
+  }
+  return json{{"recipient", map.recipient},
+              {"usable", problem.empty()},
+              {"problem", null_if_empty(problem)},
+              {"format", std::string(schema::share_format_name(map.format))},
+              {"threshold", map.threshold ? json(*map.threshold) : json(nullptr)},
+              {"destinations", destinations},
+              {"envelope_from", json(map.envelope_from)}};
+}
+
+std::string usability(const schema::ShareMap& map) {
+  const std::string problem = schema::share_map_problem(map);
+  return problem.empty() ? "usable" : "not usable: " + problem;
+}
+
+}  // namespace
+
+void print_share_maps(std::ostream& out, std::vector<schema::ShareMap> maps, Format format) {
+  std::sort(maps.begin(), maps.end(),
+            [](const auto& a, const auto& b) { return a.recipient < b.recipient; });
+  if (format == Format::Json) {
+    json list = json::array();
+    for (const auto& map : maps) list.push_back(share_map_json(map));
+    emit(out, json{{"shares", list}});
+    return;
+  }
+  // Every column but the last is padded to its widest cell, so the columns line up.
+  std::vector<std::vector<std::string>> lines;
+  std::vector<std::size_t> widths(4, 0);
+  for (const auto& map : maps) {
+    std::vector<std::string> cells{
+        printable_line(map.recipient),
+        plural(static_cast<long long>(map.destinations.size()), "destination", "destinations"),
+        "threshold " + (map.threshold ? std::to_string(*map.threshold) : std::string("all")),
+        std::string(schema::share_format_name(map.format)), usability(map)};
+    for (std::size_t i = 0; i < widths.size(); ++i) widths[i] = std::max(widths[i], display_width(cells[i]));
+    lines.push_back(std::move(cells));
+  }
+  out << "--- postern_share_maps ---\n";
+  for (const auto& cells : lines) {
+    out << "    - ";
+    for (std::size_t i = 0; i < widths.size(); ++i) out << pad(cells[i], widths[i]) << "  ";
+    out << cells.back() << '\n';
+  }
+}
+
+void print_share_map(std::ostream& out, const schema::ShareMapDetails& details, Format format) {
+  const auto& map = details.map;
+  if (format == Format::Json) {
+    json share = share_map_json(map);
+    share["created_at"] = details.created_at;
+    share["updated_at"] = details.updated_at;
+    emit(out, json{{"share", share}});
+    return;
+  }
+  const std::size_t n = map.destinations.size();
+  out << "--- Show " << printable_line(map.recipient) << " ---\n";
+  out << "  Status: " << usability(map) << '\n';
+  out << "  Format: " << schema::share_format_name(map.format) << '\n';
+  out << "  Threshold: ";
+  if (map.threshold) {
+    out << *map.threshold << " of " << n << " shares combine\n";
+  } else {
+    out << "all " << n << " shares (n of n)\n";
+  }
+  out << "  Destinations:\n";
+  for (std::size_t i = 0; i < n; ++i) {
+    out << "    " << i + 1 << ". " << printable_line(map.destinations[i].mailbox) << " via "
+        << printable_line(map.destinations[i].upstream) << '\n';
+  }
+  out << "  Envelope from:\n";
+  for (const auto& [upstream, address] : map.envelope_from) {
+    const bool used = std::any_of(map.destinations.begin(), map.destinations.end(),
+                                  [&](const auto& d) { return d.upstream == upstream; });
+    out << "    * " << printable_line(upstream) << ": " << printable_line(address)
+        << (used ? "" : " (no destination goes through this upstream)") << '\n';
+  }
+  out << "  Created: " << details.created_at << ", last changed: " << details.updated_at << '\n';
+  out << "  Upstream names are not checked here: the relay refuses mail to this recipient (451 4.3.5)\n"
+         "  while one is not an upstream of its postern.yaml.\n";
+}
+
 }  // namespace postern::mailadmin

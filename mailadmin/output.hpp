@@ -7,6 +7,7 @@
 #include "postern/schema/queue_admin.hpp"
 #include "postern/schema/relay_role.hpp"
 #include "postern/schema/sender_rule.hpp"
+#include "postern/schema/share_maps.hpp"
 #include "postern/schema/store.hpp"
 
 #include <cstddef>
@@ -74,6 +75,16 @@ void print_queued_message(std::ostream& out, const schema::QueuedMessageDetails&
                           Format format);
 // The JSON answer of queue retry/hold/release/delete: {"retried":n}, {"held":n}, ...
 void print_queue_change(std::ostream& out, const char* key, std::size_t count);
+
+// list shares: {"shares":[{"recipient","usable","problem"|null,"format","threshold"|null,
+//   "destinations":[{"index","mailbox","upstream"}],"envelope_from":{UPSTREAM: ADDRESS}}]},
+//   sorted by recipient. Human: one aligned line per map,
+//   "- RECIPIENT  3 destinations  threshold 2|all  FORMAT  usable|not usable: PROBLEM".
+void print_share_maps(std::ostream& out, std::vector<schema::ShareMap> maps, Format format);
+// show share: {"share":{...as in list shares..., "created_at","updated_at"}}. Human: status (and
+// why not usable), format, threshold, the destinations with their share index and upstream, the
+// envelope senders by upstream, and that upstream names are checked by the relay, not here.
+void print_share_map(std::ostream& out, const schema::ShareMapDetails& details, Format format);
 
 // "45s", "4m10s", "2h13m", "3d04h".
 std::string short_duration(long long seconds);

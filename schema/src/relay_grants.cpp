@@ -13,9 +13,10 @@ struct RelayGrant {
 };
 
 // THE list of the relay's privileges: what postern's statements (schema/src/store.cpp,
-// queue_store.cpp, message_chunks.cpp, migrations.cpp) do to each object. A migration that adds
-// a table or a function the relay uses adds its lines here in the same change; one that stops
-// using something leaves the line until its contract step (older replicas may still need it).
+// queue_store.cpp, message_chunks.cpp, migrations.cpp, share_maps.cpp) do to each object. A
+// migration that adds a table or a function the relay uses adds its lines here in the same
+// change; one that stops using something leaves the line until its contract step (older
+// replicas may still need it).
 // Nothing else: no audit log, no writes to users, addresses, domains or grants, no DDL.
 // Rows the relay deletes from postern_queue take their recipients and chunks with them through
 // ON DELETE CASCADE, which PostgreSQL runs as the tables' owner: no DELETE on those two.
@@ -45,6 +46,11 @@ const std::vector<RelayGrant>& relay_grants() {
       {"INSERT", "postern_message_chunks", {}},
       // A body an older replica queued whole, read in slices (migrations 0005 and 0006).
       {"EXECUTE", "postern_legacy_message_slice", {}, "text, integer, integer"},
+      // Share maps (migration 0007), read whole into the relay's cache (share_maps.cpp); LISTEN
+      // on their channel needs no grant.
+      {"SELECT", "postern_share_maps", {}},
+      {"SELECT", "postern_share_destinations", {}},
+      {"SELECT", "postern_share_envelope_from", {}},
   };
   return grants;
 }

@@ -524,17 +524,20 @@ MIGRATE_USAGE = "migrate [--status] [--contract] [--relay-role NAME] [--relay-pa
 class UsageErrorsAreOneLineAndExit2(MailadminTestCase):
     CASES = {
         ("frobnicate",): 'mailadmin: unknown command "frobnicate" (try mailadmin help)',
-        ("add",): "mailadmin: usage: add user USER | add address ADDRESS | add domain DOMAIN",
+        ("add",): "mailadmin: usage: add user USER | add address ADDRESS | add domain DOMAIN | "
+                  "add share RECIPIENT",
         ("add", "robot", "x"): 'mailadmin: unknown command "add robot" '
-                               "(usage: add user USER | add address ADDRESS | add domain DOMAIN)",
+                               "(usage: add user USER | add address ADDRESS | add domain DOMAIN | "
+                               "add share RECIPIENT)",
         ("add", "user"): "mailadmin: usage: add user USER [--password-stdin]",
         ("add", "domain", "a.org", "b.org"): "mailadmin: usage: add domain DOMAIN",
-        ("list",): "mailadmin: usage: list users|addresses|domains",
+        ("list",): "mailadmin: usage: list users|addresses|domains|shares",
         ("list", "users", "extra"): "mailadmin: usage: list users",
         ("list", "users", "--frob"): "mailadmin: unknown option --frob (usage: list users)",
         ("--frob",): "mailadmin: unknown option --frob",
         ("show", "user"): "mailadmin: usage: show user USER",
-        ("del",): "mailadmin: usage: del user USER | del address ADDRESS | del domain DOMAIN",
+        ("del",): "mailadmin: usage: del user USER | del address ADDRESS | del domain DOMAIN | "
+                  "del share RECIPIENT",
         ("revoke", "address", "a@b.org"): "mailadmin: usage: revoke address ADDRESS from USER",
         ("passwd",): "mailadmin: usage: passwd USER [--password-stdin]",
         ("disable",): "mailadmin: usage: disable USER",
@@ -612,7 +615,7 @@ class BashCompletion(MailadminTestCase):
         self.add_user("compl")
         self.ok("add", "domain", "compl.org")
         self.assertEqual(self.complete("d"), ["del", "disable"])
-        self.assertEqual(self.complete("add", ""), ["address", "domain", "user"])
+        self.assertEqual(self.complete("add", ""), ["address", "domain", "share", "user"])
         self.assertEqual(self.complete("list", "--json", "u"), ["users"])
         self.assertEqual(self.complete("grant", "domain", "compl.org", ""), ["to"])
         self.assertEqual(self.complete("grant", "domain", ""), ["compl.org"])

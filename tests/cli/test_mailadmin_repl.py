@@ -35,7 +35,7 @@ class PipedSessionRunsEachLine(MailadminTestCase):
             "mailadmin: user ghost does not exist",
             'mailadmin: invalid domain "bad_domain": domain contains invalid character \'_\'',
             "mailadmin: domain y.org already exists",
-            "mailadmin: usage: list users|addresses|domains",
+            "mailadmin: usage: list users|addresses|domains|shares",
         ])
         self.assertTrue(out.stdout.endswith("    - y.org\n> \nBye\n"), out.stdout)
 
