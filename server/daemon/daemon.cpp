@@ -12,14 +12,16 @@
 #include "server/net/session_registry.hpp"
 #include "server/net/tls_context.hpp"
 #include "server/policy/grant_check.hpp"
+#include "server/sharing/share_map_cache.hpp"
 #include "server/delivery/delivery_scheduler.hpp"
 #include "server/queue/message_intake.hpp"
-#include "server/queue/queue_listener.hpp"
 #include "server/runtime/blocking_pool.hpp"
+#include "server/runtime/notification_listener.hpp"
 #include "server/runtime/cpu_quota.hpp"
 #include "server/runtime/log.hpp"
 
 #include "postern/schema/queue_store.hpp"
+#include "postern/schema/share_maps.hpp"
 
 #include <boost/asio/io_context.hpp>
 
@@ -104,6 +106,13 @@ queue::IntakeOptions intake_options(const config::Config& config) {
   return options;
 }
 
+// The upstreams share maps may name: the relay's own.
+std::vector<std::string> upstream_names(const config::Config& config) {
+  std::vector<std::string> names;
+  for (const auto& upstream : config.delivery.upstreams) names.push_back(upstream.name);
+  return names;
+}
+
 schema::SenderPolicy sender_policy(const config::Config& config) {
   return schema::SenderPolicy{config.local_part_case_sensitive, config.subaddress_delimiter};
 }
@@ -116,6 +125,7 @@ net::SessionSettings session_settings(const config::Config& config) {
   settings.protocol.max_recipients = config.max_recipients;
   settings.protocol.max_errors = static_cast<int>(config.max_errors);
   settings.protocol.max_idle_commands = static_cast<int>(config.max_idle_commands);
+  settings.protocol.check_recipients = true;  // against the share maps
   settings.command_timeout = std::chrono::seconds{config.command_timeout_seconds};
   settings.data_timeout = std::chrono::seconds{config.data_timeout_seconds};
   settings.auth_timeout = std::chrono::seconds{config.auth_timeout_seconds};
@@ -157,7 +167,7 @@ struct Daemon::State {
 
   void bind_listeners();
   void start_listeners();
-  void start_delivery();
+  void start_notifications();
 
   config::Config config;
   unsigned io_threads;
@@ -170,14 +180,17 @@ struct Daemon::State {
   queue::MessageIntake intake;
   net::ConnectionLimiter limiter;
   net::SessionRegistry registry;
-  net::SessionServices services{credentials, grants, intake, nullptr, registry};
+  // share_maps is bound here and built after io (it loads on io's executor); sessions use it only
+  // while io runs.
+  net::SessionServices services{credentials, grants, intake, share_maps, nullptr, registry};
   boost::asio::io_context io;
+  sharing::ShareMapCache share_maps;
   std::vector<std::unique_ptr<net::Listener>> listeners;
   Signals signals;
   std::atomic<bool> listening{false};  // the accept loops run
   std::unique_ptr<delivery::MessageDelivery> delivery;
   std::unique_ptr<delivery::DeliveryScheduler> scheduler;
-  std::unique_ptr<queue::QueueListener> queue_listener;
+  std::unique_ptr<NotificationListener> notifications;  // new mail, changed share maps
   std::unique_ptr<http::DatabaseStatus> database_status;  // for the HTTP endpoint
   std::unique_ptr<http::HttpServer> http_server;
 };
@@ -193,6 +206,7 @@ Daemon::State::State(const config::Config& cfg)
       intake(pool, intake_options(cfg), sender_policy(cfg)),
       limiter(cfg.max_connections, cfg.max_connections_per_ip),
       io(static_cast<int>(io_threads)),
+      share_maps(io.get_executor(), pool, sender_policy(cfg), upstream_names(cfg)),
       signals(io) {
   if (cfg.tls) tls = std::make_unique<net::TlsContext>(cfg.tls->certificate_file, cfg.tls->key_file);
   services.tls = tls.get();
@@ -236,10 +250,15 @@ void Daemon::State::start_listeners() {
   listening = true;
 }
 
-void Daemon::State::start_delivery() {
-  if (!scheduler) return;
-  scheduler->start();
-  queue_listener = std::make_unique<queue::QueueListener>(config.database_url, [this] { scheduler->wake(); });
+// The share maps load when the listener connects; the scheduler wakes on new mail.
+void Daemon::State::start_notifications() {
+  std::vector<NotificationListener::Subscription> subscriptions{
+      {schema::kShareMapChannel, [this] { share_maps.reload(); }}};
+  if (scheduler) {
+    scheduler->start();
+    subscriptions.push_back({schema::kQueueChannel, [this] { scheduler->wake(); }});
+  }
+  notifications = std::make_unique<NotificationListener>(config.database_url, std::move(subscriptions));
 }
 
 Daemon::Daemon(const config::Config& config) {
@@ -257,19 +276,19 @@ int Daemon::run() {
     s.http_server->start();
     log::info("http_listening", {{"address", s.http_server->name()}});
   }
-  s.start_delivery();
+  s.start_notifications();
   log::info("started", {{"config", config::describe(s.config), log::kWholeValue},
                         {"io_threads", std::to_string(s.io_threads)},
                         {"hash_threads", std::to_string(s.hash_threads)},
                         {"delivery", s.scheduler ? "on" : "off"}});
   s.signals.watch({s.listeners, s.registry, s.tls.get(), s.config.tls ? s.config.tls->certificate_file : "",
-                   s.scheduler.get(), s.queue_listener, s.delivery.get(),
+                   s.scheduler.get(), s.delivery.get(),
                    std::chrono::seconds{s.config.shutdown_grace_seconds}});
   std::vector<std::thread> threads;
   for (unsigned i = 1; i < s.io_threads; ++i) threads.emplace_back([&s] { s.io.run(); });
   s.io.run();
   for (auto& t : threads) t.join();
-  s.queue_listener.reset();
+  s.notifications.reset();
   if (s.database_status) s.database_status->stop();
   s.hashing.stop();
   s.pool.stop();

@@ -6,7 +6,6 @@
 #include "server/net/session_registry.hpp"
 #include "server/net/tls_context.hpp"
 #include "server/delivery/delivery_scheduler.hpp"
-#include "server/queue/queue_listener.hpp"
 #include "server/runtime/log.hpp"
 
 #include <boost/asio/post.hpp>
@@ -59,7 +58,6 @@ void Signals::drain(const char* signal_name) {
   pending_stops_ = targets.scheduler ? 2 : 1;
   targets.sessions.on_empty([this] { asio::post(io_, [this] { one_stopped(); }); });
   if (targets.scheduler) {
-    targets.queue_listener.reset();
     targets.scheduler->stop([this] { asio::post(io_, [this] { one_stopped(); }); });
   }
   grace_timer_.expires_after(targets.grace);

@@ -1,6 +1,6 @@
 // How the daemon answers signals. SIGHUP reloads the TLS certificate and key (a file that fails
 // to load keeps the old ones). SIGTERM or SIGINT drains, as a pod's termination needs: the
-// listeners stop accepting, the queue's LISTEN connection and the delivery scheduler stop, and
+// listeners stop accepting, the delivery scheduler stops, and
 // the io_context stops once the open sessions have ended and the deliveries in flight have been
 // recorded. Past the grace period the sessions are cut off, and 5 s later the io_context stops
 // whatever still runs (a delivery that loses its lease is taken over by another replica).
@@ -29,9 +29,6 @@ class TlsContext;
 namespace postern::delivery {
 class DeliveryScheduler;
 }  // namespace postern::delivery
-namespace postern::queue {
-class QueueListener;
-}  // namespace postern::queue
 
 namespace postern::daemon {
 
@@ -44,7 +41,6 @@ class Signals {
     net::TlsContext* tls;                                   // null: no TLS, SIGHUP does nothing
     std::string certificate_file;                           // for the log of a reload
     delivery::DeliveryScheduler* scheduler;                    // null: delivery is off
-    std::unique_ptr<queue::QueueListener>& queue_listener;  // wakes the scheduler
     delivery::MessageDelivery* delivery;                    // null: delivery is off
     std::chrono::seconds grace;
   };

@@ -6,6 +6,7 @@
 #include "server/net/transport.hpp"
 #include "server/policy/grant_check.hpp"
 #include "server/queue/message_intake.hpp"
+#include "server/sharing/share_map_cache.hpp"
 #include "server/runtime/log.hpp"
 #include "server/runtime/metrics.hpp"
 
@@ -69,6 +70,8 @@ class SessionDriver {
       } else if (auto* sender = std::get_if<smtp::CheckSender>(&step)) {
         open = co_await flush();
         if (open) co_await check_sender(*sender);
+      } else if (auto* recipient = std::get_if<smtp::CheckRecipient>(&step)) {
+        check_recipient(*recipient);
       } else if (auto* message = std::get_if<smtp::AcceptMessage>(&step)) {
         co_await accept_message(*message);
       } else {  // Close
@@ -179,6 +182,19 @@ class SessionDriver {
     }
     grants_ = std::move(result.grants);
     protocol_.sender_checked(std::move(result.outcome));
+  }
+
+  // From memory (the share maps' cache): no wait, so nothing to flush first.
+  void check_recipient(const smtp::CheckRecipient& recipient) {
+    smtp::Outcome outcome = services_.share_maps.check(recipient.address);
+    if (outcome.verdict != smtp::Outcome::Verdict::Accepted) {
+      log::info("recipient_refused", {{"client", client_}, {"user", recipient.user},
+                                      {"recipient", recipient.address},
+                                      {"reason", outcome.reply && !outcome.reply->lines.empty()
+                                                     ? outcome.reply->lines.front()
+                                                     : std::string("share maps not loaded")}});
+    }
+    protocol_.recipient_checked(std::move(outcome));
   }
 
   // Pieces are appended here, on the I/O thread: each is at most 64 KiB, written sequentially

@@ -2,7 +2,7 @@
 // (transport.hpp). It reads under the command or data deadline, writes replies in batches
 // (flushed before every wait, which is what pipelining needs), does the TLS handshake for
 // STARTTLS or implicit TLS, spools the message content (queue::MessageSpool) as it arrives,
-// and hands AUTH, MAIL FROM and end-of-DATA to the services.
+// and hands AUTH, MAIL FROM, RCPT TO and end-of-DATA to the services.
 #pragma once
 
 #include "server/net/connection_limiter.hpp"
@@ -18,6 +18,7 @@
 namespace postern::auth { class CredentialCheck; }
 namespace postern::policy { class GrantCheck; }
 namespace postern::queue { class MessageIntake; }
+namespace postern::sharing { class ShareMapCache; }
 
 namespace postern::net {
 
@@ -28,6 +29,7 @@ struct SessionServices {
   auth::CredentialCheck& credentials;
   policy::GrantCheck& grants;
   queue::MessageIntake& intake;
+  sharing::ShareMapCache& share_maps;  // RCPT: mail to a mapped recipient never goes out in clear
   TlsContext* tls;  // null when no certificate is configured
   SessionRegistry& registry;
 };

@@ -254,6 +254,22 @@ void Protocol::sender_checked(Outcome outcome) {
                                       Reply::line(421, "4.7.0", "Too many failures")}));
 }
 
+// A refused or undecided recipient counts as a non-productive command, like any refused RCPT.
+void Protocol::recipient_checked(Outcome outcome) {
+  if (!awaiting_ || !std::holds_alternative<CheckRecipient>(*awaiting_)) return;
+  std::string address = std::move(std::get<CheckRecipient>(*awaiting_).address);
+  awaiting_.reset();
+  if (outcome.verdict == Outcome::Verdict::Accepted && transaction_) {
+    transaction_->recipients.push_back(std::move(address));
+  } else if (outcome.verdict != Outcome::Verdict::TooManyFailures && over_idle_limit()) {
+    return;
+  }
+  send(reply_for(std::move(outcome), {Reply::line(250, "2.1.5", "Ok"),
+                                      Reply::line(550, "5.1.1", "Recipient address rejected"),
+                                      Reply::line(451, "4.3.0", "Temporary failure, try again later"),
+                                      Reply::line(421, "4.7.0", "Too many failures")}));
+}
+
 // The transaction already ended with the message (finish_message), whatever the verdict.
 void Protocol::message_handled(Outcome outcome) {
   if (!awaiting_ || !std::holds_alternative<AcceptMessage>(*awaiting_)) return;

@@ -47,6 +47,7 @@ struct ProtocolOptions {
   bool tls_available = false;     // a certificate is configured: offer STARTTLS
   bool tls_active = false;        // implicit TLS listener: the session starts encrypted
   bool auth_without_tls = false;  // allow AUTH in plaintext (the driver sets it for loopback)
+  bool check_recipients = false;  // ask the driver about each recipient (CheckRecipient)
 };
 
 class Protocol {
@@ -71,6 +72,11 @@ class Protocol {
   // Answers CheckSender: Accepted starts the transaction (250); Refused is 553,
   // TemporaryFailure 451 (never accept unchecked), TooManyFailures 421.
   void sender_checked(Outcome outcome);
+
+  // Answers CheckRecipient: Accepted adds the recipient (250); Refused is 550, TemporaryFailure
+  // 451 (or the outcome's own reply), both counted as non-productive commands; TooManyFailures
+  // 421.
+  void recipient_checked(Outcome outcome);
 
   // Answers AcceptMessage, usually with the service's own reply ("250 2.0.0 Ok: queued as
   // ..."); whatever the verdict, the transaction ends and the user stays authenticated.

@@ -106,8 +106,12 @@ void Protocol::rcpt(std::string_view argument) {
   if (transaction_->recipients.size() >= options_.max_recipients) {
     return refuse_recipient(452, "4.5.3", "Too many recipients");  // RFC 5321 §4.5.3.1.10
   }
-  transaction_->recipients.emplace_back(*mailbox);
-  send(250, "2.1.5", "Ok");
+  if (!options_.check_recipients) {
+    transaction_->recipients.emplace_back(*mailbox);
+    return send(250, "2.1.5", "Ok");
+  }
+  const CheckRecipient check{user_, std::string(*mailbox)};
+  await(check, check);
 }
 
 // RFC 5321 §4.1.1.4; the content is read by the DataReader.

@@ -1,8 +1,8 @@
 // What the protocol asks of its driver: Protocol::next() returns one Step at a time. The
 // driver writes SendReply, reads more bytes on NeedInput, keeps each MessageData piece (in a
 // spool: the message's content, in order), performs TLS on StartTls, answers
-// VerifyCredentials / CheckSender / AcceptMessage with an Outcome through the matching
-// Protocol call, and hangs up on Close.
+// VerifyCredentials / CheckSender / CheckRecipient / AcceptMessage with an Outcome through the
+// matching Protocol call, and hangs up on Close.
 #pragma once
 
 #include <optional>
@@ -82,6 +82,14 @@ struct CheckSender {
   friend bool operator==(const CheckSender&, const CheckSender&) = default;
 };
 
+// May mail go to `address` (syntactically valid, within the recipient limit)? Asked only with
+// ProtocolOptions::check_recipients. Answer with Protocol::recipient_checked().
+struct CheckRecipient {
+  std::string user;
+  std::string address;  // the forward-path without angle brackets or source route
+  friend bool operator==(const CheckRecipient&, const CheckRecipient&) = default;
+};
+
 // Filter and queue this message (the content of the MessageData pieces before it), then
 // Protocol::message_handled().
 struct AcceptMessage {
@@ -94,8 +102,8 @@ struct Close {
   friend bool operator==(const Close&, const Close&) = default;
 };
 
-using Step = std::variant<SendReply, NeedInput, MessageData, StartTls, VerifyCredentials, CheckSender, AcceptMessage,
-                          Close>;
+using Step = std::variant<SendReply, NeedInput, MessageData, StartTls, VerifyCredentials, CheckSender,
+                          CheckRecipient, AcceptMessage, Close>;
 
 // A service's answer to VerifyCredentials, CheckSender or AcceptMessage, handed to
 // credentials_checked(), sender_checked() or message_handled(). The protocol sends its usual

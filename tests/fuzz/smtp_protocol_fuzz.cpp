@@ -78,6 +78,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   options.tls_active = !plaintext_listener;
   options.tls_available = true;
   options.auth_without_tls = plaintext_listener;
+  options.check_recipients = (data[0] & 0x01) != 0;
   Protocol protocol(options);
 
   const std::array kAuthOutcomes = {Outcome::accepted(), Outcome::refused(), Outcome::temporary_failure(),
@@ -124,6 +125,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     } else if (const auto* sender = std::get_if<CheckSender>(&step)) {
       check(!in_message && sender->user == protocol.authenticated_user() && !sender->address.empty());
       protocol.sender_checked(kSenderOutcomes[answers++ % kSenderOutcomes.size()]);
+    } else if (const auto* recipient = std::get_if<CheckRecipient>(&step)) {
+      check(options.check_recipients && !in_message && recipient->user == protocol.authenticated_user() &&
+            !recipient->address.empty());
+      protocol.recipient_checked(kSenderOutcomes[answers++ % kSenderOutcomes.size()]);
     } else if (const auto* accept = std::get_if<AcceptMessage>(&step)) {
       check(in_message);
       check_message(accept->envelope, body);

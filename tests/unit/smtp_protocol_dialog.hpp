@@ -59,6 +59,10 @@ class Dialog {
     protocol_.sender_checked(std::move(outcome));
     return run();
   }
+  std::string recipient_checked(smtp::Outcome outcome) {
+    protocol_.recipient_checked(std::move(outcome));
+    return run();
+  }
   std::string message_handled(smtp::Outcome outcome) {
     protocol_.message_handled(std::move(outcome));
     return run();
