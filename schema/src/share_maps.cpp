@@ -4,6 +4,7 @@
 
 #include "audit.hpp"
 #include "guarded.hpp"
+#include "statements.hpp"
 #include "postern/schema/errors.hpp"
 
 #include <pqxx/pqxx>
@@ -14,13 +15,6 @@
 
 namespace postern::schema {
 namespace {
-
-#define POSTERN_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
-
-struct Statement {
-  const char* name;
-  const char* sql;
-};
 
 constexpr Statement kStatements[] = {
     {"share_maps_all", "SELECT id, recipient, threshold, format FROM postern_share_maps"},
@@ -64,15 +58,11 @@ constexpr Statement kStatements[] = {
      "DELETE FROM postern_share_envelope_from WHERE map_id = $1 AND upstream = $2 RETURNING address"},
 };
 
-#undef POSTERN_TS
 
 // Reads that must see one state of the maps: never a map with half of its destinations.
 using Snapshot = pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>;
 
-// Idempotent: libpqxx registers a definition once per connection and prepares it on first use.
-void prepare_statements(pqxx::connection_base& db) {
-  for (const auto& s : kStatements) db.prepare(s.name, s.sql);
-}
+void prepare_statements(pqxx::connection_base& db) { prepare_all(db, kStatements); }
 
 ShareFormat format_of(const pqxx::field& field) {
   return parse_share_format(field.as<std::string>()).value_or(ShareFormat::Postern);

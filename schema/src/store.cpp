@@ -3,6 +3,7 @@
 
 #include "guarded.hpp"
 #include "audit.hpp"
+#include "statements.hpp"
 #include "postern/schema/errors.hpp"
 #include "postern/schema/password.hpp"
 
@@ -12,14 +13,6 @@
 
 namespace postern::schema {
 namespace {
-
-// Timestamps travel as text in one format, UTC.
-#define POSTERN_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
-
-struct Statement {
-  const char* name;
-  const char* sql;
-};
 
 constexpr Statement kStatements[] = {
     {"user_add", "INSERT INTO emailing_users (name, password_hash) VALUES ($1, $2)"},
@@ -84,7 +77,6 @@ constexpr Statement kStatements[] = {
      "WHERE $1 = '' OR at >= $1::timestamptz ORDER BY id"},
 };
 
-#undef POSTERN_TS
 
 std::vector<std::string> column(const pqxx::result& rows) {
   std::vector<std::string> out;
@@ -129,7 +121,7 @@ struct Store::Connection {
 Store::Store(const std::string& database_url) {
   guarded([&] {
     connection_ = std::make_unique<Connection>(database_url);
-    for (const auto& s : kStatements) connection_->db.prepare(s.name, s.sql);
+    prepare_all(connection_->db, kStatements);
   });
 }
 

@@ -13,6 +13,7 @@
 
 #include "server/config/config_reader.hpp"
 #include "server/config/delivery_config.hpp"
+#include "postern/schema/read_file.hpp"
 #include "server/config/read_file.hpp"
 
 namespace postern::config {
@@ -275,7 +276,7 @@ Config parse_config(const std::string& yaml_text, const std::string& file_name_f
 Config load_config(const std::string& path) {
   std::string text;
   try {
-    text = detail::read_file(path);
+    text = schema::read_file(path);
   } catch (const std::system_error& e) {
     throw ConfigError(path + ": cannot read: " + e.code().message());
   }

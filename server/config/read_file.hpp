@@ -1,6 +1,5 @@
-// Internal to the config loader: reading a whole file (postern.yaml, a secret file) with the
-// operating system's reason when that fails, for messages like "cannot read /x: Permission
-// denied".
+// Internal to the config loader: reading a secret file, with the operating system's reason
+// when that fails (schema::read_file reads postern.yaml and the secrets alike).
 #pragma once
 
 #include <string>
@@ -9,9 +8,6 @@
 #include "server/config/config_reader.hpp"
 
 namespace postern::config::detail {
-
-// The file's contents. Throws std::system_error whose code().message() is strerror's text.
-std::string read_file(const std::string& path);
 
 // A secret file (database.url_file, upstreams[i].password_file) without the trailing CR/LF that
 // `echo` and editors leave. An unreadable or empty file is an error about `key` of `section`
