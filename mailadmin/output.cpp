@@ -179,6 +179,15 @@ json recipients_json(const std::vector<schema::QueueRecipient>& recipients, bool
       item["attempts"] = r.attempts;
       item["last_reply"] = null_if_empty(r.last_reply);
       item["updated_at"] = r.updated_at;
+      if (!r.destinations.empty()) {
+        json shares = json::array();
+        for (const auto& d : r.destinations) {
+          shares.push_back({{"index", d.index}, {"mailbox", d.mailbox}, {"upstream", d.upstream},
+                            {"status", d.status}, {"attempts", d.attempts},
+                            {"last_reply", null_if_empty(d.last_reply)}});
+        }
+        item["shares"] = std::move(shares);
+      }
     }
     list.push_back(std::move(item));
   }
@@ -495,6 +504,13 @@ void print_queued_message(std::ostream& out, const schema::QueuedMessageDetails&
         << plural(r.attempts, "attempt", "attempts");
     if (!r.last_reply.empty()) out << ", last reply: " << printable_line(r.last_reply);
     out << '\n';
+    for (const auto& d : r.destinations) {
+      out << "        share " << d.index << " of " << r.destinations.size() << " to " << printable_line(d.mailbox)
+          << " via " << printable_line(d.upstream) << "  " << d.status << ", "
+          << plural(d.attempts, "attempt", "attempts");
+      if (!d.last_reply.empty()) out << ", last reply: " << printable_line(d.last_reply);
+      out << '\n';
+    }
   }
   out << "  Headers:\n";
   std::size_t start = 0;

@@ -40,6 +40,10 @@ constexpr const char* kRecipientsOf =
     "SELECT message_id, recipient, status, attempts, COALESCE(last_reply, ''), "
     POSTERN_TS("updated_at") " FROM postern_queue_recipients WHERE message_id = $1 ORDER BY position";
 
+constexpr const char* kDestinationsOf =
+    "SELECT position, share_index, mailbox, upstream, status, attempts, COALESCE(last_reply, '') "
+    "FROM postern_queue_destinations WHERE message_id = $1 ORDER BY position, share_index";
+
 // $2: how many bytes of the message to read (the header section is within them, or cut): the
 // start of its first chunk, or of a body an older replica queued whole (migrations/0005).
 constexpr const char* kShow =
@@ -105,7 +109,7 @@ QueueEntry entry_from(const pqxx::row& row) {
 
 QueueRecipient recipient_from(const pqxx::row& row) {
   return {row[1].as<std::string>(), row[2].as<std::string>(), row[3].as<int>(),
-          row[4].as<std::string>(), row[5].as<std::string>()};
+          row[4].as<std::string>(), row[5].as<std::string>(), {}};
 }
 
 void add_recipient(QueueEntry& e, QueueRecipient r) {
@@ -180,6 +184,13 @@ std::optional<QueuedMessageDetails> show_queued(pqxx::connection_base& db, const
       d.headers_truncated = stored > static_cast<long long>(start.size());
     }
     for (const auto& r : tx.exec_params(kRecipientsOf, id)) add_recipient(d.entry, recipient_from(r));
+    for (const auto& r : tx.exec_params(kDestinationsOf, id)) {
+      const auto position = r[0].as<std::size_t>();  // 1-based, as the recipients are listed
+      if (position == 0 || position > d.entry.recipients.size()) continue;
+      d.entry.recipients[position - 1].destinations.push_back(
+          {r[1].as<int>(), r[2].as<std::string>(), r[3].as<std::string>(), r[4].as<std::string>(), r[5].as<int>(),
+           r[6].as<std::string>()});
+    }
     tx.commit();
     return d;
   });

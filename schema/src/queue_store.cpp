@@ -2,6 +2,7 @@
 #include "postern/schema/queue_store.hpp"
 
 #include "guarded.hpp"
+#include "queue_shares.hpp"
 #include "postern/schema/errors.hpp"
 #include "postern/schema/message_chunks.hpp"
 
@@ -101,15 +102,6 @@ SELECT extract(epoch FROM min(GREATEST(next_attempt_at, COALESCE(lease_until, ne
   FROM postern_queue WHERE NOT held
 )sql";
 
-const char* status_name(RecipientOutcome outcome) {
-  switch (outcome) {
-    case RecipientOutcome::Delivered: return "delivered";
-    case RecipientOutcome::Failed: return "failed";
-    case RecipientOutcome::Deferred: return "pending";
-  }
-  return "pending";
-}
-
 std::string join_recipients(const std::vector<std::string>& recipients) {
   std::string joined;
   for (const auto& r : recipients) {
@@ -139,6 +131,7 @@ void insert_message(pqxx::transaction_base& tx, const QueuedMessage& message) {
   const std::uint64_t size = message.content ? store_chunks(tx, message.id, message.content)
                                              : store_chunks(tx, message.id, text_source(message.message));
   tx.exec_prepared("queue_set_size", message.id, static_cast<long long>(size));
+  insert_shares(tx, message);
 }
 
 }  // namespace
@@ -164,6 +157,7 @@ std::string new_queue_id() {
 
 void prepare_queue_statements(pqxx::connection_base& db) {
   prepare_chunk_statements(db);
+  prepare_share_statements(db);
   db.prepare("queue_enqueue", kEnqueue);
   db.prepare("queue_set_size", kSetSize);
   db.prepare("queue_claim", kClaim);
@@ -211,8 +205,9 @@ std::vector<ClaimedMessage> claim_due(pqxx::connection_base& db, const std::stri
     }
     for (auto& m : claimed) {
       for (const auto& r : tx.exec_prepared("queue_claimed_recipients", m.id)) {
-        m.recipients.push_back({r[0].as<int>(), r[1].as<std::string>()});
+        m.recipients.push_back({r[0].as<int>(), r[1].as<std::string>(), std::nullopt});
       }
+      read_shares(tx, m);
     }
     tx.commit();
     return claimed;
@@ -234,6 +229,7 @@ bool record_attempt(pqxx::connection_base& db, const AttemptRecord& record) {
     for (const auto& r : record.recipients) {
       tx.exec_prepared("queue_update_recipient", record.message_id, r.position, status_name(r.outcome), r.reply);
     }
+    record_shares(tx, record);
     if (record.bounce) insert_message(tx, *record.bounce);
     if (tx.exec_prepared("queue_finish_if_done", record.message_id).affected_rows() == 0) {
       tx.exec_prepared("queue_release", record.message_id, record.retry_after_seconds, record.last_error);

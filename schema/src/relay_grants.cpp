@@ -41,6 +41,10 @@ const std::vector<RelayGrant>& relay_grants() {
       {"SELECT", "postern_queue_recipients", {}},
       {"INSERT", "postern_queue_recipients", {}},
       {"UPDATE", "postern_queue_recipients", {}},
+      // Shared recipients' shares (migration 0008): written at intake, updated by delivery.
+      {"SELECT", "postern_queue_destinations", {}},
+      {"INSERT", "postern_queue_destinations", {}},
+      {"UPDATE", "postern_queue_destinations", {}},
       // Bodies: written in chunks at intake, read back at delivery.
       {"SELECT", "postern_message_chunks", {}},
       {"INSERT", "postern_message_chunks", {}},

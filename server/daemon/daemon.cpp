@@ -180,8 +180,8 @@ struct Daemon::State {
   queue::MessageIntake intake;
   net::ConnectionLimiter limiter;
   net::SessionRegistry registry;
-  // share_maps is bound here and built after io (it loads on io's executor); sessions use it only
-  // while io runs.
+  // share_maps is bound here and in intake, and built after io (it loads on io's executor);
+  // sessions use it only while io runs.
   net::SessionServices services{credentials, grants, intake, share_maps, nullptr, registry};
   boost::asio::io_context io;
   sharing::ShareMapCache share_maps;
@@ -203,7 +203,7 @@ Daemon::State::State(const config::Config& cfg)
       hashing(hashing_options(cfg, hash_threads)),
       credentials(pool, hashing, schema::Argon2Params{cfg.argon2_memory_kib, cfg.argon2_iterations}, throttle_limits(cfg)),
       grants(pool, sender_policy(cfg)),
-      intake(pool, intake_options(cfg), sender_policy(cfg)),
+      intake(pool, share_maps, intake_options(cfg), sender_policy(cfg)),
       limiter(cfg.max_connections, cfg.max_connections_per_ip),
       io(static_cast<int>(io_threads)),
       share_maps(io.get_executor(), pool, sender_policy(cfg), upstream_names(cfg)),

@@ -75,6 +75,34 @@ AttemptVerdict judge_attempt(const schema::ClaimedMessage& message, const Attemp
   return verdict;
 }
 
+void judge_share(const schema::ClaimedMessage& message, const schema::PendingRecipient& recipient,
+                 const schema::PendingShare& share, const Attempt& attempt, const DeliveryConfig& config,
+                 double jitter_unit, AttemptVerdict& verdict) {
+  schema::ClaimedMessage one;  // the share, as a message to its destination alone
+  one.id = message.id;
+  one.sender = message.sender;
+  one.attempts = message.attempts;
+  one.age_seconds = message.age_seconds;
+  one.arrival_time = message.arrival_time;
+  one.recipients.push_back({share.index, share.target.mailbox, std::nullopt});
+  AttemptVerdict judged = judge_attempt(one, attempt, config, jitter_unit);
+  const schema::RecipientUpdate& update = judged.record.recipients.front();
+  verdict.record.shares.push_back({recipient.position, share.index, update.outcome, update.reply});
+  verdict.share_verdicts.push_back(judged.verdicts.front());
+  if (!judged.failed.empty()) {
+    FailedRecipient failed = judged.failed.front();
+    const std::string_view diagnostic = failed.diagnostic;
+    const std::size_t type_end = diagnostic.find("; ");
+    const std::string count = recipient.shares ? std::to_string(recipient.shares->count) : "?";
+    failed.diagnostic = "x-postern; share " + std::to_string(share.index) + " of " + count + " to " +
+                        share.target.mailbox + " via " + share.target.upstream + ": " +
+                        std::string(type_end == std::string_view::npos ? diagnostic : diagnostic.substr(type_end + 2));
+    failed.address = recipient.address;
+    verdict.failed.push_back(std::move(failed));
+  }
+  if (verdict.record.last_error.empty()) verdict.record.last_error = judged.record.last_error;
+}
+
 bool bounces(const schema::ClaimedMessage& message, const std::vector<FailedRecipient>& failed) {
   return !failed.empty() && !message.sender.empty();
 }

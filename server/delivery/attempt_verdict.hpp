@@ -35,6 +35,7 @@ const char* to_string(RecipientVerdict verdict);  // "delivered", "deferred", "f
 struct AttemptVerdict {
   schema::AttemptRecord record;                // recipients, retry time and last error; no bounce
   std::vector<RecipientVerdict> verdicts;      // per recipient, for the log and the metrics
+  std::vector<RecipientVerdict> share_verdicts;  // per record.shares entry, likewise
   std::vector<FailedRecipient> failed;         // failed and expired recipients, for the DSN
 };
 
@@ -43,6 +44,14 @@ struct AttemptVerdict {
 // id; record.owner is left for the caller.
 AttemptVerdict judge_attempt(const schema::ClaimedMessage& message, const Attempt& attempt,
                              const DeliveryConfig& config, double jitter_unit);
+
+// One share of a shared recipient (its attempt went to the share's destination through the
+// share's upstream), judged as the recipient it was sent to and added to `verdict`: its result
+// to record.shares; its failure to the DSN's list under the mapped recipient's address, saying
+// which share, destination and upstream failed (never anything of the share itself).
+void judge_share(const schema::ClaimedMessage& message, const schema::PendingRecipient& recipient,
+                 const schema::PendingShare& share, const Attempt& attempt, const DeliveryConfig& config,
+                 double jitter_unit, AttemptVerdict& verdict);
 
 // Whether failed recipients make a DSN: not for a message with the null sender (a DSN never
 // bounces, RFC 5321 §4.5.5).

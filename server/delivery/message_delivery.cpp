@@ -10,6 +10,8 @@
 #include "server/runtime/log.hpp"
 #include "server/runtime/memory_trim.hpp"
 #include "server/runtime/metrics.hpp"
+#include "server/sharing/share_body.hpp"
+#include "server/sharing/share_seed.hpp"
 
 #include <ctime>
 #include <random>
@@ -29,6 +31,13 @@ void defer_failed(AttemptVerdict& verdict) {
     if (recipient.outcome == schema::RecipientOutcome::Failed) recipient.outcome = schema::RecipientOutcome::Deferred;
   }
   if (verdict.record.last_error.empty()) verdict.record.last_error = "DSN deferred: the queued message cannot be read";
+}
+
+// The message with its plain recipients only: the shared ones go as shares.
+schema::ClaimedMessage without_shared_recipients(const schema::ClaimedMessage& message) {
+  schema::ClaimedMessage plain = message;
+  std::erase_if(plain.recipients, [](const schema::PendingRecipient& r) { return r.shares.has_value(); });
+  return plain;
 }
 
 // The same reply for every recipient: an attempt decided before any upstream answered.
@@ -62,17 +71,36 @@ void MessageDelivery::close_idle() {
 
 boost::asio::awaitable<void> MessageDelivery::deliver(schema::ClaimedMessage message,
                                                      std::shared_ptr<const std::atomic<bool>> lease_lost) {
+  // The plain recipients go together through the sender's route; each share of a shared
+  // recipient goes alone, to its destination through its own upstream.
+  schema::ClaimedMessage plain = without_shared_recipients(message);
   const Upstream* upstream = select_upstream(config_, message.sender);
-  const Attempt attempt = co_await attempt_delivery(message, upstream);
-  AttemptVerdict verdict = judge_attempt(message, attempt, config_, jitter());
+  Attempt attempt;
+  if (!plain.recipients.empty()) attempt = co_await attempt_delivery(plain, upstream);
+  const double jitter_unit = jitter();
+  AttemptVerdict verdict = judge_attempt(plain, attempt, config_, jitter_unit);
   const std::string_view upstream_name = upstream ? std::string_view(upstream->name) : "none";
-  for (std::size_t i = 0; i < message.recipients.size(); ++i) {
+  for (std::size_t i = 0; i < plain.recipients.size(); ++i) {
     const char* outcome = to_string(verdict.verdicts[i]);
-    log::info("delivery", {{"id", message.id}, {"recipient", message.recipients[i].address},
+    log::info("delivery", {{"id", message.id}, {"recipient", plain.recipients[i].address},
                            {"upstream", std::string(upstream_name)}, {"result", outcome},
                            {"attempt", std::to_string(message.attempts)},
                            {"reply", verdict.record.recipients[i].reply}});
     metrics::delivery().results.inc({upstream_name, outcome});
+  }
+  for (const auto& recipient : message.recipients) {
+    if (!recipient.shares) continue;
+    for (const auto& share : recipient.shares->pending) {
+      const Attempt share_attempt = co_await attempt_share(message, recipient, share);
+      judge_share(message, recipient, share, share_attempt, config_, jitter_unit, verdict);
+      const char* outcome = to_string(verdict.share_verdicts.back());
+      log::info("delivery", {{"id", message.id}, {"recipient", recipient.address},
+                             {"share", std::to_string(share.index) + "/" + std::to_string(recipient.shares->count)},
+                             {"destination", share.target.mailbox}, {"upstream", share.target.upstream},
+                             {"result", outcome}, {"attempt", std::to_string(message.attempts)},
+                             {"reply", verdict.record.shares.back().reply}});
+      metrics::delivery().results.inc({share.target.upstream, outcome});
+    }
   }
   verdict.record.owner = owner_;
   if (bounces(message, verdict.failed)) {
@@ -116,6 +144,46 @@ boost::asio::awaitable<Attempt> MessageDelivery::attempt_delivery(const schema::
   outbound.body = body.get();
   outbound.eight_bit_mime = message.eight_bit_mime;
   outbound.smtputf8 = message.smtputf8;
+  smtp_client::TransactionResult result = co_await upstreams_.at(upstream->name)->deliver(outbound);
+  co_return Attempt{std::move(result.recipients), std::move(result.error), upstream->host};
+}
+
+// One share as its own mail: from the sender (or the envelope sender configured for that
+// upstream) to the destination, through the share's upstream, drawn from the recipient's seed.
+boost::asio::awaitable<Attempt> MessageDelivery::attempt_share(const schema::ClaimedMessage& message,
+                                                               const schema::PendingRecipient& recipient,
+                                                               const schema::PendingShare& share) {
+  const Upstream* upstream = find_upstream(config_, share.target.upstream);
+  if (upstream == nullptr) {
+    // The map named it at intake; the configuration changed since. It may come back.
+    co_return every_recipient(1, smtp::Reply::line(451, "4.3.5", "upstream " + share.target.upstream +
+                                                                     " is not configured on this relay"),
+                              "no upstream " + share.target.upstream);
+  }
+  std::unique_ptr<sharing::ShareBody> body;
+  try {
+    const shares::Seed group_seed = sharing::recipient_seed(message.share_seed, recipient.address);
+    const shares::SharingParams params = sharing::sharing_params(*recipient.shares);
+    const std::string sender = share.target.envelope_from.empty() ? message.sender : share.target.envelope_from;
+    const std::string from = sender.empty() ? "MAILER-DAEMON@" + hostname_ : sender;
+    ChunkReader chunks = pool_chunks(pool_, message.id);
+    body = std::make_unique<sharing::ShareBody>(
+        std::move(chunks), message.size,
+        sharing::share_mail_fields(group_seed, static_cast<unsigned>(share.index), params, from, share.target.mailbox,
+                                   message.arrival_time, hostname_),
+        group_seed);
+  } catch (const std::exception& e) {
+    co_return every_recipient(1, smtp::Reply::line(451, "4.3.0", e.what()), e.what());
+  }
+  if (upstream->kind == UpstreamKind::Maildir) {
+    Attempt attempt = co_await to_maildir(upstream->maildir, *body, 1);
+    co_return attempt;
+  }
+  OutboundMessage outbound;
+  outbound.sender = share.target.envelope_from.empty() ? message.sender : share.target.envelope_from;
+  outbound.recipients.push_back(share.target.mailbox);
+  outbound.body = body.get();
+  outbound.smtputf8 = message.smtputf8;  // the addresses may need it; the share mail is ASCII
   smtp_client::TransactionResult result = co_await upstreams_.at(upstream->name)->deliver(outbound);
   co_return Attempt{std::move(result.recipients), std::move(result.error), upstream->host};
 }

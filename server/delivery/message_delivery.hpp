@@ -50,6 +50,9 @@ class MessageDelivery {
  private:
   // Hands the message to its upstream; every failure is in the returned attempt.
   boost::asio::awaitable<Attempt> attempt_delivery(const schema::ClaimedMessage& message, const Upstream* upstream);
+  boost::asio::awaitable<Attempt> attempt_share(const schema::ClaimedMessage& message,
+                                                const schema::PendingRecipient& recipient,
+                                                const schema::PendingShare& share);
   boost::asio::awaitable<Attempt> to_maildir(const std::string& root, BodySource& body, std::size_t count);
   boost::asio::awaitable<std::optional<std::string>> original_header_section(const schema::ClaimedMessage& message);
   boost::asio::awaitable<void> record(const schema::AttemptRecord& record, bool lease_lost);

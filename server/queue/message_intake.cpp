@@ -9,6 +9,8 @@
 #include "server/runtime/log.hpp"
 #include "server/runtime/memory_trim.hpp"
 #include "server/runtime/metrics.hpp"
+#include "server/sharing/share_map_cache.hpp"
+#include "server/sharing/share_seed.hpp"
 
 #include <chrono>
 #include <ctime>
@@ -104,8 +106,23 @@ boost::asio::awaitable<smtp::Outcome> MessageIntake::accept(smtp::Envelope envel
   }
 
   std::uint64_t size = 0;
+  // The share maps as they are now decide: a recipient mapped since RCPT goes as shares too.
+  std::vector<schema::SharedRecipient> shared;
+  for (std::size_t i = 0; i < envelope.recipients.size(); ++i) {
+    auto found = share_maps_.lookup(envelope.recipients[i]);
+    if (found.kind == sharing::ShareMapCache::Lookup::Kind::Refused) {
+      log_rejected(envelope, facts, content, "recipient " + envelope.recipients[i] + ": share map not usable");
+      metrics::smtp().messages_rejected.inc("temp_failure");
+      co_return std::move(found.refusal);
+    }
+    if (found.map) shared.push_back(sharing::plan_shares(static_cast<int>(i + 1), *found.map));
+  }
   auto message = std::make_shared<schema::QueuedMessage>(
       to_queue(options_, std::move(envelope), std::move(*head), std::move(content), facts, size));
+  if (!shared.empty()) {
+    message->shared = std::move(shared);
+    message->share_seed = sharing::new_message_seed();
+  }
   const auto recipients = std::to_string(message->recipients.size());
 
   try {

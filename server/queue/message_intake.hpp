@@ -4,7 +4,9 @@
 // Accepted with "250 2.0.0 Ok: queued as <id>" only after the PostgreSQL transaction that
 // stores the message has committed; Refused with the filter's 5xx (or "552 5.3.4 Message header
 // too large" past kMaxHeaderSection, spooled_message.hpp); TemporaryFailure when it could not
-// be stored.
+// be stored, or a recipient's share map is not usable any more (then 451 4.3.5 with the reason).
+// Recipients with a usable share map (sharing/share_map_cache.hpp, asked again here) are queued
+// with a copy of their map and the message's share seed: they are delivered as shares.
 //
 //   MessageSpool spool = intake.new_spool();   // spool.append(piece) for each MessageData
 //   smtp::Outcome outcome = co_await intake.accept(std::move(envelope), std::move(spool), facts, grants);
@@ -25,6 +27,9 @@
 
 namespace postern {
 class BlockingPool;
+}
+namespace postern::sharing {
+class ShareMapCache;
 }
 
 namespace postern::queue {
@@ -51,8 +56,10 @@ struct SessionFacts {
 
 class MessageIntake {
  public:
-  MessageIntake(BlockingPool& pool, IntakeOptions options, schema::SenderPolicy policy)
-      : pool_(pool), options_(std::move(options)), policy_(std::move(policy)) {}
+  // `share_maps` is only used once sessions run (the daemon builds it after this).
+  MessageIntake(BlockingPool& pool, const sharing::ShareMapCache& share_maps, IntakeOptions options,
+                schema::SenderPolicy policy)
+      : pool_(pool), share_maps_(share_maps), options_(std::move(options)), policy_(std::move(policy)) {}
 
   // An empty spool for the next message's content.
   MessageSpool new_spool() const { return MessageSpool{options_.spool}; }
@@ -62,6 +69,7 @@ class MessageIntake {
 
  private:
   BlockingPool& pool_;
+  const sharing::ShareMapCache& share_maps_;
   IntakeOptions options_;
   schema::SenderPolicy policy_;
 };

@@ -70,22 +70,38 @@ std::shared_ptr<const schema::ShareMapIndex> ShareMapCache::index() const {
   return index_;
 }
 
-smtp::Outcome ShareMapCache::check(const std::string& recipient) const {
+ShareMapCache::Lookup ShareMapCache::lookup(const std::string& recipient) const {
+  Lookup found;
   const auto maps = index();
-  if (!maps) return smtp::Outcome::temporary_failure();  // 451 4.3.0: mapped or not is unknown
+  if (!maps) {
+    found.refusal = smtp::Outcome::temporary_failure();  // 451 4.3.0: mapped or not is unknown
+    return found;
+  }
   // A recipient the schema's parser refuses (<postmaster>, an address literal) cannot be mapped:
   // maps hold parsed addresses only.
   const auto address = schema::parse_address(recipient);
-  if (!address) return smtp::Outcome::accepted();
-  const schema::ShareMap* map = maps->find(*address);
-  if (map == nullptr) return smtp::Outcome::accepted();
-  const std::string problem = schema::share_map_problem(*map, known_upstreams_);
-  if (!problem.empty()) {
-    return smtp::Outcome::temporary_failure(
-        smtp::Reply::line(451, "4.3.5", "Recipient's share map is not usable: " + problem));
+  const schema::ShareMap* map = address ? maps->find(*address) : nullptr;
+  if (map == nullptr) {
+    found.kind = Lookup::Kind::Plain;
+    return found;
   }
-  return smtp::Outcome::temporary_failure(smtp::Reply::line(
-      451, "4.3.5", "Recipient is shared across providers, which this relay does not deliver yet"));
+  std::string problem = schema::share_map_problem(*map, known_upstreams_);
+  if (problem.empty() && map->format == schema::ShareFormat::Privmail) {
+    problem = "the privmail share format is not written by this relay yet";
+  }
+  if (!problem.empty()) {
+    found.refusal = smtp::Outcome::temporary_failure(
+        smtp::Reply::line(451, "4.3.5", "Recipient's share map is not usable: " + problem));
+    return found;
+  }
+  found.kind = Lookup::Kind::Shared;
+  found.map = *map;
+  return found;
+}
+
+smtp::Outcome ShareMapCache::check(const std::string& recipient) const {
+  Lookup found = lookup(recipient);
+  return found.kind == Lookup::Kind::Refused ? std::move(found.refusal) : smtp::Outcome::accepted();
 }
 
 }  // namespace postern::sharing

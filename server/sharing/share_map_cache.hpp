@@ -1,17 +1,19 @@
 // The relay's view of the share maps (postern/schema/share_maps.hpp): every map in memory,
 // loaded when the notification listener connects and reloaded whenever PostgreSQL notifies
 // kShareMapChannel, so RCPT never waits for the database and a change made with mailadmin applies
-// at once. RCPT asks check() about each recipient:
+// at once. RCPT asks check() about each recipient, and intake asks lookup() again at the end of
+// DATA (the map as it is then is what the queue keeps):
 //
 //   no map                          250: delivered as usual
+//   a usable map                    250: delivered as shares
 //   a map that is not usable        451 4.3.5 with the reason (fewer than two destinations, an
-//                                   upstream this relay does not have, ...)
-//   a usable map                    451 4.3.5: shares are not delivered by this release yet
+//                                   upstream this relay does not have, the privmail format,
+//                                   which this release does not write, ...)
 //   maps not loaded yet             451 4.3.0: whether the recipient is mapped is unknown
 //
 // Mail to a mapped recipient is never accepted to go out in clear.
 //
-//   ShareMapCache maps{pool, policy, {"provider-a", "provider-b"}};
+//   ShareMapCache maps{executor, pool, policy, {"provider-a", "provider-b"}};
 //   maps.reload();                                    // from any thread; loads on the pool
 //   smtp::Outcome outcome = maps.check("bob@proxy.example");
 #pragma once
@@ -26,6 +28,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,7 +47,15 @@ class ShareMapCache {
   // A failed load keeps the maps held and is retried in a few seconds. Any thread.
   void reload();
 
-  // The answer to RCPT for this recipient (as the client wrote it). Any thread.
+  struct Lookup {
+    enum class Kind { Plain, Shared, Refused } kind = Kind::Refused;
+    std::optional<schema::ShareMap> map;  // Shared: the map to copy into the queue
+    smtp::Outcome refusal;                // Refused: the 451 to answer
+  };
+  // What this recipient (as the client wrote it) is. Any thread.
+  Lookup lookup(const std::string& recipient) const;
+
+  // The answer to RCPT for this recipient. Any thread.
   smtp::Outcome check(const std::string& recipient) const;
 
  private:

@@ -1,8 +1,9 @@
 """RCPT and the share maps: a recipient with a share map is never accepted to go out in clear.
 postern loads the maps from PostgreSQL, and a change made with mailadmin reaches it at once
 (NOTIFY); a map that is not usable — fewer than two destinations, two on one upstream, an
-upstream this relay does not have — is refused with 451 4.3.5 and its reason, found the way the
-grant check finds addresses (case, subaddress)."""
+upstream this relay does not have, a format it does not write — is refused with 451 4.3.5 and its
+reason, found the way the grant check finds addresses (case, subaddress); a usable one is
+accepted, to be delivered as shares."""
 import unittest
 
 from e2e_base import ALICE, ALICE_PW, RelayTestCase
@@ -54,9 +55,12 @@ class ShareMapsAtRcpt(RelayTestCase):
                                 "configuration does not name\r\n")
         self.admin.ok("unshare", MAPPED, "to", "shared@mail-c.example")
         self.admin.ok("share", MAPPED, "to", "shared@mail-b.example", "via", "provider-b")
-        # Usable: still never in clear. This release refuses it until it can deliver shares.
-        self.until_rcpt(MAPPED, "451 4.3.5 Recipient is shared across providers, which this relay "
-                                "does not deliver yet\r\n")
+        # Usable: accepted, to be delivered as shares (test_share_delivery).
+        self.until_rcpt(MAPPED, "250 2.1.5 Ok\r\n")
+        # The privmail format has no writer in this release: refused, never sent in clear.
+        self.admin.ok("set", "share", MAPPED, "format", "privmail")
+        self.until_rcpt(MAPPED, "451 4.3.5 Recipient's share map is not usable: the privmail share "
+                                "format is not written by this relay yet\r\n")
         # Found as the grant check finds addresses: case and subaddress do not escape the map.
         self.assertTrue(self.rcpt("Shared+news@Proxy.EXAMPLE").startswith("451 4.3.5 "))
         # Other recipients of the same transaction are not affected.

@@ -65,7 +65,7 @@ TEST_F(QueueDelivery, ClaimLeasesDueMessagesWithTheirPendingRecipients) {
 TEST_F(QueueDelivery, DeliveredMessageLeavesTheQueue) {
   auto id = enqueue_one();
   auto claimed = claim_due(db(), "a", 10, 60);
-  AttemptRecord record{id, "a", {{1, RecipientOutcome::Delivered, "250 ok"}, {2, RecipientOutcome::Delivered, "250 ok"}}, 60, "", {}};
+  AttemptRecord record{id, "a", {{1, RecipientOutcome::Delivered, "250 ok"}, {2, RecipientOutcome::Delivered, "250 ok"}}, 60, "", {}, {}};
   EXPECT_TRUE(record_attempt(db(), record));
   EXPECT_EQ(count("SELECT count(*) FROM postern_queue"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM postern_queue_recipients"), 0);
@@ -74,7 +74,7 @@ TEST_F(QueueDelivery, DeliveredMessageLeavesTheQueue) {
 TEST_F(QueueDelivery, DeferredRecipientWaitsForItsRetryAndKeepsTheOthersDone) {
   auto id = enqueue_one();
   claim_due(db(), "a", 10, 60);
-  AttemptRecord record{id, "a", {{1, RecipientOutcome::Delivered, "250 ok"}, {2, RecipientOutcome::Deferred, "451 later"}}, 3600, "451 later", {}};
+  AttemptRecord record{id, "a", {{1, RecipientOutcome::Delivered, "250 ok"}, {2, RecipientOutcome::Deferred, "451 later"}}, 3600, "451 later", {}, {}};
   EXPECT_TRUE(record_attempt(db(), record));
   EXPECT_TRUE(claim_due(db(), "a", 10, 60).empty());
   auto due = seconds_until_next_due(db());
@@ -103,7 +103,7 @@ TEST_F(QueueDelivery, FailedRecipientQueuesTheBounceInTheSameTransaction) {
   bounce.client_address = "localhost";
   bounce.recipients = {"alice@example.com"};
   bounce.message = "Subject: Undelivered\r\n\r\n";
-  AttemptRecord record{id, "a", {{1, RecipientOutcome::Failed, "550 5.1.1 no such user"}}, 60, "", bounce};
+  AttemptRecord record{id, "a", {{1, RecipientOutcome::Failed, "550 5.1.1 no such user"}}, 60, "", bounce, {}};
   EXPECT_TRUE(record_attempt(db(), record));
   EXPECT_EQ(count("SELECT count(*) FROM postern_queue"), 1);
   EXPECT_EQ(count("SELECT count(*) FROM postern_queue WHERE sender = '' AND id = '" + bounce.id + "'"), 1);
@@ -119,7 +119,7 @@ TEST_F(QueueDelivery, ExpiredLeaseIsTakenOverAndTheOldOwnerCannotRecord) {
   }
   auto claimed = claim_due(db(), "survivor", 10, 60);
   ASSERT_EQ(claimed.size(), 1u);
-  AttemptRecord stale{id, "dead-replica", {{1, RecipientOutcome::Delivered, "250"}, {2, RecipientOutcome::Delivered, "250"}}, 60, "", {}};
+  AttemptRecord stale{id, "dead-replica", {{1, RecipientOutcome::Delivered, "250"}, {2, RecipientOutcome::Delivered, "250"}}, 60, "", {}, {}};
   EXPECT_FALSE(record_attempt(db(), stale));
   EXPECT_EQ(count("SELECT count(*) FROM postern_queue"), 1);
 }

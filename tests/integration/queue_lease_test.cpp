@@ -58,7 +58,7 @@ class QueueLease : public testing::Test {
   }
 
   AttemptRecord delivered(const std::string& id, const LeaseOwner& owner) {
-    return AttemptRecord{id, owner.text(), {{1, RecipientOutcome::Delivered, "250 ok"}}, 60, "", {}};
+    return AttemptRecord{id, owner.text(), {{1, RecipientOutcome::Delivered, "250 ok"}}, 60, "", {}, {}};
   }
 
   std::optional<Store> store_;

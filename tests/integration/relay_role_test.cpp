@@ -143,7 +143,7 @@ TEST(RelayRole, DoesEverythingTheRelayDoes) {
   for (int seq = 0; auto chunk = read_chunk(db, queued.id, seq); ++seq) read += *chunk;
   EXPECT_EQ(read, body);
 
-  AttemptRecord record{queued.id, lease.text(), {}, 60, "", std::nullopt};
+  AttemptRecord record{queued.id, lease.text(), {}, 60, "", std::nullopt, {}};
   record.recipients = {{1, RecipientOutcome::Delivered, "250 ok"}, {2, RecipientOutcome::Failed, "550 no"}};
   record.bounce = message("Subject: failure notice\r\n\r\nsorry\r\n", {"alice@example.com"});
   EXPECT_TRUE(record_attempt(db, record));

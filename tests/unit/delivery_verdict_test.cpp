@@ -22,7 +22,7 @@ schema::ClaimedMessage claimed(std::vector<std::string> recipients, long long ag
   m.age_seconds = age_seconds;
   m.arrival_time = 1'700'000'000;
   int position = 0;
-  for (auto& r : recipients) m.recipients.push_back({position++, std::move(r)});
+  for (auto& r : recipients) m.recipients.push_back({position++, std::move(r), std::nullopt});
   return m;
 }
 
@@ -143,6 +143,49 @@ TEST(AttemptVerdict, NullSenderMailNeverBounces) {
   EXPECT_EQ(v.failed.size(), 1u);
   EXPECT_FALSE(bounces(message, v.failed));
   EXPECT_FALSE(bounce_for(message, kHeaderSection, v.failed, "relay.example", 0, "B1"));
+}
+
+// ---- shares ----------------------------------------------------------------------------------
+
+schema::PendingRecipient shared_recipient() {
+  schema::RecipientShares shares{"shamir", 2, 3, "postern", {}};
+  shares.pending = {{1, {"bob@mail-a.example", "provider-a", ""}}, {2, {"bob@mail-b.example", "provider-b", ""}}};
+  return {2, "bob@proxy.example", shares};
+}
+
+TEST(AttemptVerdict, EachShareIsJudgedAsTheMailToItsDestination) {
+  const schema::ClaimedMessage message = claimed({"plain@example.net"});
+  AttemptVerdict v = judge_attempt(message, Attempt{{reply(250, "2.0.0", "Ok")}, "", "mx.example"}, config(), 0.5);
+  const auto recipient = shared_recipient();
+  judge_share(message, recipient, recipient.shares->pending[0],
+              Attempt{{reply(250, "2.0.0", "Ok")}, "", "mx.a.example"}, config(), 0.5, v);
+  judge_share(message, recipient, recipient.shares->pending[1],
+              Attempt{{reply(451, "4.3.0", "Try later")}, "", "mx.b.example"}, config(), 0.5, v);
+  ASSERT_EQ(v.record.shares.size(), 2u);
+  EXPECT_EQ(v.record.shares[0].position, 2);
+  EXPECT_EQ(v.record.shares[0].index, 1);
+  EXPECT_EQ(v.record.shares[0].outcome, schema::RecipientOutcome::Delivered);
+  EXPECT_EQ(v.record.shares[1].index, 2);
+  EXPECT_EQ(v.record.shares[1].outcome, schema::RecipientOutcome::Deferred);
+  EXPECT_EQ(v.share_verdicts, (std::vector<RecipientVerdict>{RecipientVerdict::Delivered, RecipientVerdict::Deferred}));
+  EXPECT_EQ(v.record.last_error, "451 4.3.0 Try later");
+  EXPECT_TRUE(v.failed.empty());
+}
+
+TEST(AttemptVerdict, AFailedShareBouncesUnderTheMappedRecipientNamingTheDestination) {
+  const schema::ClaimedMessage message = claimed({});
+  AttemptVerdict v = judge_attempt(message, Attempt{}, config(), 0.5);
+  const auto recipient = shared_recipient();
+  judge_share(message, recipient, recipient.shares->pending[1],
+              Attempt{{reply(550, "5.1.1", "No such mailbox")}, "", "mx.b.example"}, config(), 0.5, v);
+  ASSERT_EQ(v.failed.size(), 1u);
+  EXPECT_EQ(v.failed[0].address, "bob@proxy.example");
+  EXPECT_EQ(v.failed[0].status, "5.1.1");
+  EXPECT_EQ(v.failed[0].diagnostic,
+            "x-postern; share 2 of 3 to bob@mail-b.example via provider-b: 550 5.1.1 No such mailbox");
+  EXPECT_EQ(v.failed[0].remote_mta, "mx.b.example");
+  EXPECT_EQ(v.record.shares[0].outcome, schema::RecipientOutcome::Failed);
+  EXPECT_TRUE(bounces(message, v.failed));
 }
 
 }  // namespace

@@ -17,12 +17,23 @@ namespace pqxx { class connection_base; }
 
 namespace postern::schema {
 
+// One share of a shared recipient (migration 0008): its own destination, upstream and status.
+struct QueueDestination {
+  int index = 0;  // the share's index, 1..n
+  std::string mailbox;
+  std::string upstream;
+  std::string status;      // "pending", "delivered" or "failed"
+  int attempts = 0;
+  std::string last_reply;  // empty when none yet
+};
+
 struct QueueRecipient {
   std::string address;
   std::string status;      // "pending", "delivered" or "failed"
   int attempts = 0;
   std::string last_reply;  // empty when none yet
   std::string updated_at;
+  std::vector<QueueDestination> destinations;  // `queue show` only: a shared recipient's shares
 };
 
 // One line of `queue list`.

@@ -14,6 +14,22 @@ namespace pqxx { class connection_base; }
 
 namespace postern::schema {
 
+// Where one share of a shared recipient goes (the share map as it was at intake).
+struct ShareTarget {
+  std::string mailbox;
+  std::string upstream;
+  std::string envelope_from;  // empty: the message's sender
+};
+
+// A recipient delivered as secret shares (share_maps.hpp): target i carries share i + 1.
+struct SharedRecipient {
+  int position = 0;                    // the recipient's, 1-based as in `recipients`
+  std::string scheme;                  // "xor" (n of n) or "shamir" (k of n)
+  int threshold = 0;                   // k
+  std::string format = "postern";      // "postern" or "privmail"
+  std::vector<ShareTarget> targets;
+};
+
 struct QueuedMessage {
   std::string id;
   std::string sender;
@@ -27,6 +43,11 @@ struct QueuedMessage {
   // `content` when it is set (intake, from the spool), else taken from `message` (a DSN, small).
   ChunkSource content;
   std::string message;
+  // Recipients with a share map, and the 32 random bytes every share of this message is drawn
+  // from (one derived draw per recipient): stored beside the message so that a retry sends the
+  // same share. Both empty for a message without shared recipients.
+  std::vector<SharedRecipient> shared;
+  std::string share_seed;
 };
 
 // The LISTEN/NOTIFY channel that wakes delivery workers.
@@ -44,9 +65,25 @@ void enqueue(pqxx::connection_base& db, const QueuedMessage& message);
 
 // ---- Delivery side -------------------------------------------------------------------------
 
+// A share not delivered yet.
+struct PendingShare {
+  int index = 0;  // 1..n
+  ShareTarget target;
+};
+
+// How a shared recipient's shares are made, and those still to deliver.
+struct RecipientShares {
+  std::string scheme;
+  int threshold = 0;
+  int count = 0;  // n: all its shares, delivered or not
+  std::string format;
+  std::vector<PendingShare> pending;
+};
+
 struct PendingRecipient {
   int position;
   std::string address;
+  std::optional<RecipientShares> shares;  // set for a shared recipient: its shares are delivered instead
 };
 
 // A message a worker has leased: its envelope, never its body (delivery reads that chunk by
@@ -61,6 +98,7 @@ struct ClaimedMessage {
   long long age_seconds = 0;    // since it was queued
   long long arrival_time = 0;   // unix time it was queued
   std::vector<PendingRecipient> recipients;
+  std::string share_seed;  // 32 bytes when a recipient is shared
 };
 
 // Who holds a lease: the replica's stable identity (its pod name; outside Kubernetes the host
@@ -95,13 +133,23 @@ struct RecipientUpdate {
 // The result of one delivery attempt, recorded in one transaction: recipients updated, the
 // bounce (if any) queued, and the message deleted when no recipient is pending any more, or
 // else released with its next attempt time. Only the lease owner may record.
+// One share's result. A shared recipient is settled once none of its shares is pending: failed
+// when one failed, else delivered.
+struct ShareUpdate {
+  int position;
+  int index;
+  RecipientOutcome outcome;
+  std::string reply;
+};
+
 struct AttemptRecord {
   std::string message_id;
   std::string owner;
-  std::vector<RecipientUpdate> recipients;
+  std::vector<RecipientUpdate> recipients;  // plain recipients
   int retry_after_seconds = 0;  // for deferred recipients
   std::string last_error;
   std::optional<QueuedMessage> bounce;
+  std::vector<ShareUpdate> shares;  // shared recipients' shares
 };
 
 // Extends a lease while its delivery is still running, so a slow upstream never makes a healthy

@@ -1,0 +1,26 @@
+// Internal to the queue store: the rows of shared recipients (migration 0008) — written at
+// intake beside the message, read with a claim, updated by an attempt's record — and the status
+// names both files write.
+#pragma once
+
+#include "postern/schema/queue_store.hpp"
+
+#include <pqxx/pqxx>
+
+namespace postern::schema {
+
+void prepare_share_statements(pqxx::connection_base& db);
+
+// As the status columns hold an outcome: "delivered", "failed", or "pending" (deferred).
+const char* status_name(RecipientOutcome outcome);
+
+// The seed, each shared recipient's scheme and its targets; nothing for a message without any.
+void insert_shares(pqxx::transaction_base& tx, const QueuedMessage& message);
+
+// The seed and, for each shared recipient among the pending ones, its shares still to deliver.
+void read_shares(pqxx::transaction_base& tx, ClaimedMessage& message);
+
+// Each share's status, then each touched recipient settled once none of its shares is pending.
+void record_shares(pqxx::transaction_base& tx, const AttemptRecord& record);
+
+}  // namespace postern::schema
