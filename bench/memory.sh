@@ -11,9 +11,14 @@
 #
 # Scenarios (body sizes as smtp-load --size; each client is an smtp-load of its own that logs in
 # once, as a user of its own, and sends its messages in one session):
-#   8 x 24 MiB     8 clients at once, one message each
-#   64 x 1 MiB     8 clients at once, 8 messages each
-#   1000 x 4 KiB   8 clients at once, 125 messages each
+#   8 x 24 MiB          8 clients at once, one message each
+#   8 x 24 MiB shared   the same to a recipient whose share map has 3 destinations: 3 share
+#                       mails per message, each through an upstream of its own (all to the sink)
+#   64 x 1 MiB          8 clients at once, 8 messages each
+#   1000 x 4 KiB        8 clients at once, 125 messages each
+# With BENCH_SCENARIOS=sharing (bench/sharing.sh): sharing next to plain forwarding, 4 KiB and
+# 1 MiB messages, 3 destinations; the table's msgs/s and MB/s (of messages accepted, from the
+# first connection until the sink held every mail) compare the two.
 #
 # Environment:
 #   BENCH_POSTERN=PATH      measure this postern binary instead of build-release's (another
@@ -24,9 +29,10 @@
 #   BENCH_KEEP=1            keep the work folder (each scenario's log, the load's JSON)
 #   BENCH_CMAKE_ARGS="..."  extra arguments for the cmake configure step
 #   BENCH_SKIP_BUILD=1      use the binaries already in build-release
+#   BENCH_SCENARIOS=sharing the sharing scenarios instead (default: memory)
 set -euo pipefail
 
-usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; }
 for arg in "$@"; do
   case "$arg" in
     -h|--help) usage; exit 0 ;;
@@ -96,6 +102,12 @@ for k in $(seq "$clients"); do
   printf '%s\n' "$password" | "$mailadmin" --db "$db_url" add user "bench$k" --password-stdin >/dev/null
   "$mailadmin" --db "$db_url" grant domain bench.example to "bench$k" >/dev/null
 done
+# The shared recipient: three destinations, each through an upstream of its own.
+shared=shared@shares.example
+"$mailadmin" --db "$db_url" add share "$shared" >/dev/null
+for p in a b c; do
+  "$mailadmin" --db "$db_url" share "$shared" to "bench@mail-$p.example" via "share-$p" >/dev/null
+done
 
 # ---------------------------------------------------------------------------------------------
 # 3. The sink, the configuration (the same keys for an older postern)
@@ -140,6 +152,7 @@ upstreams:
     security: none
     max_connections: 8
     timeout_seconds: 300
+$(for p in a b c; do printf '  - name: share-%s\n    kind: smtp\n    host: 127.0.0.1\n    port: %s\n    security: none\n    max_connections: 8\n    timeout_seconds: 300\n' "$p" "$sink_port"; done)
 default_upstream: sink
 shutdown_grace_seconds: 2
 EOF
@@ -148,16 +161,27 @@ EOF
 # 4. The scenarios, each on a fresh postern
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== postern: $postern"
-scenarios=(  # label:messages per client:body size, for each of the $clients clients
-  "8 x 24 MiB:1:25165824"
-  "64 x 1 MiB:8:1048576"
-  "1000 x 4 KiB:125:4096"
-)
+# label:messages per client:body size:recipient:mails per message, for each of the $clients clients
+if [ "${BENCH_SCENARIOS:-memory}" = sharing ]; then
+  scenarios=(
+    "1000 x 4 KiB:125:4096:rcpt@elsewhere.example:1"
+    "1000 x 4 KiB shared:125:4096:$shared:3"
+    "64 x 1 MiB:8:1048576:rcpt@elsewhere.example:1"
+    "64 x 1 MiB shared:8:1048576:$shared:3"
+  )
+else
+  scenarios=(
+    "8 x 24 MiB:1:25165824:rcpt@elsewhere.example:1"
+    "8 x 24 MiB shared:1:25165824:$shared:3"
+    "64 x 1 MiB:8:1048576:rcpt@elsewhere.example:1"
+    "1000 x 4 KiB:125:4096:rcpt@elsewhere.example:1"
+  )
+fi
 results=()
 missing=0
 n=0
 for s in "${scenarios[@]}"; do
-  IFS=: read -r label msgs size <<<"$s"
+  IFS=: read -r label msgs size to copies <<<"$s"
   n=$((n + 1))
   rm -rf "$work/sink"/*.eml "$work/sink"/*.json
   log="$work/postern-$n.log"
@@ -180,7 +204,7 @@ for s in "${scenarios[@]}"; do
   started=$(date +%s.%N)
   for k in $(seq "$clients"); do
     "$load" --host 127.0.0.1 --port "$port" --user "bench$k" --password "$password" \
-      --from sender@bench.example --to rcpt@elsewhere.example --size "$size" --timeout 600 --json \
+      --from sender@bench.example --to "$to" --size "$size" --timeout 600 --json \
       --connections 1 --messages "$msgs" --reuse >"$work/load-$n-$k.json" &
     load_pids+=($!)
   done
@@ -197,7 +221,7 @@ for r in runs:
 print(sum(r["messages_ok"] for r in runs), ", ".join("%d x %s" % (v, k) for k, v in sorted(errors.items())))
 PY
 )
-  for _ in $(seq 6000); do [ "$(delivered)" -ge "$ok" ] && break; sleep 0.1; done
+  for _ in $(seq 6000); do [ "$(delivered)" -ge $((ok * copies)) ] && break; sleep 0.1; done
   got=$(delivered)
   finished=$(date +%s.%N)
   if ! kill -0 "$postern_pid" 2>/dev/null; then
@@ -209,9 +233,11 @@ PY
   peak=$(status_kib "$postern_pid" VmHWM)
   settled=$(status_kib "$postern_pid" VmRSS)
   secs=$(awk -v a="$started" -v b="$finished" 'BEGIN { printf "%.1f", b - a }')
-  echo "$ok of $((clients * msgs)) accepted, $got delivered in $secs s${refused:+ (failed: $refused)}"
-  [ "$got" -ge "$ok" ] || missing=1
-  results+=("$label|$ok|$got|$secs|$(mb "$start_rss")|$(mb "$peak")|$(mb "$settled")")
+  echo "$ok of $((clients * msgs)) accepted, $got mails delivered in $secs s${refused:+ (failed: $refused)}"
+  [ "$got" -ge $((ok * copies)) ] || missing=1
+  rate=$(awk -v n="$ok" -v s="$secs" 'BEGIN { printf "%.1f", s > 0 ? n / s : 0 }')
+  mbps=$(awk -v n="$ok" -v z="$size" -v s="$secs" 'BEGIN { printf "%.2f", s > 0 ? n * z / s / 1048576 : 0 }')
+  results+=("$label|$ok|$got|$secs|$rate|$mbps|$(mb "$start_rss")|$(mb "$peak")|$(mb "$settled")")
   stop_postern
   if [ "$log_level" = debug ]; then
     { grep -o 'event=memory_trimmed micros=[0-9]*' "$log" || true; } | sed 's/.*=//' | sort -n | awk -v label="$label" '
@@ -224,11 +250,11 @@ done
 # ---------------------------------------------------------------------------------------------
 # 5. The table
 echo
-printf '%-14s %6s %9s %9s %10s %10s %12s\n' scenario ok delivered seconds "start MiB" "peak MiB" "settled MiB"
-printf '%-14s %6s %9s %9s %10s %10s %12s\n' -------------- ------ --------- --------- ---------- ---------- ------------
+printf '%-20s %6s %6s %8s %8s %7s %10s %9s %12s\n' scenario ok mails seconds msgs/s MB/s "start MiB" "peak MiB" "settled MiB"
+printf '%-20s %6s %6s %8s %8s %7s %10s %9s %12s\n' -------------------- ------ ------ -------- -------- ------- ---------- --------- ------------
 for r in "${results[@]}"; do
-  IFS='|' read -r label ok got secs start peak settled <<<"$r"
-  printf '%-14s %6s %9s %9s %10s %10s %12s\n' "$label" "$ok" "$got" "$secs" "$start" "$peak" "$settled"
+  IFS='|' read -r label ok got secs rate mbps start peak settled <<<"$r"
+  printf '%-20s %6s %6s %8s %8s %7s %10s %9s %12s\n' "$label" "$ok" "$got" "$secs" "$rate" "$mbps" "$start" "$peak" "$settled"
 done
 echo
 echo "peak: VmHWM of postern over the scenario (a fresh process each); settled: VmRSS ${settle} s after"

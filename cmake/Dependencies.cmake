@@ -10,6 +10,7 @@ pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
 pkg_check_modules(PQ REQUIRED IMPORTED_TARGET libpq)  # libpq itself: PQencryptPasswordConn
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 pkg_check_modules(IDN2 REQUIRED IMPORTED_TARGET libidn2)
+pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)  # postern-combine --imap
 if(POSTERN_TESTS)
   find_package(GTest REQUIRED)
 endif()

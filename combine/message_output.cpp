@@ -79,14 +79,14 @@ MessageOutput::MessageOutput(Kind kind, fs::path path) : kind_(kind), path_(std:
   }
 }
 
-WriteResult MessageOutput::write(const shares::ShareGroupId& id, std::string_view message) {
+WriteResult MessageOutput::write(std::string_view name, std::string_view message) {
   if (kind_ == Kind::Folder) {
-    const fs::path target = path_ / (id.hex() + ".eml");
+    const fs::path target = path_ / (std::string(name) + ".eml");
     write_atomically(path_, target, message);
     return WriteResult{target, false};
   }
   // Maildir names are "time.unique.host"; the group id is unique and marks the message as ours.
-  const std::string marker = ".postern-" + id.hex() + ".";
+  const std::string marker = ".postern-" + std::string(name) + ".";
   if (fs::path earlier = delivered_before(path_, marker); !earlier.empty()) return WriteResult{earlier, true};
   const fs::path target = path_ / "new" / (std::to_string(std::time(nullptr)) + marker + "combined");
   write_atomically(path_ / "tmp", target, message);

@@ -1,14 +1,15 @@
-// Writes restored messages where the user asked: as <id>.eml files in a folder, or into a
+// Writes restored messages where the user asked: as <name>.eml files in a folder, or into a
 // maildir's new/ (its tmp/, new/ and cur/ are made when missing). Each file is written under a
 // temporary name, flushed to disk and then renamed, so no reader ever sees a partial message.
 // A message already delivered to the maildir by an earlier run is not delivered again; in a
-// folder its <id>.eml is replaced by the same bytes.
+// folder its <name>.eml is replaced by the same bytes.
 //
 //   MessageOutput output(MessageOutput::Kind::Maildir, "restored");
-//   WriteResult written = output.write(id, message);   // throws OutputError
+//   WriteResult written = output.write(id.hex(), message);   // throws OutputError
+//
+// The name tells a group apart from every other: a postern group id in hex, "privmail-" and a
+// privmail UID in hex.
 #pragma once
-
-#include "shares/share_group_id.hpp"
 
 #include <filesystem>
 #include <stdexcept>
@@ -33,7 +34,8 @@ class MessageOutput {
   // Creates the folder (or the maildir's subfolders). Throws OutputError.
   MessageOutput(Kind kind, std::filesystem::path path);
 
-  WriteResult write(const shares::ShareGroupId& id, std::string_view message);
+  // `name` is made of letters, digits and '-'.
+  WriteResult write(std::string_view name, std::string_view message);
 
  private:
   Kind kind_;

@@ -18,18 +18,20 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost-dev libssl-dev libpqxx-dev libpq-dev libsodium-dev libidn2-dev
   libcli11-dev libyaml-cpp-dev libgtest-dev nlohmann-json3-dev
+  libcurl4-openssl-dev  # postern-combine --imap
   postgresql-15 postgresql-client-15
   clang libclang-rt-14-dev
   prometheus  # promtool: tests/e2e/test_http.py checks GET /metrics with it
   python3 python3-aiosmtpd swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl curl openssl ca-certificates procps
   yamllint
   libgfshare-bin  # gfsplit/gfcombine: an independent Shamir implementation the share tests combine with
+  dovecot-core dovecot-imapd  # the IMAP server tests/cli/test_postern_combine_imap.py reads shares from
 )
 if $build_only; then
   packages=(
     build-essential cmake ninja-build pkg-config
     libboost-dev libssl-dev libpqxx-dev libpq-dev libsodium-dev libidn2-dev
-    libcli11-dev libyaml-cpp-dev nlohmann-json3-dev
+    libcli11-dev libyaml-cpp-dev nlohmann-json3-dev libcurl4-openssl-dev
   )
 fi
 

@@ -82,6 +82,13 @@ std::uint64_t Base64LineEncoder::encoded_size(std::uint64_t byte_count) {
   return characters + 2 * lines;
 }
 
+std::string encode_base64(std::string_view bytes) {
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  encode_groups(bytes, out);
+  return out;
+}
+
 std::optional<std::string> decode_base64_lines(std::string_view text) {
   std::string out;
   out.reserve(text.size() / 4 * 3);

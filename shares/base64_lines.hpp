@@ -6,6 +6,7 @@
 //   out += encoder.finish();
 //
 //   std::optional<std::string> bytes = decode_base64_lines(body);   // any line length
+//   std::string one_line = encode_base64(bytes);                     // no line breaks
 #pragma once
 
 #include <cstdint>
@@ -31,6 +32,9 @@ class Base64LineEncoder {
  private:
   std::string pending_;  // fewer than one line's worth (57 bytes)
 };
+
+// The base64 of `bytes` in one piece, padded, without line breaks.
+std::string encode_base64(std::string_view bytes);
 
 // Decodes base64 text laid out in lines of any length: CR, LF, spaces and tabs are skipped.
 // Anything else outside the alphabet, padding before the end, a length that is not a multiple
