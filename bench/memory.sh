@@ -235,8 +235,8 @@ PY
   secs=$(awk -v a="$started" -v b="$finished" 'BEGIN { printf "%.1f", b - a }')
   echo "$ok of $((clients * msgs)) accepted, $got mails delivered in $secs s${refused:+ (failed: $refused)}"
   [ "$got" -ge $((ok * copies)) ] || missing=1
-  rate=$(awk -v n="$ok" -v s="$secs" 'BEGIN { printf "%.1f", s > 0 ? n / s : 0 }')
-  mbps=$(awk -v n="$ok" -v z="$size" -v s="$secs" 'BEGIN { printf "%.2f", s > 0 ? n * z / s / 1048576 : 0 }')
+  rate=$(awk -v n="$ok" -v s="$secs" 'BEGIN { printf "%.1f", (s > 0 ? n / s : 0) }')
+  mbps=$(awk -v n="$ok" -v z="$size" -v s="$secs" 'BEGIN { printf "%.2f", (s > 0 ? n * z / s / 1048576 : 0) }')
   results+=("$label|$ok|$got|$secs|$rate|$mbps|$(mb "$start_rss")|$(mb "$peak")|$(mb "$settled")")
   stop_postern
   if [ "$log_level" = debug ]; then

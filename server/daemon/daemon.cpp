@@ -212,8 +212,8 @@ Daemon::State::State(const config::Config& cfg)
   services.tls = tls.get();
   if (!cfg.delivery.upstreams.empty()) {
     const schema::LeaseOwner owner = this_boot(cfg);
-    delivery = std::make_unique<delivery::MessageDelivery>(io.get_executor(), pool, cfg.delivery, cfg.hostname,
-                                                           owner.text());
+    delivery = std::make_unique<delivery::MessageDelivery>(io.get_executor(), pool, share_maps, cfg.delivery,
+                                                           cfg.hostname, owner.text());
     scheduler = std::make_unique<delivery::DeliveryScheduler>(io, pool, *delivery, config.delivery, owner);
   }
   bind_listeners();

@@ -11,6 +11,7 @@
 #include "server/runtime/memory_trim.hpp"
 #include "server/runtime/metrics.hpp"
 #include "server/sharing/share_body.hpp"
+#include "server/sharing/share_map_cache.hpp"
 #include "server/sharing/share_seed.hpp"
 
 #include <ctime>
@@ -26,11 +27,14 @@ double jitter() {
 
 // The failed recipients wait for the next attempt instead of failing now: their DSN needs the
 // original's header section, which could not be read (the delivered ones are recorded).
-void defer_failed(AttemptVerdict& verdict) {
+void defer_failed(AttemptVerdict& verdict, const std::string& why) {
   for (auto& recipient : verdict.record.recipients) {
     if (recipient.outcome == schema::RecipientOutcome::Failed) recipient.outcome = schema::RecipientOutcome::Deferred;
   }
-  if (verdict.record.last_error.empty()) verdict.record.last_error = "DSN deferred: the queued message cannot be read";
+  for (auto& share : verdict.record.shares) {
+    if (share.outcome == schema::RecipientOutcome::Failed) share.outcome = schema::RecipientOutcome::Deferred;
+  }
+  if (verdict.record.last_error.empty()) verdict.record.last_error = "DSN deferred: " + why;
 }
 
 // The message with its plain recipients only: the shared ones go as shares.
@@ -51,8 +55,13 @@ Attempt every_recipient(std::size_t count, const smtp::Reply& reply, std::string
 }  // namespace
 
 MessageDelivery::MessageDelivery(boost::asio::any_io_executor executor, BlockingPool& pool,
+                                 const sharing::ShareMapCache& share_maps,
                                  DeliveryConfig config, std::string hostname, std::string owner)
-    : pool_(pool), config_(std::move(config)), hostname_(std::move(hostname)), owner_(std::move(owner)) {
+    : pool_(pool),
+      share_maps_(share_maps),
+      config_(std::move(config)),
+      hostname_(std::move(hostname)),
+      owner_(std::move(owner)) {
   for (const auto& upstream : config_.upstreams) {
     for (const char* outcome : {"delivered", "deferred", "failed", "expired"}) {
       metrics::delivery().results.declare({upstream.name, outcome});
@@ -105,13 +114,27 @@ boost::asio::awaitable<void> MessageDelivery::deliver(schema::ClaimedMessage mes
   verdict.record.owner = owner_;
   if (bounces(message, verdict.failed)) {
     std::optional<std::string> header_section = co_await original_header_section(message);
-    if (header_section) {
-      verdict.record.bounce = bounce_for(message, std::move(*header_section), verdict.failed, hostname_,
-                                         std::time(nullptr), schema::new_queue_id());
-      log::info("bounce_queued", {{"id", verdict.record.bounce->id}, {"original", message.id},
-                                  {"to", message.sender}, {"failed", std::to_string(verdict.failed.size())}});
+    if (!header_section) {
+      defer_failed(verdict, "the queued message cannot be read");
     } else {
-      defer_failed(verdict);
+      std::optional<schema::QueuedMessage> bounce = bounce_for(message, std::move(*header_section), verdict.failed,
+                                                               hostname_, std::time(nullptr), schema::new_queue_id());
+      switch (share_if_mapped(*bounce)) {
+        case BounceRoute::Send:
+          log::info("bounce_queued", {{"id", bounce->id}, {"original", message.id}, {"to", message.sender},
+                                      {"failed", std::to_string(verdict.failed.size())},
+                                      {"shared", bounce->shared.empty() ? "no" : "yes"}});
+          verdict.record.bounce = std::move(bounce);
+          break;
+        case BounceRoute::Defer:
+          defer_failed(verdict, "the sender's share map is not usable now");
+          break;
+        case BounceRoute::Drop:
+          log::warning("bounce_dropped", {{"original", message.id}, {"to", message.sender},
+                                          {"reason", "the sender's share map is in the privmail format, "
+                                                     "which cannot carry a DSN"}});
+          break;
+      }
     }
   }
   co_await record(verdict.record, *lease_lost);
@@ -148,6 +171,18 @@ boost::asio::awaitable<Attempt> MessageDelivery::attempt_delivery(const schema::
   co_return Attempt{std::move(result.recipients), std::move(result.error), upstream->host};
 }
 
+// A DSN goes to the original sender; when that address is itself a mapped recipient, as shares
+// like any mail to it, never in clear.
+MessageDelivery::BounceRoute MessageDelivery::share_if_mapped(schema::QueuedMessage& bounce) const {
+  auto found = share_maps_.lookup(bounce.recipients.front());
+  if (found.kind == sharing::ShareMapCache::Lookup::Kind::Plain) return BounceRoute::Send;
+  if (found.kind == sharing::ShareMapCache::Lookup::Kind::Refused) return BounceRoute::Defer;
+  if (found.map->format == schema::ShareFormat::Privmail) return BounceRoute::Drop;
+  bounce.shared.push_back(sharing::plan_shares(1, *found.map));
+  bounce.share_seed = sharing::new_message_seed();
+  return BounceRoute::Send;
+}
+
 // One share as its own mail: from the sender (or the envelope sender configured for that
 // upstream) to the destination, through the share's upstream, drawn from the recipient's seed.
 boost::asio::awaitable<Attempt> MessageDelivery::attempt_share(const schema::ClaimedMessage& message,
@@ -160,18 +195,26 @@ boost::asio::awaitable<Attempt> MessageDelivery::attempt_share(const schema::Cla
                                                                      " is not configured on this relay"),
                               "no upstream " + share.target.upstream);
   }
-  std::unique_ptr<sharing::ShareBody> body;
+  std::unique_ptr<BodySource> body;
   try {
     const shares::Seed group_seed = sharing::recipient_seed(message.share_seed, recipient.address);
-    const shares::SharingParams params = sharing::sharing_params(*recipient.shares);
-    const std::string sender = share.target.envelope_from.empty() ? message.sender : share.target.envelope_from;
-    const std::string from = sender.empty() ? "MAILER-DAEMON@" + hostname_ : sender;
+    const auto index = static_cast<unsigned>(share.index);
     ChunkReader chunks = pool_chunks(pool_, message.id);
-    body = std::make_unique<sharing::ShareBody>(
-        std::move(chunks), message.size,
-        sharing::share_mail_fields(group_seed, static_cast<unsigned>(share.index), params, from, share.target.mailbox,
-                                   message.arrival_time, hostname_),
-        group_seed);
+    if (recipient.shares->format == "privmail") {
+      // Made whole: intake let only messages of at most 1 MiB through for this format.
+      const auto count = static_cast<unsigned>(recipient.shares->count);
+      std::unique_ptr<BodySource> mail =
+          co_await sharing::privmail_share_body(std::move(chunks), message.size, index, count, group_seed);
+      body = std::move(mail);
+    } else {
+      const std::string sender = share.target.envelope_from.empty() ? message.sender : share.target.envelope_from;
+      const std::string from = sender.empty() ? "MAILER-DAEMON@" + hostname_ : sender;
+      body = std::make_unique<sharing::ShareBody>(
+          std::move(chunks), message.size,
+          sharing::share_mail_fields(group_seed, index, sharing::sharing_params(*recipient.shares), from,
+                                     share.target.mailbox, message.arrival_time, hostname_),
+          group_seed);
+    }
   } catch (const std::exception& e) {
     co_return every_recipient(1, smtp::Reply::line(451, "4.3.0", e.what()), e.what());
   }

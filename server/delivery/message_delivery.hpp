@@ -24,6 +24,9 @@
 namespace postern {
 class BlockingPool;
 }
+namespace postern::sharing {
+class ShareMapCache;
+}
 
 namespace postern::delivery {
 
@@ -33,8 +36,9 @@ struct Attempt;
 
 class MessageDelivery {
  public:
-  MessageDelivery(boost::asio::any_io_executor executor, BlockingPool& pool, DeliveryConfig config,
-                  std::string hostname, std::string owner);
+  // `share_maps`: a DSN to a sender who is itself a mapped recipient goes as shares.
+  MessageDelivery(boost::asio::any_io_executor executor, BlockingPool& pool, const sharing::ShareMapCache& share_maps,
+                  DeliveryConfig config, std::string hostname, std::string owner);
   ~MessageDelivery();
 
   // `lease_lost` is raised by the lease's renewal when another owner took the message over:
@@ -57,7 +61,11 @@ class MessageDelivery {
   boost::asio::awaitable<std::optional<std::string>> original_header_section(const schema::ClaimedMessage& message);
   boost::asio::awaitable<void> record(const schema::AttemptRecord& record, bool lease_lost);
 
+  enum class BounceRoute { Send, Defer, Drop };
+  BounceRoute share_if_mapped(schema::QueuedMessage& bounce) const;
+
   BlockingPool& pool_;
+  const sharing::ShareMapCache& share_maps_;
   DeliveryConfig config_;
   std::string hostname_;
   std::string owner_;

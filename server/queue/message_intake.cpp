@@ -11,7 +11,9 @@
 #include "server/runtime/metrics.hpp"
 #include "server/sharing/share_map_cache.hpp"
 #include "server/sharing/share_seed.hpp"
+#include "shares/privmail_message_shape.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <optional>
@@ -40,12 +42,24 @@ filters::SubmissionContext submission_context(const IntakeOptions& options, cons
   return context;
 }
 
+void log_rejected(const std::string& user, const std::string& sender, std::size_t recipients, std::uint64_t size,
+                  const SessionFacts& facts, const std::string& reason) {
+  log::info("message_rejected", {{"client", facts.client_address}, {"user", user}, {"sender", sender},
+                                 {"recipients", std::to_string(recipients)}, {"size", std::to_string(size)},
+                                 {"reason", reason}});
+}
+
 void log_rejected(const smtp::Envelope& envelope, const SessionFacts& facts, const MessageSpool& content,
                   const std::string& reason) {
-  log::info("message_rejected", {{"client", facts.client_address}, {"user", envelope.user},
-                                 {"sender", envelope.mail_from},
-                                 {"recipients", std::to_string(envelope.recipients.size())},
-                                 {"size", std::to_string(content.size())}, {"reason", reason}});
+  log_rejected(envelope.user, envelope.mail_from, envelope.recipients.size(), content.size(), facts, reason);
+}
+
+// All a ChunkSource yields (a message already known to be small).
+std::string read_whole(const schema::ChunkSource& source) {
+  std::string all;
+  char buffer[64 * 1024];
+  for (std::size_t n; (n = source(buffer, sizeof buffer)) > 0;) all.append(buffer, n);
+  return all;
 }
 
 // The message to queue: the envelope, and as content the rewritten header section followed by
@@ -120,6 +134,25 @@ boost::asio::awaitable<smtp::Outcome> MessageIntake::accept(smtp::Envelope envel
   auto message = std::make_shared<schema::QueuedMessage>(
       to_queue(options_, std::move(envelope), std::move(*head), std::move(content), facts, size));
   if (!shared.empty()) {
+    const bool privmail = std::any_of(shared.begin(), shared.end(), [](const schema::SharedRecipient& r) {
+      return r.format == "privmail";
+    });
+    // PrivMail's format carries a Subject and one 7-bit text only: any other message is refused
+    // now, before the 250, rather than lose part of it at delivery.
+    if (privmail) {
+      std::string problem = shares::privmail_size_problem(size);
+      if (problem.empty()) {
+        message->message = read_whole(message->content);  // at most 1 MiB
+        message->content = nullptr;
+        problem = shares::check_privmail_shape(message->message).problem;
+      }
+      if (!problem.empty()) {
+        log_rejected(message->auth_user, message->sender, message->recipients.size(), size, facts,
+                     "privmail format: " + problem);
+        metrics::smtp().messages_rejected.inc("privmail_shape");
+        co_return smtp::Outcome::refused(smtp::Reply::line(554, "5.6.0", problem));
+      }
+    }
     message->shared = std::move(shared);
     message->share_seed = sharing::new_message_seed();
   }

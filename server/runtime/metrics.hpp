@@ -108,11 +108,13 @@ struct Smtp {
   Counter messages_accepted{"postern_messages_accepted_total", "Messages queued (250 after the commit)."};
   // sender_denied, sender_temp_failure: MAIL FROM refused (553) or not checked (451);
   // header_from: 550 at the end of DATA; size: 552; bad_data: 550/500 for bare CR/LF, NUL or
-  // long lines; temp_failure: 451 because the message could not be committed.
+  // long lines; temp_failure: 451 because the message could not be committed (or a recipient's
+  // share map is not usable any more); privmail_shape: 554 for a message the privmail share
+  // format cannot carry.
   CounterFamily messages_rejected{"postern_messages_rejected_total",
                                   "Transactions refused, by reason.", {"reason"},
                                   {{"sender_denied"}, {"sender_temp_failure"}, {"header_from"}, {"size"},
-                                   {"bad_data"}, {"temp_failure"}}};
+                                   {"bad_data"}, {"temp_failure"}, {"privmail_shape"}}};
   Counter recipients_accepted{"postern_recipients_accepted_total", "Recipients of queued messages."};
   Counter bytes_accepted{"postern_accepted_bytes_total", "Octets of queued messages, as stored."};
   Histogram grant_check_seconds{"postern_grant_check_duration_seconds",

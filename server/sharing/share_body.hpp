@@ -6,6 +6,8 @@
 //   ChunkReader chunks = pool_chunks(pool, message.id);
 //   ShareBody body{std::move(chunks), message.size, fields, group_seed};
 //   outbound.body = &body;   // a BodySource (body_source.hpp)
+//
+// The privmail format is made whole instead (privmail_share_body()): it carries at most 1 MiB.
 #pragma once
 
 #include "server/delivery/body_source.hpp"
@@ -15,6 +17,7 @@
 #include "shares/share_mail_writer.hpp"
 
 #include <cstdint>
+#include <memory>
 
 namespace postern::sharing {
 
@@ -33,6 +36,15 @@ class ShareBody final : public delivery::BodySource {
   shares::ShareMailWriter writer_;
   bool finished_ = false;
 };
+
+// Share `index` of `count` in the privmail format (shares/privmail_share_mail.hpp), made whole:
+// the stored message is read into memory (intake let only messages of at most 1 MiB through
+// for this format) and checked again. Throws BodyUnreadable when it cannot be read or has not
+// the format's shape.
+boost::asio::awaitable<std::unique_ptr<delivery::BodySource>> privmail_share_body(delivery::ChunkReader read,
+                                                                                  std::uint64_t stored_size,
+                                                                                  unsigned index, unsigned count,
+                                                                                  const shares::Seed& group_seed);
 
 // The fields of share `index` of the group drawn from `group_seed`: the share group id comes
 // from the seed, the Date from the message's arrival and the Message-ID from both, so that a

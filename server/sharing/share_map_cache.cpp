@@ -85,10 +85,7 @@ ShareMapCache::Lookup ShareMapCache::lookup(const std::string& recipient) const 
     found.kind = Lookup::Kind::Plain;
     return found;
   }
-  std::string problem = schema::share_map_problem(*map, known_upstreams_);
-  if (problem.empty() && map->format == schema::ShareFormat::Privmail) {
-    problem = "the privmail share format is not written by this relay yet";
-  }
+  const std::string problem = schema::share_map_problem(*map, known_upstreams_);
   if (!problem.empty()) {
     found.refusal = smtp::Outcome::temporary_failure(
         smtp::Reply::line(451, "4.3.5", "Recipient's share map is not usable: " + problem));

@@ -7,8 +7,7 @@
 //   no map                          250: delivered as usual
 //   a usable map                    250: delivered as shares
 //   a map that is not usable        451 4.3.5 with the reason (fewer than two destinations, an
-//                                   upstream this relay does not have, the privmail format,
-//                                   which this release does not write, ...)
+//                                   upstream this relay does not have, ...)
 //   maps not loaded yet             451 4.3.0: whether the recipient is mapped is unknown
 //
 // Mail to a mapped recipient is never accepted to go out in clear.

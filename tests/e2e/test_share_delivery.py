@@ -62,6 +62,7 @@ class ShareDelivery(DeliveryTestCase):
 
     def setUp(self):
         self.admin.ok("set", "share", SHARED, "threshold", "all")
+        self.admin.ok("set", "share", SHARED, "format", "postern")
         for sink in self.sinks.values():
             sink.set_rules({})
         self.work = tempfile.mkdtemp(prefix="postern-shares-")
@@ -190,6 +191,72 @@ class ShareDelivery(DeliveryTestCase):
         self.assertEqual(restored, [original])
         # Share 1 may have gone again (its record died with the process): the same mail then.
         self.assertTrue(all(m == before_kill for m in self.share_mails("provider-a")[before["provider-a"]:]))
+
+    def test_a_dsn_to_a_mapped_sender_goes_as_shares_too(self):
+        mapped_sender = "alice@example.com"
+        self.admin.ok("add", "share", mapped_sender)
+        self.addCleanup(self.admin.run, "del", "share", mapped_sender)
+        boxes = {p: f"alice@mail-{p[-1]}.example" for p in PROVIDERS}
+        for provider in PROVIDERS:
+            self.admin.ok("share", mapped_sender, "to", boxes[provider], "via", provider)
+        self.sinks["plain"].set_rules({"rcpt": {"nobody@example.net": "550 5.1.1 No such user"}})
+        before_plain = len(self.sinks["plain"].messages())
+
+        def shares_to_alice():
+            return {p: [m["data"] for m in self.sinks[p].messages() if m["rcpt_tos"] == [boxes[p]]]
+                    for p in PROVIDERS}
+        before = {p: len(mails) for p, mails in shares_to_alice().items()}
+        client = self.smtp(ALICE)
+        wait_until(lambda: client.docmd("RSET")[0] == 250 and
+                   client.docmd("MAIL FROM:<alice@example.com>")[0] == 250 and
+                   client.docmd("RCPT TO:<alice@example.com>")[0] == 250, timeout=10, interval=0.1,
+                   message="the relay to see the sender's map")
+        client.docmd("RSET")
+        client.sendmail("alice@example.com", ["nobody@example.net"],
+                        b"From: alice@example.com\r\nTo: nobody@example.net\r\nSubject: to-nobody\r\n\r\nHi.\r\n")
+        wait_until(lambda: all(len(m) > before[p] for p, m in shares_to_alice().items()), timeout=20,
+                   interval=0.1, message="the DSN's shares at the three providers")
+        shares = [mails[-1] for mails in shares_to_alice().values()]
+        for share in shares:
+            self.assertNotIn(b"to-nobody", share)
+        run, restored = self.combine(shares)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertIn(b"multipart/report", restored[0])
+        self.assertIn(b"Final-Recipient: rfc822; nobody@example.net", restored[0])
+        self.assertIn(b"Subject: to-nobody", restored[0])
+        # Never in clear: nothing reached the plain upstream for the sender.
+        self.assertFalse([m for m in self.sinks["plain"].messages()[before_plain:]
+                          if m["rcpt_tos"] == ["alice@example.com"]])
+
+    def test_the_privmail_format_carries_subject_and_text_and_refuses_other_shapes(self):
+        self.admin.ok("set", "share", SHARED, "format", "privmail")
+        before = {p: len(self.share_mails(p)) for p in PROVIDERS}
+        client = self.smtp(ALICE)
+        wait_until(lambda: client.docmd("RSET")[0] == 250 and
+                   client.docmd("MAIL FROM:<alice@example.com>")[0] == 250 and
+                   client.docmd(f"RCPT TO:<{SHARED}>")[0] == 250, timeout=10, interval=0.1,
+                   message="the relay to see the privmail map")
+        client.docmd("RSET")
+        text = "Dear Bob,\r\nthe secret line nobody may read.\r\n"
+        client.sendmail("alice@example.com", [SHARED],
+                        ("From: alice@example.com\r\nTo: bob@proxy.example\r\nSubject: privmail-subject\r\n"
+                         "\r\n" + text).encode())
+        shares = [self.wait_share_count(p, before[p] + 1)[-1] for p in PROVIDERS]
+        for share in shares:
+            self.assertIn(b"-----BEGIN SECRET SHARE BLOCK Ver1.0-----", share)
+            self.assertNotIn(b"privmail-subject", share)
+            self.assertNotIn(b"secret line", share)
+        run, restored = self.combine(shares)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertEqual(len(restored), 1)
+        self.assertIn(b"\r\nSubject: privmail-subject\r\n", restored[0])
+        self.assertTrue(restored[0].endswith(text.encode()), restored[0][-200:])
+        # A message the format cannot carry is refused before the 250, never cut down.
+        self.assertEqual(client.mail("alice@example.com")[0], 250)
+        self.assertEqual(client.rcpt(SHARED)[0], 250)
+        code, reply = client.data(rich_message("privmail-multipart"))
+        self.assertEqual(code, 554, reply)
+        self.assertTrue(reply.startswith(b"5.6.0 "), reply)
 
     def test_a_refused_share_makes_a_dsn_naming_the_recipient_and_the_destination(self):
         self.sinks["provider-b"].set_rules({"rcpt": {MAILBOXES["provider-b"]: "550 5.1.1 No such mailbox"}})

@@ -107,7 +107,9 @@ def main():
         return AuthResult(success=ok, auth_data=auth_data if ok else None)
 
     handler = SinkHandler(args.dir, args.rules)
-    kwargs = {}
+    # aiosmtpd refuses more than 32 MiB by default; a share mail of a 25 MiB message is about
+    # 34 MiB (base64 and the 4 KiB padding): the sink stands for a provider that takes it.
+    kwargs = {"data_size_limit": 64 * 1024 * 1024}
     if context and not args.implicit_tls:
         kwargs.update(tls_context=context, require_starttls=True)
     if credentials:
