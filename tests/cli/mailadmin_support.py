@@ -14,6 +14,7 @@ import pgcluster
 BUILD_DIR = os.environ.get("POSTERN_BUILD_DIR", os.path.join(pgcluster.SOURCE_DIR, "build"))
 BINARY = os.path.join(BUILD_DIR, "mailadmin", "mailadmin")
 FIXTURE = os.path.join(pgcluster.SOURCE_DIR, "tests", "fixtures", "secure_emailing.sql")
+COMPLETION_SCRIPT = os.path.join(pgcluster.SOURCE_DIR, "mailadmin", "mailadmin.bash-completion")
 
 # Exit codes (mailadmin/exit_codes.hpp).
 OK, FAILURE, USAGE, NOT_FOUND, EXISTS, INVALID, UNREACHABLE, SCHEMA, DENIED = 0, 1, 2, 3, 4, 5, 6, 7, 10
@@ -59,6 +60,18 @@ class MailadminTestCase(unittest.TestCase):
 
     def mailadmin(self, *args, input=None, env=None, db=None):
         return run(list(args), db or self.db, input=input, env=env)
+
+    def complete(self, *words):
+        """The candidates bash would offer after `mailadmin WORDS...` (the last word is partial),
+        from the completion script, with this build's mailadmin on PATH and this class's database."""
+        words_array = " ".join(f"'{w}'" for w in ("mailadmin",) + words)
+        program = (f"source '{COMPLETION_SCRIPT}'; COMP_WORDS=({words_array}); COMP_CWORD={len(words)}; "
+                   "_mailadmin; printf '%s\\n' \"${COMPREPLY[@]}\"")
+        env = clean_env(DATABASE_URL=self.db)
+        env["PATH"] = os.path.dirname(BINARY) + os.pathsep + os.environ.get("PATH", "")
+        out = subprocess.run(["bash", "-c", program], capture_output=True, text=True, env=env, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        return sorted(out.stdout.split())
 
     def ok(self, *args, input=None, env=None):
         """Runs a command that must succeed and print nothing on stderr; returns stdout."""

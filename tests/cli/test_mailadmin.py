@@ -9,7 +9,7 @@ import time
 import unittest
 
 from pgcluster import SOURCE_DIR
-from mailadmin_support import (BINARY, DENIED, EXISTS, INVALID, NOT_FOUND, SCHEMA, UNREACHABLE,
+from mailadmin_support import (BINARY, COMPLETION_SCRIPT, DENIED, EXISTS, INVALID, NOT_FOUND, SCHEMA, UNREACHABLE,
                                USAGE, MailadminTestCase, clean_env, closed_port_url, run)
 
 
@@ -596,21 +596,6 @@ class ConnectionSettings(MailadminTestCase):
 
 
 class BashCompletion(MailadminTestCase):
-    SCRIPT = os.path.join(SOURCE_DIR, "mailadmin", "mailadmin.bash-completion")
-
-    def complete(self, *words):
-        """The candidates bash would offer after `mailadmin WORDS...` (the last word is partial)."""
-        script = self.SCRIPT
-        words_array = " ".join(f"'{w}'" for w in ("mailadmin",) + words)
-        program = (f"source '{script}'; COMP_WORDS=({words_array}); COMP_CWORD={len(words)}; "
-                   "_mailadmin; printf '%s\\n' \"${COMPREPLY[@]}\"")
-        env = clean_env(DATABASE_URL=self.db)
-        env["PATH"] = os.path.dirname(BINARY) + os.pathsep + os.environ.get("PATH", "")
-        out = subprocess.run(["bash", "-c", program], capture_output=True, text=True, env=env,
-                             timeout=30)
-        self.assertEqual(out.returncode, 0, out.stderr)
-        return sorted(out.stdout.split())
-
     def test_words_subwords_and_names(self):
         self.add_user("compl")
         self.ok("add", "domain", "compl.org")
@@ -623,7 +608,7 @@ class BashCompletion(MailadminTestCase):
         self.assertEqual(self.complete("migrate", "--s"), ["--status"])
         self.assertEqual(self.complete("migrate", "--relay-"), ["--relay-password-file", "--relay-role"])
         self.assertEqual(self.complete("migrate", "--relay-role", ""), [])
-        with open(self.SCRIPT) as f:
+        with open(COMPLETION_SCRIPT) as f:
             self.assertIn("complete -F _mailadmin mailadmin", f.read())
 
 

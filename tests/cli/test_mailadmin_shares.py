@@ -407,19 +407,6 @@ class ReplAndHelp(ShareTestCase):
 
 
 class BashCompletion(ShareTestCase):
-    SCRIPT = os.path.join(SOURCE_DIR, "mailadmin", "mailadmin.bash-completion")
-
-    def complete(self, *words):
-        words_array = " ".join(f"'{w}'" for w in ("mailadmin",) + words)
-        program = (f"source '{self.SCRIPT}'; COMP_WORDS=({words_array}); "
-                   f"COMP_CWORD={len(words)}; _mailadmin; printf '%s\\n' \"${{COMPREPLY[@]}}\"")
-        env = clean_env(DATABASE_URL=self.db)
-        env["PATH"] = os.path.dirname(BINARY) + os.pathsep + os.environ.get("PATH", "")
-        out = subprocess.run(["bash", "-c", program], capture_output=True, text=True, env=env,
-                             timeout=30)
-        self.assertEqual(out.returncode, 0, out.stderr)
-        return sorted(out.stdout.split())
-
     def test_share_words_recipients_mailboxes_and_upstreams(self):
         self.bob_with(("bob@mail-a.example", "provider-a"), ("bob@mail-b.example", "provider-b"))
         self.ok("add", "share", "bea@proxy.example")

@@ -40,6 +40,16 @@ def rich_message(subject, attachment_kib=64):
             b"Content-Transfer-Encoding: base64\r\n\r\n" + encoded + b"--b1--\r\n")
 
 
+def wait_for_map(client, recipient):
+    """Until the relay accepts `recipient` at RCPT (it hears of a map change through NOTIFY), in a
+    transaction that is then reset: the client (smtplib, logged in) is ready to send."""
+    wait_until(lambda: client.docmd("RSET")[0] == 250 and
+               client.docmd("MAIL FROM:<alice@example.com>")[0] == 250 and
+               client.docmd(f"RCPT TO:<{recipient}>")[0] == 250, timeout=10, interval=0.1,
+               message=f"the relay to accept {recipient} as shares")
+    client.docmd("RSET")
+
+
 class ShareDelivery(DeliveryTestCase):
 
     @classmethod
@@ -69,11 +79,7 @@ class ShareDelivery(DeliveryTestCase):
 
     def send(self, subject, recipients=(SHARED, "plain@example.net"), attachment_kib=64):
         client = self.smtp(ALICE)
-        wait_until(lambda: client.docmd("RSET")[0] == 250 and
-                   client.docmd("MAIL FROM:<alice@example.com>")[0] == 250 and
-                   client.docmd(f"RCPT TO:<{SHARED}>")[0] == 250, timeout=10, interval=0.1,
-                   message="the relay to accept the mapped recipient (its maps loaded)")
-        client.docmd("RSET")
+        wait_for_map(client, SHARED)
         client.sendmail("alice@example.com", list(recipients), rich_message(subject, attachment_kib))
         client.quit()
 
@@ -207,11 +213,7 @@ class ShareDelivery(DeliveryTestCase):
                     for p in PROVIDERS}
         before = {p: len(mails) for p, mails in shares_to_alice().items()}
         client = self.smtp(ALICE)
-        wait_until(lambda: client.docmd("RSET")[0] == 250 and
-                   client.docmd("MAIL FROM:<alice@example.com>")[0] == 250 and
-                   client.docmd("RCPT TO:<alice@example.com>")[0] == 250, timeout=10, interval=0.1,
-                   message="the relay to see the sender's map")
-        client.docmd("RSET")
+        wait_for_map(client, mapped_sender)
         client.sendmail("alice@example.com", ["nobody@example.net"],
                         b"From: alice@example.com\r\nTo: nobody@example.net\r\nSubject: to-nobody\r\n\r\nHi.\r\n")
         wait_until(lambda: all(len(m) > before[p] for p, m in shares_to_alice().items()), timeout=20,
@@ -232,11 +234,7 @@ class ShareDelivery(DeliveryTestCase):
         self.admin.ok("set", "share", SHARED, "format", "privmail")
         before = {p: len(self.share_mails(p)) for p in PROVIDERS}
         client = self.smtp(ALICE)
-        wait_until(lambda: client.docmd("RSET")[0] == 250 and
-                   client.docmd("MAIL FROM:<alice@example.com>")[0] == 250 and
-                   client.docmd(f"RCPT TO:<{SHARED}>")[0] == 250, timeout=10, interval=0.1,
-                   message="the relay to see the privmail map")
-        client.docmd("RSET")
+        wait_for_map(client, SHARED)
         text = "Dear Bob,\r\nthe secret line nobody may read.\r\n"
         client.sendmail("alice@example.com", [SHARED],
                         ("From: alice@example.com\r\nTo: bob@proxy.example\r\nSubject: privmail-subject\r\n"
