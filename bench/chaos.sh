@@ -91,11 +91,7 @@ as_pg_owner() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else 
 
 # ---------------------------------------------------------------------------------------------
 # 3. The sink, the configuration, postern
-sink_port=$(free_port)
-/usr/bin/python3 "$repo/tests/support/smtp_sink.py" --port "$sink_port" --dir "$work/sink" >"$work/sink.log" 2>&1 &
-sink_pid=$!
-for _ in $(seq 100); do grep -q ready "$work/sink.log" 2>/dev/null && break; sleep 0.1; done
-grep -q ready "$work/sink.log" || { cat "$work/sink.log" >&2; echo "chaos.sh: the sink did not start" >&2; exit 1; }
+start_sink chaos.sh
 port=$(free_port)
 http_port=$(free_port)
 cat >"$work/postern.yaml" <<EOF

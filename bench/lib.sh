@@ -1,4 +1,4 @@
-# Shared by the benchmark scripts (run.sh, chaos.sh, memory.sh, compare.sh); sourced, not run.
+# Shared by the benchmark scripts (run.sh, chaos.sh, memory.sh, sharing.sh, compare.sh); sourced, not run.
 # Expects the caller to be in the repository root.
 
 # build_release NAME: builds postern, mailadmin and smtp-load in build-release (Release, no
@@ -33,3 +33,18 @@ build_release() {
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
+
+# start_sink NAME: starts tests/support/smtp_sink.py on a free loopback port, storing into
+# $work/sink (the caller's work folder), and waits for it; sets sink_port and sink_pid (the
+# caller's clean-up stops it). Exits, naming NAME, when it does not start.
+start_sink() {
+  local name=$1
+  sink_port=$(free_port)
+  /usr/bin/python3 tests/support/smtp_sink.py --port "$sink_port" --dir "$work/sink" >"$work/sink.log" 2>&1 &
+  sink_pid=$!
+  for _ in $(seq 100); do grep -q ready "$work/sink.log" 2>/dev/null && break; sleep 0.1; done
+  grep -q ready "$work/sink.log" || { cat "$work/sink.log" >&2; echo "$name: the sink did not start" >&2; exit 1; }
+}
+
+# How many mails the sink started by start_sink holds.
+delivered() { find "$work/sink" -name '*.eml' 2>/dev/null | wc -l; }

@@ -111,12 +111,7 @@ done
 
 # ---------------------------------------------------------------------------------------------
 # 3. The sink, the configuration (the same keys for an older postern)
-sink_port=$(free_port)
-/usr/bin/python3 "$repo/tests/support/smtp_sink.py" --port "$sink_port" --dir "$work/sink" >"$work/sink.log" 2>&1 &
-sink_pid=$!
-for _ in $(seq 100); do grep -q ready "$work/sink.log" 2>/dev/null && break; sleep 0.1; done
-grep -q ready "$work/sink.log" || { cat "$work/sink.log" >&2; echo "memory.sh: the sink did not start" >&2; exit 1; }
-delivered() { find "$work/sink" -name '*.eml' 2>/dev/null | wc -l; }
+start_sink memory.sh
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
   -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \

@@ -117,10 +117,7 @@ EOF
 # --deliver: a real SMTP sink (aiosmtpd) as the upstream, to measure client -> postern -> sink.
 sink_pid=""
 if [ "$deliver" = 1 ]; then
-  sink_port=$(free_port)
-  /usr/bin/python3 "$repo/tests/support/smtp_sink.py" --port "$sink_port" --dir "$work/sink" >"$work/sink.log" 2>&1 &
-  sink_pid=$!
-  for _ in $(seq 100); do grep -q ready "$work/sink.log" 2>/dev/null && break; sleep 0.1; done
+  start_sink run.sh
   cat >>"$work/postern.yaml" <<EOF
 upstreams:
   - name: sink
@@ -132,7 +129,6 @@ upstreams:
 default_upstream: sink
 EOF
 fi
-delivered() { find "$work/sink" -name '*.eml' 2>/dev/null | wc -l; }
 echo "== starting postern (STARTTLS port $tls_port, plaintext-AUTH port $plain_port)"
 "$postern" --config "$work/postern.yaml" >"$work/postern.log" 2>&1 &
 postern_pid=$!
