@@ -2,6 +2,7 @@
 #include "commands.hpp"
 
 #include "exit_codes.hpp"
+#include "limit_words.hpp"
 #include "output.hpp"
 #include "password_input.hpp"
 #include "secret_file.hpp"
@@ -14,6 +15,7 @@
 #include "postern/schema/queue_admin.hpp"
 #include "postern/schema/relay_role.hpp"
 #include "postern/schema/sender_rule.hpp"
+#include "postern/schema/sending_limits.hpp"
 
 #include <CLI/CLI.hpp>
 #include <pqxx/pqxx>
@@ -44,10 +46,17 @@ Commands:
   revoke address ADDRESS from USER      take an address grant away
   revoke domain DOMAIN from USER        take a domain grant away
   list users|addresses|domains          list, sorted
-  show user|address|domain NAME         a user's grants, or who holds an address or domain
+  show user|address|domain NAME         a user's grants, sending limits and what it sent in the
+                                        current windows, or who holds an address or domain
   del user|address|domain NAME          delete, with every grant that names it
   passwd USER [--password-stdin]        set a new password
   disable USER / enable USER            refuse or allow the user's logins
+  limit USER [messages LIMIT...] [recipients LIMIT...]
+                                        set the user's own sending limits (only those named),
+                                        each LIMIT one of N/hour, N/day, unlimited/hour|day or
+                                        default/hour|day (default: the relay's postern.yaml)
+  limit USER default                    all four limits back to the relay's postern.yaml
+  limit USER                            the user's limits
   check USER ADDRESS                    may USER send as ADDRESS, and through which grant
         [--subaddress-delimiter D] [--case-sensitive]   (the relay's sender policy; default +)
   audit [--since TIMESTAMP]             every change made with mailadmin (times in UTC)
@@ -96,14 +105,15 @@ Commands:
 Options (anywhere on the line):
   --db URL            PostgreSQL connection URL (default $DATABASE_URL, else libpq's PG* variables)
   --actor NAME        name recorded in the audit log (default: the OS user)
-  --json              machine-readable output for list, show, check, audit, migrate and queue
-                      (queue retry/hold/release/delete: {"retried": N}, {"held": N}, ...)
+  --json              machine-readable output for list, show, limit, check, audit, migrate and
+                      queue (queue retry/hold/release/delete: {"retried": N}, {"held": N}, ...)
   -v, --verbose       confirm each change (changes print nothing by default)
   -h, --help          this text
 
 Exit codes: 0 ok, 1 other failure, 2 usage, 3 not found, 4 already exists, 5 invalid input,
   6 database unreachable, 7 schema not migrated or changed, or the relay role missing or not
   set up (migrate), 10 check: may not send.
+  (limit: 2 for a malformed LIMIT, 3 unknown user.)
   (queue commands: 3 when no queued message has that ID.)
   (share commands: 3 unknown map or destination, 4 map, mailbox or upstream already there,
   5 malformed address, upstream, threshold or format, or a threshold the map cannot take.)
@@ -236,6 +246,7 @@ class CommandLine {
   int add_user();
   int passwd();
   int set_enabled(bool enabled);
+  int limit();
   int check();
   int audit();
   int migrate();
@@ -253,6 +264,7 @@ class CommandLine {
 
   // Arguments: each line runs one command, so commands share these.
   std::string a1_, a2_, a3_, a4_, a5_;  // positionals in order
+  std::vector<std::string> limit_words_;
   std::string since_;
   std::string subaddress_delimiter_ = "+";  // the relay's default policy
   bool password_stdin_ = false, status_ = false, case_sensitive_ = false, all_ = false, body_ = false;
@@ -365,7 +377,9 @@ void CommandLine::build() {
     const Lookup user = lookup_user(a1_);
     auto details = store().find_user(user.key);
     if (!details) user.not_found("user");
-    print_user(std::cout, *details, format());
+    auto& db = store().connection();
+    print_user(std::cout, *details, schema::sending_limits_of(db, user.key),
+               schema::current_sending_usage(db, user.key), format());
     return 0;
   });
   positional(n, "USER", a1_);
@@ -421,6 +435,9 @@ void CommandLine::build() {
   positional(n, "USER", a1_);
   n = node(root_, "enable", "enable USER", [this] { return set_enabled(true); });
   positional(n, "USER", a1_);
+  n = node(root_, "limit", kLimitUsage, [this] { return limit(); });
+  positional(n, "USER", a1_);
+  n->app->add_option("LIMIT", limit_words_);
   n = node(root_, "check",
            "check USER ADDRESS [--subaddress-delimiter D] [--case-sensitive]",
            [this] { return check(); });
@@ -570,6 +587,28 @@ int CommandLine::set_enabled(bool enabled) {
   const Lookup user = lookup_user(a1_);
   on_existing({&user}, [&] { store().set_enabled(user.key, enabled, s_.actor); });
   confirm("user " + user.key + (enabled ? " enabled" : " disabled"));
+  return 0;
+}
+
+// Only the limits named change: the others are read first and written back as they are.
+int CommandLine::limit() {
+  const LimitChanges changes = parse_limit_words(limit_words_);
+  const Lookup user = lookup_user(a1_);
+  on_existing({&user}, [&] {
+    auto& db = store().connection();
+    if (changes.empty()) {
+      print_user_limits(std::cout, user.key, schema::sending_limits_of(db, user.key), format());
+      return;
+    }
+    const schema::LimitOverrides limits = schema::change_sending_limits(
+        db, user.key,
+        [&](const schema::LimitOverrides& current) {
+          return changes.reset ? schema::LimitOverrides{} : changes.applied_to(current);
+        },
+        s_.actor);
+    confirm(changes.reset ? "limits of " + user.key + " back to the defaults (postern.yaml)"
+                          : "limits of " + user.key + ": " + describe_limits(limits));
+  });
   return 0;
 }
 

@@ -244,7 +244,74 @@ void print_domains(std::ostream& out, std::vector<std::string> domains, Format f
   print_list(out, "emailing_domains", "domains", std::move(domains), format);
 }
 
-void print_user(std::ostream& out, const schema::UserDetails& user, Format format) {
+namespace {
+
+// A user's four limits in the order they are shown, with their JSON keys.
+struct NamedLimit {
+  const char* key;
+  const char* name;
+  const schema::LimitSetting& setting;
+};
+
+std::vector<NamedLimit> named_limits(const schema::LimitOverrides& limits) {
+  return {{"messages_per_hour", "messages per hour", limits.messages_per_hour},
+          {"messages_per_day", "messages per day", limits.messages_per_day},
+          {"recipients_per_hour", "recipients per hour", limits.recipients_per_hour},
+          {"recipients_per_day", "recipients per day", limits.recipients_per_day}};
+}
+
+json limits_json(const schema::LimitOverrides& limits) {
+  json object = json::object();
+  for (const auto& limit : named_limits(limits)) {
+    switch (limit.setting.kind) {
+      case schema::LimitSetting::Kind::Default: object[limit.key] = "default"; break;
+      case schema::LimitSetting::Kind::Unlimited: object[limit.key] = "unlimited"; break;
+      case schema::LimitSetting::Kind::AtMost: object[limit.key] = limit.setting.count; break;
+    }
+  }
+  return object;
+}
+
+void print_limits(std::ostream& out, const schema::LimitOverrides& limits) {
+  std::vector<std::string> lines;
+  for (const auto& limit : named_limits(limits)) {
+    std::string value = "default (postern.yaml)";
+    if (limit.setting.kind == schema::LimitSetting::Kind::Unlimited) value = "unlimited";
+    if (limit.setting.kind == schema::LimitSetting::Kind::AtMost) value = std::to_string(limit.setting.count);
+    lines.push_back(std::string(limit.name) + ": " + value);
+  }
+  print_bullets(out, "Limits", lines);
+}
+
+json usage_json(const std::vector<schema::WindowUsage>& usage) {
+  json list = json::array();
+  for (const auto& u : usage) {
+    list.push_back({{"window_seconds", u.window.seconds},
+                    {"window_start", u.started_at},
+                    {"messages", u.usage.messages},
+                    {"recipients", u.usage.recipients}});
+  }
+  return list;
+}
+
+void print_usage(std::ostream& out, const std::vector<schema::WindowUsage>& usage) {
+  if (usage.empty()) {
+    out << "  Usage: none\n";
+    return;
+  }
+  std::vector<std::string> lines;
+  for (const auto& u : usage) {
+    lines.push_back(std::to_string(u.window.seconds) + " s window from " + u.started_at + ": " +
+                    plural(u.usage.messages, "message", "messages") + ", " +
+                    plural(u.usage.recipients, "recipient", "recipients"));
+  }
+  print_bullets(out, "Usage", lines);
+}
+
+}  // namespace
+
+void print_user(std::ostream& out, const schema::UserDetails& user, const schema::LimitOverrides& limits,
+                const std::vector<schema::WindowUsage>& usage, Format format) {
   const auto addresses = sorted(user.addresses);
   const auto domains = sorted(user.domains);
   if (format == Format::Json) {
@@ -256,7 +323,9 @@ void print_user(std::ostream& out, const schema::UserDetails& user, Format forma
                      {"created_at", null_if_empty(user.created_at)},
                      {"last_login_at", null_if_empty(user.last_login_at)},
                      {"addresses", addresses},
-                     {"domains", domains}}}});
+                     {"domains", domains},
+                     {"limits", limits_json(limits)},
+                     {"usage", usage_json(usage)}}}});
     return;
   }
   out << "--- Show " << user.name << " ---\n";
@@ -266,6 +335,18 @@ void print_user(std::ostream& out, const schema::UserDetails& user, Format forma
   out << "  Last login: " << (user.last_login_at.empty() ? "never" : user.last_login_at) << '\n';
   print_bullets(out, "Domains", domains);
   print_bullets(out, "Addresses", addresses);
+  print_limits(out, limits);
+  print_usage(out, usage);
+}
+
+void print_user_limits(std::ostream& out, const std::string& user, const schema::LimitOverrides& limits,
+                       Format format) {
+  if (format == Format::Json) {
+    emit(out, json{{"user", {{"name", user}, {"limits", limits_json(limits)}}}});
+    return;
+  }
+  out << "--- Show " << user << " ---\n";
+  print_limits(out, limits);
 }
 
 void print_address_users(std::ostream& out, const std::string& address,

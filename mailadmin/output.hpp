@@ -7,6 +7,7 @@
 #include "postern/schema/queue_admin.hpp"
 #include "postern/schema/relay_role.hpp"
 #include "postern/schema/sender_rule.hpp"
+#include "postern/schema/sending_limits.hpp"
 #include "postern/schema/share_maps.hpp"
 #include "postern/schema/store.hpp"
 
@@ -26,8 +27,17 @@ void print_addresses(std::ostream& out, std::vector<std::string> addresses, Form
 void print_domains(std::ostream& out, std::vector<std::string> domains, Format format);
 
 // show user: {"user":{"name","enabled","legacy_password","password_scheme","created_at",
-//                     "last_login_at","addresses","domains"}}
-void print_user(std::ostream& out, const schema::UserDetails& user, Format format);
+//                     "last_login_at","addresses","domains","limits","usage"}}, "limits" as in
+// print_user_limits, "usage" the windows that have not ended, shortest first:
+// [{"window_seconds":3600,"window_start":"2026-12-01 10:00:00","messages":3,"recipients":5}].
+// Human: the limits and the usage ("none" without a count) after the grants.
+void print_user(std::ostream& out, const schema::UserDetails& user, const schema::LimitOverrides& limits,
+                const std::vector<schema::WindowUsage>& usage, Format format);
+// limit USER: {"user":{"name","limits":{"messages_per_hour","messages_per_day",
+//   "recipients_per_hour","recipients_per_day"}}}, each a number, "unlimited" or "default" (the
+//   relay's postern.yaml): the same keys as in show user. Human: the Limits part of show user.
+void print_user_limits(std::ostream& out, const std::string& user, const schema::LimitOverrides& limits,
+                       Format format);
 // show address: {"address":{"address":A,"users":[...]}}; show domain: {"domain":{"domain":D,...}}
 void print_address_users(std::ostream& out, const std::string& address,
                          std::vector<std::string> users, Format format);

@@ -13,7 +13,7 @@ struct RelayGrant {
 };
 
 // THE list of the relay's privileges: what postern's statements (schema/src/store.cpp,
-// queue_store.cpp, message_chunks.cpp, migrations.cpp, share_maps.cpp) do to each object. A
+// queue_store.cpp, message_chunks.cpp, migrations.cpp, share_maps.cpp, sending_limits.cpp) do to each object. A
 // migration that adds a table or a function the relay uses adds its lines here in the same
 // change; one that stops using something leaves the line until its contract step (older
 // replicas may still need it).
@@ -55,6 +55,13 @@ const std::vector<RelayGrant>& relay_grants() {
       {"SELECT", "postern_share_maps", {}},
       {"SELECT", "postern_share_destinations", {}},
       {"SELECT", "postern_share_envelope_from", {}},
+      // Sending limits (migration 0009): a user's own limits, and the counts each replica adds in
+      // batches and deletes when their window has ended. LISTEN on postern_users needs no grant.
+      {"SELECT", "postern_sending_limits", {}},
+      {"SELECT", "postern_sending_usage", {}},
+      {"INSERT", "postern_sending_usage", {}},
+      {"UPDATE", "postern_sending_usage", {"messages", "recipients"}},
+      {"DELETE", "postern_sending_usage", {}},
   };
   return grants;
 }

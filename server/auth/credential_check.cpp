@@ -59,11 +59,13 @@ bool acts_as_other(const smtp::VerifyCredentials& request, const std::string& us
 }  // namespace
 
 CredentialCheck::CredentialCheck(BlockingPool& database, BlockingPool& hashing,
-                                 schema::Argon2Params argon2, FailureThrottle::Limits limits)
+                                 schema::Argon2Params argon2, FailureThrottle::Limits limits,
+                                 UserCacheLimits cache_limits)
     : database_(database),
       hashing_(hashing),
       argon2_(argon2),
       throttle_(limits),
+      cache_(cache_limits),
       dummy_hash_(schema::hash_password("postern-dummy", argon2)) {}
 
 boost::asio::awaitable<smtp::Outcome> CredentialCheck::verify(const smtp::VerifyCredentials& request,
@@ -138,6 +140,13 @@ boost::asio::awaitable<Verdict> CredentialCheck::decide(const std::string& user,
 }
 
 boost::asio::awaitable<Verdict> CredentialCheck::check_password(const std::string& user, const std::string& password) {
+  // Taken before the lookup: a change PostgreSQL notifies meanwhile keeps this login out of the cache.
+  const UserCacheTicket ticket = cache_.ticket();
+  if (cache_.matches(user, password, CredentialCache::Clock::now())) {
+    metrics::smtp().cache_lookups.inc({"credentials", "hit"});
+    co_return Verdict::Accepted;  // the login time was recorded by the full check it remembers
+  }
+  metrics::smtp().cache_lookups.inc({"credentials", "miss"});
   auto credentials = co_await database_.run(
       [](BlockingContext& context, const std::string& name) { return context.store().credentials(name); }, user);
   // Argon2 runs on its own threads, so logins never hold up other sessions' queries.
@@ -165,7 +174,11 @@ boost::asio::awaitable<Verdict> CredentialCheck::check_password(const std::strin
         return true;
       },
       *credentials, rehashed);
-  if (!rehashed.empty()) log::info("password_rehashed", {{"user", user}});
+  if (rehashed.empty()) {
+    cache_.remember(user, password, *credentials, ticket, CredentialCache::Clock::now());
+  } else {
+    log::info("password_rehashed", {{"user", user}});  // its next login is checked against the new hash
+  }
   co_return Verdict::Accepted;
 }
 

@@ -1,6 +1,7 @@
 // AUTH: checks a user name and password against PostgreSQL, with Argon2id on the hashing pool
 // (never on an I/O thread), refuses disabled users, replaces a legacy MD5 or outdated hash after
-// a successful login, and brakes guessing through FailureThrottle (waits, then 421 for a network
+// a successful login, remembers verified logins (CredentialCache: a repeated login with the same
+// password skips Argon2id and PostgreSQL), and brakes guessing through FailureThrottle (waits, then 421 for a network
 // that keeps failing; never a lockout of the owner from a clean network).
 //
 //   smtp::Outcome outcome = co_await check.verify(request, client_address);
@@ -8,6 +9,7 @@
 #pragma once
 
 #include "postern/schema/password.hpp"
+#include "server/auth/credential_cache.hpp"
 #include "server/auth/failure_throttle.hpp"
 #include "server/smtp/step.hpp"
 
@@ -26,7 +28,10 @@ class CredentialCheck {
   // `database` answers the credential lookups; `hashing` runs Argon2 (no database use) and
   // refuses at once when its queue is full.
   CredentialCheck(BlockingPool& database, BlockingPool& hashing, schema::Argon2Params argon2,
-                  FailureThrottle::Limits limits);
+                  FailureThrottle::Limits limits, UserCacheLimits cache_limits);
+
+  // For the notification listener, which drops a changed user's entry.
+  CredentialCache& cache() { return cache_; }
 
   // The user name is normalised once, as mailadmin stores it ("Alice" -> "alice"), and an
   // accepted Outcome carries that form as its identity. The throttle's waits happen in here.
@@ -51,6 +56,7 @@ class CredentialCheck {
   BlockingPool& hashing_;
   schema::Argon2Params argon2_;
   FailureThrottle throttle_;
+  CredentialCache cache_;
   std::string dummy_hash_;  // verified for unknown users, so timing does not reveal who exists
 };
 

@@ -173,7 +173,27 @@ void read_auth(Section& root, Config& cfg) {
     s.read("user_delay_ms", cfg.auth_user_delay_ms, 0, 60000);
     s.read("checks_per_user", cfg.auth_checks_per_user);
     s.read("known_network_days", cfg.auth_known_network_days, 0, 3650);
+    s.read("cache_seconds", cfg.auth_cache_seconds, 0, 86400);
+    s.read("cache_entries", cfg.auth_cache_entries, 1);
     refuse_old_auth_keys(s);
+  });
+}
+
+void read_sending_limits(Section& root, Config& cfg) {
+  root.section("sending_limits", [&](Section& s) {
+    s.read("messages_per_hour", cfg.messages_per_hour, 0);
+    s.read("messages_per_day", cfg.messages_per_day, 0);
+    s.read("recipients_per_hour", cfg.recipients_per_hour, 0);
+    s.read("recipients_per_day", cfg.recipients_per_day, 0);
+    s.read("hour_seconds", cfg.limit_hour_seconds, 1, 86400);
+    s.read("day_seconds", cfg.limit_day_seconds, 2, 31 * 86400);
+    // Two different windows: a user's counts in each are rows of their own in PostgreSQL.
+    if (cfg.limit_day_seconds <= cfg.limit_hour_seconds) {
+      s.fail_at(s.has("day_seconds") ? "day_seconds" : "hour_seconds",
+                "day_seconds (" + std::to_string(cfg.limit_day_seconds) + ") must be longer than hour_seconds (" +
+                    std::to_string(cfg.limit_hour_seconds) + ")");
+    }
+    s.read("sync_milliseconds", cfg.limit_sync_milliseconds, 100, 60000);
   });
 }
 
@@ -260,6 +280,7 @@ Config parse_config(const std::string& yaml_text, const std::string& file_name_f
   read_http(root, cfg);
   read_limits(root, cfg);
   read_auth(root, cfg);
+  read_sending_limits(root, cfg);
   read_policy(root, cfg);
   read_submission(root, cfg);
   read_logging(root, cfg);

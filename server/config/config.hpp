@@ -82,6 +82,17 @@ struct Config {
   unsigned auth_user_delay_ms = 1000;     // a clean network's wait while the user is under attack
   unsigned auth_checks_per_user = 2;      // concurrent password checks for one user
   unsigned auth_known_network_days = 30;  // a user's recent login network skips the two above
+  // Verified logins, grants and users' own sending limits kept in memory (UserCache); 0 = off.
+  unsigned auth_cache_seconds = 300;
+  unsigned auth_cache_entries = 100000;
+  // sending_limits (policy::SendingLimits): per user, across replicas; 0 = no limit
+  std::uint64_t messages_per_hour = 0;
+  std::uint64_t messages_per_day = 0;
+  std::uint64_t recipients_per_hour = 0;
+  std::uint64_t recipients_per_day = 0;
+  unsigned limit_hour_seconds = 3600;  // the windows' lengths (shorter ones for tests)
+  unsigned limit_day_seconds = 86400;
+  unsigned limit_sync_milliseconds = 1000;  // how often counts go to PostgreSQL and come back summed
   // policy
   bool local_part_case_sensitive = false;
   std::string subaddress_delimiter = "+";  // "" disables subaddress mapping

@@ -124,6 +124,15 @@ std::string describe(const Config& c) {
   line.add("auth.user_delay_ms", c.auth_user_delay_ms);
   line.add("auth.checks_per_user", c.auth_checks_per_user);
   line.add("auth.known_network_days", c.auth_known_network_days);
+  line.add("auth.cache_seconds", c.auth_cache_seconds);
+  line.add("auth.cache_entries", c.auth_cache_entries);
+  line.add("sending_limits.messages_per_hour", c.messages_per_hour);
+  line.add("sending_limits.messages_per_day", c.messages_per_day);
+  line.add("sending_limits.recipients_per_hour", c.recipients_per_hour);
+  line.add("sending_limits.recipients_per_day", c.recipients_per_day);
+  line.add("sending_limits.hour_seconds", c.limit_hour_seconds);
+  line.add("sending_limits.day_seconds", c.limit_day_seconds);
+  line.add("sending_limits.sync_milliseconds", c.limit_sync_milliseconds);
   line.add("policy.local_part_case_sensitive", c.local_part_case_sensitive);
   line.add("policy.subaddress_delimiter", c.subaddress_delimiter);
   line.add("policy.check_header_from", c.check_header_from);

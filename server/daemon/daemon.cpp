@@ -12,6 +12,7 @@
 #include "server/net/session_registry.hpp"
 #include "server/net/tls_context.hpp"
 #include "server/policy/grant_check.hpp"
+#include "server/policy/sending_limits.hpp"
 #include "server/sharing/share_map_cache.hpp"
 #include "server/delivery/delivery_scheduler.hpp"
 #include "server/queue/message_intake.hpp"
@@ -21,6 +22,7 @@
 #include "server/runtime/log.hpp"
 
 #include "postern/schema/queue_store.hpp"
+#include "postern/schema/sending_limits.hpp"
 #include "postern/schema/share_maps.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -113,6 +115,27 @@ std::vector<std::string> upstream_names(const config::Config& config) {
   return names;
 }
 
+UserCacheLimits cache_limits(const config::Config& config) {
+  return {std::chrono::seconds{config.auth_cache_seconds}, config.auth_cache_entries};
+}
+
+// 0 in postern.yaml: no limit.
+std::optional<std::int64_t> limit(std::uint64_t configured) {
+  if (configured == 0) return std::nullopt;
+  return static_cast<std::int64_t>(std::min<std::uint64_t>(configured, INT64_MAX));
+}
+
+policy::SendingLimits::Options sending_limits_options(const config::Config& config, std::string replica) {
+  policy::SendingLimits::Options options;
+  options.defaults = {limit(config.messages_per_hour), limit(config.messages_per_day),
+                      limit(config.recipients_per_hour), limit(config.recipients_per_day)};
+  options.windows = {config.limit_hour_seconds, config.limit_day_seconds};
+  options.sync_interval = std::chrono::milliseconds{config.limit_sync_milliseconds};
+  options.cache_ttl = std::chrono::seconds{config.auth_cache_seconds};
+  options.replica = std::move(replica);
+  return options;
+}
+
 schema::SenderPolicy sender_policy(const config::Config& config) {
   return schema::SenderPolicy{config.local_part_case_sensitive, config.subaddress_delimiter};
 }
@@ -168,6 +191,7 @@ struct Daemon::State {
   void bind_listeners();
   void start_listeners();
   void start_notifications();
+  void user_changed(const std::string& user);  // a payload of schema::kUserChannel
 
   config::Config config;
   unsigned io_threads;
@@ -175,16 +199,19 @@ struct Daemon::State {
   BlockingPool pool;
   BlockingPool hashing;  // Argon2 only: one thread per usable CPU, never a database connection
   std::unique_ptr<net::TlsContext> tls;
+  schema::LeaseOwner owner;  // this process: its queue leases and its rows of sending counts
   auth::CredentialCheck credentials;
   policy::GrantCheck grants;
   queue::MessageIntake intake;
   net::ConnectionLimiter limiter;
   net::SessionRegistry registry;
-  // share_maps is bound here and in intake, and built after io (it loads on io's executor);
+  // share_maps and limits are bound here (share_maps in intake too) and built after io (they work
+  // on io's executor);
   // sessions use it only while io runs.
-  net::SessionServices services{credentials, grants, intake, share_maps, nullptr, registry};
+  net::SessionServices services{credentials, grants, limits, intake, share_maps, nullptr, registry};
   boost::asio::io_context io;
   sharing::ShareMapCache share_maps;
+  policy::SendingLimits limits;
   std::vector<std::unique_ptr<net::Listener>> listeners;
   Signals signals;
   std::atomic<bool> listening{false};  // the accept loops run
@@ -201,17 +228,19 @@ Daemon::State::State(const config::Config& cfg)
       hash_threads(hashing_threads(cfg)),
       pool(pool_options(cfg)),
       hashing(hashing_options(cfg, hash_threads)),
-      credentials(pool, hashing, schema::Argon2Params{cfg.argon2_memory_kib, cfg.argon2_iterations}, throttle_limits(cfg)),
-      grants(pool, sender_policy(cfg)),
+      owner(this_boot(cfg)),
+      credentials(pool, hashing, schema::Argon2Params{cfg.argon2_memory_kib, cfg.argon2_iterations}, throttle_limits(cfg),
+                  cache_limits(cfg)),
+      grants(pool, sender_policy(cfg), cache_limits(cfg)),
       intake(pool, share_maps, intake_options(cfg), sender_policy(cfg)),
       limiter(cfg.max_connections, cfg.max_connections_per_ip),
       io(static_cast<int>(io_threads)),
       share_maps(io.get_executor(), pool, sender_policy(cfg), upstream_names(cfg)),
+      limits(io.get_executor(), pool, sending_limits_options(cfg, owner.text())),
       signals(io) {
   if (cfg.tls) tls = std::make_unique<net::TlsContext>(cfg.tls->certificate_file, cfg.tls->key_file);
   services.tls = tls.get();
   if (!cfg.delivery.upstreams.empty()) {
-    const schema::LeaseOwner owner = this_boot(cfg);
     delivery = std::make_unique<delivery::MessageDelivery>(io.get_executor(), pool, share_maps, cfg.delivery,
                                                            cfg.hostname, owner.text());
     scheduler = std::make_unique<delivery::DeliveryScheduler>(io, pool, *delivery, config.delivery, owner);
@@ -250,15 +279,39 @@ void Daemon::State::start_listeners() {
   listening = true;
 }
 
-// The share maps load when the listener connects; the scheduler wakes on new mail.
+// The share maps load when the listener connects; the scheduler wakes on new mail; the caches
+// of users drop a user that changed, and keep nothing while the listener cannot hear PostgreSQL.
 void Daemon::State::start_notifications() {
   std::vector<NotificationListener::Subscription> subscriptions{
-      {schema::kShareMapChannel, [this] { share_maps.reload(); }}};
+      {schema::kShareMapChannel, [this](const std::string&) { share_maps.reload(); }},
+      {schema::kUserChannel, [this](const std::string& user) { user_changed(user); },
+       [this] {
+         credentials.cache().entries().set_listening(false);
+         grants.cache().set_listening(false);
+         limits.set_listening(false);
+       }}};
   if (scheduler) {
     scheduler->start();
-    subscriptions.push_back({schema::kQueueChannel, [this] { scheduler->wake(); }});
+    subscriptions.push_back({schema::kQueueChannel, [this](const std::string&) { scheduler->wake(); }});
   }
+  limits.start();
   notifications = std::make_unique<NotificationListener>(config.database_url, std::move(subscriptions));
+}
+
+void Daemon::State::user_changed(const std::string& user) {
+  if (user == NotificationListener::kConnected) {
+    credentials.cache().entries().set_listening(true);
+    grants.cache().set_listening(true);
+    limits.set_listening(true);
+  } else if (user == schema::kAllUsers) {
+    credentials.cache().entries().invalidate_all();
+    grants.cache().invalidate_all();
+    limits.invalidate_all();
+  } else {
+    credentials.cache().entries().invalidate(user);
+    grants.cache().invalidate(user);
+    limits.invalidate(user);
+  }
 }
 
 Daemon::Daemon(const config::Config& config) {

@@ -5,6 +5,7 @@
 #include "server/net/tls_context.hpp"
 #include "server/net/transport.hpp"
 #include "server/policy/grant_check.hpp"
+#include "server/policy/sending_limits.hpp"
 #include "server/queue/message_intake.hpp"
 #include "server/sharing/share_map_cache.hpp"
 #include "server/runtime/log.hpp"
@@ -174,6 +175,10 @@ class SessionDriver {
 
   asio::awaitable<void> check_sender(const smtp::CheckSender& sender) {
     auto result = co_await services_.grants.check(sender.user, sender.address);
+    if (result.outcome.verdict == smtp::Outcome::Verdict::Accepted) {
+      result.outcome = co_await services_.limits.check_message(sender.user, budget_);
+      if (result.outcome.verdict != smtp::Outcome::Verdict::Accepted) result.detail = "sending limit";
+    }
     if (result.outcome.verdict != smtp::Outcome::Verdict::Accepted) {
       metrics::smtp().messages_rejected.inc(
           result.outcome.verdict == smtp::Outcome::Verdict::Refused ? "sender_denied" : "sender_temp_failure");
@@ -187,6 +192,7 @@ class SessionDriver {
   // From memory (the share maps' cache): no wait, so nothing to flush first.
   void check_recipient(const smtp::CheckRecipient& recipient) {
     smtp::Outcome outcome = services_.share_maps.check(recipient.address);
+    if (outcome.verdict == smtp::Outcome::Verdict::Accepted) outcome = services_.limits.check_recipient(budget_);
     if (outcome.verdict != smtp::Outcome::Verdict::Accepted) {
       log::info("recipient_refused", {{"client", client_}, {"user", recipient.user},
                                       {"recipient", recipient.address},
@@ -240,6 +246,7 @@ class SessionDriver {
   const std::string client_;
   smtp::Protocol protocol_;
   schema::UserGrants grants_;  // from the MAIL FROM check, reused for the header From check
+  std::shared_ptr<policy::SendingLimits::Budget> budget_;  // the user's, from the MAIL FROM check
   std::optional<queue::MessageSpool> spool_;  // the content of the message being read
   std::optional<std::error_code> spool_failure_;  // why this message could not be spooled
   std::string pending_;        // replies not yet written

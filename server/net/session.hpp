@@ -16,7 +16,10 @@
 #include <memory>
 
 namespace postern::auth { class CredentialCheck; }
-namespace postern::policy { class GrantCheck; }
+namespace postern::policy {
+class GrantCheck;
+class SendingLimits;
+}  // namespace postern::policy
 namespace postern::queue { class MessageIntake; }
 namespace postern::sharing { class ShareMapCache; }
 
@@ -28,6 +31,7 @@ class TlsContext;
 struct SessionServices {
   auth::CredentialCheck& credentials;
   policy::GrantCheck& grants;
+  policy::SendingLimits& limits;  // MAIL FROM and RCPT, after the grants and the share maps
   queue::MessageIntake& intake;
   sharing::ShareMapCache& share_maps;  // RCPT: mail to a mapped recipient never goes out in clear
   TlsContext* tls;  // null when no certificate is configured

@@ -5,19 +5,30 @@
 #include "server/runtime/blocking_pool.hpp"
 #include "server/runtime/metrics.hpp"
 
-#include <optional>
-
 namespace postern::policy {
+
+boost::asio::awaitable<GrantCheck::CachedGrants> GrantCheck::grants_of(const std::string& user) {
+  using Clock = UserCache<CachedGrants>::Clock;
+  const UserCacheTicket ticket = cache_.ticket();  // before the read: see UserCache::store
+  if (auto cached = cache_.find(user, Clock::now())) {
+    metrics::smtp().cache_lookups.inc({"grants", "hit"});
+    co_return std::move(*cached);
+  }
+  metrics::smtp().cache_lookups.inc({"grants", "miss"});
+  CachedGrants grants = co_await pool_.run(
+      [](BlockingContext& context, const std::string& name) { return context.store().grants_of(name); }, user);
+  cache_.store(user, grants, ticket, Clock::now());
+  co_return grants;
+}
 
 boost::asio::awaitable<GrantCheckResult> GrantCheck::check(const std::string& user,
                                                            const std::string& address) {
   const metrics::Timer timed{metrics::smtp().grant_check_seconds};
   GrantCheckResult result;
   auto sender = schema::parse_address(address);
-  std::optional<schema::UserGrants> grants;
+  CachedGrants grants;
   try {
-    grants = co_await pool_.run(
-        [](BlockingContext& context, const std::string& name) { return context.store().grants_of(name); }, user);
+    grants = co_await grants_of(user);
   } catch (const std::exception& e) {
     result.detail = e.what();
     co_return result;  // TemporaryFailure: never accept unchecked mail

@@ -155,6 +155,8 @@ std::string render_prometheus() {
   s.connections.render(out);
   s.tls_handshakes.render(out);
   s.auth_results.render(out);
+  s.cache_lookups.render(out);
+  s.limit_refusals.render(out);
   s.messages_accepted.render(out);
   s.messages_rejected.render(out);
   s.recipients_accepted.render(out);

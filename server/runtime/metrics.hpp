@@ -105,6 +105,14 @@ struct Smtp {
                                {"result"}, {{"ok"}, {"failed"}}};
   CounterFamily auth_results{"postern_auth_results_total", "SMTP AUTH attempts by result.", {"result"},
                              {{"accepted"}, {"rejected"}, {"disabled"}, {"unavailable"}, {"busy"}, {"throttled"}}};
+  // credentials: a login with a remembered password (hit) or a full check (miss); grants: MAIL
+  // FROM with the user's grants in memory or read from PostgreSQL.
+  CounterFamily cache_lookups{"postern_cache_lookups_total", "Lookups in this replica's caches, by cache and result.",
+                              {"cache", "result"},
+                              {{"credentials", "hit"}, {"credentials", "miss"}, {"grants", "hit"}, {"grants", "miss"}}};
+  // messages: MAIL FROM refused (450) by a messages limit; recipients: RCPT by a recipients limit.
+  CounterFamily limit_refusals{"postern_sending_limit_refusals_total", "Commands refused by a sending limit.",
+                               {"limit"}, {{"messages"}, {"recipients"}}};
   Counter messages_accepted{"postern_messages_accepted_total", "Messages queued (250 after the commit)."};
   // sender_denied, sender_temp_failure: MAIL FROM refused (553) or not checked (451);
   // header_from: 550 at the end of DATA; size: 552; bad_data: 550/500 for bare CR/LF, NUL or

@@ -16,10 +16,10 @@ class Receiver final : public pqxx::notification_receiver {
  public:
   Receiver(pqxx::connection_base& db, const NotificationListener::Subscription& subscription)
       : pqxx::notification_receiver(db, subscription.channel), notified_(subscription.notified) {}
-  void operator()(const std::string&, int) override { notified_(); }
+  void operator()(const std::string& payload, int) override { notified_(payload); }
 
  private:
-  const std::function<void()>& notified_;
+  const std::function<void(const std::string&)>& notified_;
 };
 
 }  // namespace
@@ -46,11 +46,16 @@ void NotificationListener::run() {
       db.get_notifs();  // sends the LISTENs
       if (lost) log::info("notification_listener_reconnected");
       lost = false;
-      for (const auto& subscription : subscriptions_) subscription.notified();
+      for (const auto& subscription : subscriptions_) subscription.notified(kConnected);
       // A short wait so stop() is noticed within a second.
       while (!stopping_) db.await_notification(1, 0);
     } catch (const std::exception& e) {
-      if (!lost) log::warning("notification_listener_lost", {{"error", e.what()}});
+      if (!lost) {
+        log::warning("notification_listener_lost", {{"error", e.what()}});
+        for (const auto& subscription : subscriptions_) {
+          if (subscription.lost) subscription.lost();
+        }
+      }
       lost = true;
       for (int i = 0; i < 10 && !stopping_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }

@@ -1,11 +1,13 @@
 // PostgreSQL's NOTIFY, heard at once: a thread of its own holds one connection that LISTENs on
-// each subscribed channel and calls the channel's callback for every notification (the queue's:
-// a message was queued, wake the delivery scheduler; the share maps': a map changed, reload them).
-// Every callback is also called each time the connection is made, the first time and after a
-// lost connection, since notifications may have been missed meanwhile. Callbacks run on the
+// each subscribed channel and calls the channel's callback with the payload of every
+// notification (the queue's: a message was queued, wake the delivery scheduler; the share maps':
+// a map changed, reload them; the users': drop what the caches hold about that user).
+// Every callback is also called, with kConnected as the payload, each time the connection is
+// made, the first time and after a lost connection, since notifications may have been missed
+// meanwhile; `lost`, where given, is called when the connection breaks. Callbacks run on the
 // listener's thread: they must only hand the news on (post to an io_context, set a flag).
 //
-//   NotificationListener listener{url, {{schema::kQueueChannel, [&] { scheduler.wake(); }}}};
+//   NotificationListener listener{url, {{schema::kQueueChannel, [&](const std::string&) { scheduler.wake(); }}}};
 #pragma once
 
 #include <atomic>
@@ -18,9 +20,13 @@ namespace postern {
 
 class NotificationListener {
  public:
+  // The payload of the call made when the connection is (re)made: no NOTIFY payload can be null.
+  static constexpr const char* kConnected = "\x01connected";
+
   struct Subscription {
     std::string channel;
-    std::function<void()> notified;
+    std::function<void(const std::string& payload)> notified;
+    std::function<void()> lost = {};
   };
 
   NotificationListener(std::string database_url, std::vector<Subscription> subscriptions);

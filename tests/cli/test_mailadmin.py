@@ -50,7 +50,13 @@ class AddListShowBehaveLikeSecureEmailing(MailadminTestCase):
                          "  Domains:\n"
                          "    * test1.com\n"
                          "  Addresses:\n"
-                         "    * user@test1.com\n")
+                         "    * user@test1.com\n"
+                         "  Limits:\n"
+                         "    * messages per hour: default (postern.yaml)\n"
+                         "    * messages per day: default (postern.yaml)\n"
+                         "    * recipients per hour: default (postern.yaml)\n"
+                         "    * recipients per day: default (postern.yaml)\n"
+                         "  Usage: none\n")
 
     def test_show_address_lists_its_users(self):
         self.assertEqual(self.ok("show", "address", "user@TEST1.com"),
@@ -85,6 +91,9 @@ class AddListShowBehaveLikeSecureEmailing(MailadminTestCase):
         self.assertIsNone(user["last_login_at"])
         self.assertEqual(user["addresses"], ["user@test1.com"])
         self.assertEqual(user["domains"], ["test1.com"])
+        self.assertEqual(user["limits"], {"messages_per_hour": "default", "messages_per_day": "default",
+                                          "recipients_per_hour": "default", "recipients_per_day": "default"})
+        self.assertEqual(user["usage"], [])
         self.assertEqual(json.loads(self.ok("--json", "show", "address", "user@test1.com")),
                          {"address": {"address": "user@test1.com", "users": ["test1", "test2"]}})
         self.assertEqual(json.loads(self.ok("show", "domain", "test1.com", "--json")),

@@ -44,7 +44,13 @@ class SecureEmailingDatabaseUpgradesInPlace(MailadminTestCase):
                          "  Domains:\n"
                          "    * demo.com\n"
                          "  Addresses:\n"
-                         "    * demo@test.com\n")
+                         "    * demo@test.com\n"
+                         "  Limits:\n"
+                         "    * messages per hour: default (postern.yaml)\n"
+                         "    * messages per day: default (postern.yaml)\n"
+                         "    * recipients per hour: default (postern.yaml)\n"
+                         "    * recipients per day: default (postern.yaml)\n"
+                         "  Usage: none\n")
         user = json.loads(self.ok("show", "user", "demo", "--json"))["user"]
         self.assertIs(user["legacy_password"], True)
         self.assertEqual(user["password_scheme"], "legacy-md5")

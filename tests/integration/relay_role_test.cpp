@@ -7,6 +7,7 @@
 #include "postern/schema/password.hpp"
 #include "postern/schema/queue_store.hpp"
 #include "postern/schema/relay_role.hpp"
+#include "postern/schema/sending_limits.hpp"
 #include "postern/schema/store.hpp"
 #include "support/pg_cluster.hpp"
 
@@ -125,6 +126,19 @@ TEST(RelayRole, DoesEverythingTheRelayDoes) {
   EXPECT_EQ(grants->addresses, std::vector<std::string>{"alice@example.com"});
   EXPECT_EQ(grants->domains, std::vector<std::string>{"corp.example"});
   EXPECT_NE(admin.find_user("alice")->last_login_at, "");
+  {
+    pqxx::nontransaction tx{db};
+    tx.exec("LISTEN postern_users");  // the caches' listener
+  }
+
+  // Sending limits: the user's state, this replica's counts added, everyone's read, old ones gone.
+  const auto hour = window_at(3600, 7200 * 1000), day = window_at(86400, 7200 * 1000);
+  const auto limits = user_sending_state(db, "alice", hour, day);
+  ASSERT_TRUE(limits.has_value());
+  add_sending_usage(db, "relay-0", {{limits->user_id, hour, {1, 2}}, {limits->user_id, day, {1, 2}}});
+  add_sending_usage(db, "relay-0", {{limits->user_id, hour, {1, 2}}});
+  EXPECT_EQ(sending_usage_totals(db, {{limits->user_id, hour}}).at(0).usage, (SendingUsage{2, 4}));
+  expire_sending_usage(db, 7200 * 1000 + 86400);
 
   // Intake: a body of two chunks.
   prepare_queue_statements(db);

@@ -7,6 +7,7 @@
 #include "postern/schema/relay_role.hpp"
 #include "postern/schema/share_maps.hpp"
 #include "postern/schema/store.hpp"
+#include "support/notification_recorder.hpp"
 #include "support/pg_cluster.hpp"
 
 #include <gtest/gtest.h>
@@ -56,36 +57,6 @@ std::string last_audit(Store& store) {
   const auto& e = entries.back();
   return e.actor + "|" + e.action + "|" + e.subject + "|" + e.detail;
 }
-
-// The listening connection, a base of its own so that it outlives the receiver's unregistering.
-struct OwnConnection {
-  explicit OwnConnection(const std::string& url) : connection(url) {}
-  pqxx::connection connection;
-};
-
-// A second connection LISTENing on the share maps' channel, as a relay does.
-class Listener : private OwnConnection, public pqxx::notification_receiver {
- public:
-  explicit Listener(const std::string& url)
-      : OwnConnection(url), pqxx::notification_receiver(connection, kShareMapChannel) {}
-
-  void operator()(const std::string& payload, int) override { payloads_.push_back(payload); }
-
-  // What was notified since the last call: waits until `expected` arrived (5 s at most), then a
-  // little longer, so that one more than expected is seen too.
-  std::vector<std::string> take(std::size_t expected) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (payloads_.size() < expected && std::chrono::steady_clock::now() < deadline) {
-      connection.await_notification(0, 100000);
-    }
-    connection.await_notification(0, 200000);
-    connection.get_notifs();
-    return std::exchange(payloads_, {});
-  }
-
- private:
-  std::vector<std::string> payloads_;
-};
 
 // The message of what `change` throws; "" when it throws nothing.
 template <class Change>
@@ -379,7 +350,7 @@ TEST(ShareMaps, EveryChangeNotifiesTheRecipientOnceAtCommit) {
   Store store{url};
   auto& db = store.connection();
   migrate(db);
-  Listener relay{url};
+  postern::test::NotificationRecorder relay{url, kShareMapChannel};
   const std::vector<std::string> bob{"bob@proxy.example"};
 
   add_share_map(db, "bob@proxy.example", "ops");

@@ -594,6 +594,14 @@ delivery:
   first_retry_seconds: 7200
 )yaml",
      R"err(postern.yaml:3: delivery.max_retry_seconds: must be at least first_retry_seconds (7200), got 3600)err"},
+    {"sending-limits-day-not-longer-than-hour",
+     R"yaml(database:
+  url: postgresql://postern@db/postern
+sending_limits:
+  hour_seconds: 600
+  day_seconds: 600
+)yaml",
+     R"err(postern.yaml:5: sending_limits.day_seconds: day_seconds (600) must be longer than hour_seconds (600))err"},
 };
 
 TEST(ConfigErrors, EachBadConfigPrintsItsExactLine) {
