@@ -14,6 +14,7 @@
 #include <boost/asio/post.hpp>
 
 #include <array>
+#include <memory>
 #include <optional>
 #include <system_error>
 
@@ -148,7 +149,18 @@ class SessionDriver {
     if (!flushed) co_return false;
     boost::system::error_code ec;
     const Limit limit = next_deadline(need);
-    std::size_t n = co_await connection_.read_some(buffer_.data(), buffer_.size(), limit.deadline, ec);
+    // Message content is read in large pieces, into a buffer that lives only while DATA does;
+    // commands are short and the session waits for them most of its life, in a small one.
+    char* buffer = command_buffer_.data();
+    std::size_t size = command_buffer_.size();
+    if (need.message_data) {
+      if (!data_buffer_) data_buffer_ = std::make_unique<char[]>(kDataBufferSize);
+      buffer = data_buffer_.get();
+      size = kDataBufferSize;
+    } else {
+      data_buffer_.reset();
+    }
+    std::size_t n = co_await connection_.read_some(buffer, size, limit.deadline, ec);
     // RFC 5321 §3.8: a server that must close says 421 first.
     if (connection_.aborted()) co_return co_await farewell(421, "4.3.2", "Service shutting down", "shutdown");
     if (connection_.timed_out()) co_return co_await farewell(421, "4.4.2", "Timeout", limit.name);
@@ -156,7 +168,7 @@ class SessionDriver {
       reason_ = ec == asio::error::eof ? "client closed" : ec.message();
       co_return false;
     }
-    protocol_.receive(std::string_view(buffer_.data(), n));
+    protocol_.receive(std::string_view(buffer, n));
     co_return true;
   }
 
@@ -250,7 +262,9 @@ class SessionDriver {
   std::optional<queue::MessageSpool> spool_;  // the content of the message being read
   std::optional<std::error_code> spool_failure_;  // why this message could not be spooled
   std::string pending_;        // replies not yet written
-  std::array<char, 16384> buffer_;
+  static constexpr std::size_t kDataBufferSize = 16384;
+  std::array<char, 1024> command_buffer_;
+  std::unique_ptr<char[]> data_buffer_;  // during DATA only
   unsigned messages_ = 0;
   std::string reason_ = "client quit";
   const Transport::Deadline auth_deadline_ = Transport::after(settings_.auth_timeout);

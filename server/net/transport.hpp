@@ -80,7 +80,9 @@ class Transport {
   bool aborted() const;
   std::string tls_version() const;  // "" when not encrypted
   std::string tls_cipher() const;
-  SSL* native_handle();  // the TLS session, for SNI and verification settings before handshake()
+  // The TLS session, for SNI and verification settings before handshake(); null without a TLS
+  // context.
+  SSL* native_handle();
   boost::asio::ip::tcp::socket& socket();
   const boost::asio::any_io_executor& executor() const;
 
