@@ -183,3 +183,12 @@ class Listener:
         self.process.stdin.close()
         self.process.wait(timeout=30)
         self.process.stdout.close()
+
+
+# The end of `show user` for a user with no limits of its own and nothing sent.
+DEFAULT_LIMITS_SHOWN = ("  Limits:\n"
+                        "    * messages per hour: default (postern.yaml)\n"
+                        "    * messages per day: default (postern.yaml)\n"
+                        "    * recipients per hour: default (postern.yaml)\n"
+                        "    * recipients per day: default (postern.yaml)\n"
+                        "  Usage: none\n")

@@ -9,7 +9,7 @@ import time
 import unittest
 
 from pgcluster import SOURCE_DIR
-from mailadmin_support import (BINARY, COMPLETION_SCRIPT, DENIED, EXISTS, INVALID, NOT_FOUND, SCHEMA, UNREACHABLE,
+from mailadmin_support import (BINARY, COMPLETION_SCRIPT, DEFAULT_LIMITS_SHOWN, DENIED, EXISTS, INVALID, NOT_FOUND, SCHEMA, UNREACHABLE,
                                USAGE, MailadminTestCase, clean_env, closed_port_url, run)
 
 
@@ -51,12 +51,7 @@ class AddListShowBehaveLikeSecureEmailing(MailadminTestCase):
                          "    * test1.com\n"
                          "  Addresses:\n"
                          "    * user@test1.com\n"
-                         "  Limits:\n"
-                         "    * messages per hour: default (postern.yaml)\n"
-                         "    * messages per day: default (postern.yaml)\n"
-                         "    * recipients per hour: default (postern.yaml)\n"
-                         "    * recipients per day: default (postern.yaml)\n"
-                         "  Usage: none\n")
+                         + DEFAULT_LIMITS_SHOWN)
 
     def test_show_address_lists_its_users(self):
         self.assertEqual(self.ok("show", "address", "user@TEST1.com"),

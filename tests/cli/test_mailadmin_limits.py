@@ -8,7 +8,7 @@ import time
 import unittest
 
 import pgcluster
-from mailadmin_support import (INVALID, NOT_FOUND, USAGE, Listener, MailadminTestCase,
+from mailadmin_support import (DEFAULT_LIMITS_SHOWN, INVALID, NOT_FOUND, USAGE, Listener, MailadminTestCase,
                                closed_port_url, run)
 
 ALL_DEFAULT = ("--- Show alice ---\n"
@@ -140,12 +140,7 @@ class ShowUserHasLimitsAndUsage(LimitTestCase):
                          "  Last login: never\n"
                          "  Domains:\n"
                          "  Addresses:\n"
-                         "  Limits:\n"
-                         "    * messages per hour: default (postern.yaml)\n"
-                         "    * messages per day: default (postern.yaml)\n"
-                         "    * recipients per hour: default (postern.yaml)\n"
-                         "    * recipients per day: default (postern.yaml)\n"
-                         "  Usage: none\n")
+                         + DEFAULT_LIMITS_SHOWN)
 
     def test_usage_is_summed_over_the_replicas_and_ended_windows_are_left_out(self):
         self.wait_clear_of_the_hour()

@@ -4,7 +4,7 @@ import json
 import subprocess
 import unittest
 
-from mailadmin_support import EXISTS, FIXTURE, INVALID, NOT_FOUND, MailadminTestCase, run
+from mailadmin_support import DEFAULT_LIMITS_SHOWN, EXISTS, FIXTURE, INVALID, NOT_FOUND, MailadminTestCase, run
 
 
 class SecureEmailingDatabaseUpgradesInPlace(MailadminTestCase):
@@ -45,12 +45,7 @@ class SecureEmailingDatabaseUpgradesInPlace(MailadminTestCase):
                          "    * demo.com\n"
                          "  Addresses:\n"
                          "    * demo@test.com\n"
-                         "  Limits:\n"
-                         "    * messages per hour: default (postern.yaml)\n"
-                         "    * messages per day: default (postern.yaml)\n"
-                         "    * recipients per hour: default (postern.yaml)\n"
-                         "    * recipients per day: default (postern.yaml)\n"
-                         "  Usage: none\n")
+                         + DEFAULT_LIMITS_SHOWN)
         user = json.loads(self.ok("show", "user", "demo", "--json"))["user"]
         self.assertIs(user["legacy_password"], True)
         self.assertEqual(user["password_scheme"], "legacy-md5")
