@@ -2,7 +2,11 @@
 libpq's connect timeout, nor the statement timeout (enforced by the frozen server), nor TCP
 keepalives (the kernel still acknowledges) ever fire. Only the relay's own waiting-side
 deadlines (database.wait_timeout_seconds) can answer its clients: they get 451/454 in time, the
-probes say so, and the same postern serves again after SIGCONT."""
+probes say so, and the same postern serves again after SIGCONT.
+
+The caches of logins and grants are off here: what is asked is how each wait on the database
+ends. (With them on, a user already in memory logs in and passes MAIL FROM while PostgreSQL is
+frozen: nothing can change a user then, and the message itself still needs the database.)"""
 import unittest
 
 import pgcluster
@@ -18,7 +22,7 @@ CLIENT_TIMEOUT = 20
 class DatabaseFrozen(RelayTestCase):
 
     relay_config = {"database": {"timeout_seconds": 2, "pool_size": 2, "wait_timeout_seconds": WAIT_TIMEOUT},
-                    "http": {"database_check_seconds": 1}}
+                    "http": {"database_check_seconds": 1}, "auth": {"cache_seconds": 0}}
 
     @classmethod
     def database_url(cls):
