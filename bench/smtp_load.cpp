@@ -7,6 +7,14 @@
 // connect to the 235 of AUTH, and prints throughput, latency percentiles and failures by cause.
 // A failure is counted, never fatal; every network wait has a timeout.
 //
+// With --users N the sessions log in as N users in turn (as many applications, each with an
+// account of its own, would); with --login-only a session ends after AUTH, for timing logins or
+// warming a server's caches; with --idle N it opens N sessions, takes each to EHLO (after
+// STARTTLS with --starttls) and holds them open until SIGINT or SIGTERM, for measuring what idle
+// sessions cost a server. --source-range spreads the sessions over local addresses (one
+// address has only some 28,000 ports towards one server port, and servers limit connections
+// per address).
+//
 // Standalone on purpose: Boost.Asio is compiled header-only in this one file.
 //
 // GCC 12 crashed at run time on `co_return co_await f();` and on co_await inside the arguments
@@ -18,6 +26,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -26,6 +35,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include <netinet/in.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -34,6 +44,7 @@
 #include <cctype>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
@@ -43,6 +54,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -58,11 +70,15 @@ using boost::system::error_code;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kUsage = R"(usage: smtp-load --user U --password P --from ADDR --to ADDR[,ADDR...] [options]
+       smtp-load --idle N [--starttls] [--connections C] [--source-range A-B] [--host H] [--port P]
   --host H           server address (default 127.0.0.1)
   --port P           server port (default 9000)
-  --user U           AUTH PLAIN user name
-  --password P       AUTH PLAIN password
-  --from ADDR        envelope and header sender
+  --user U           AUTH PLAIN user name (with --users: the names' prefix)
+  --password P       AUTH PLAIN password (with --users: every user's)
+  --users N          log in as N users in turn, a user per session, round-robin over all
+                     clients: U0000, U0001, ... U(N-1), the number in at least 4 digits
+  --first-user K     with --users: the first session logs in as user number K (default 0)
+  --from ADDR        envelope and header sender; {user} in it stands for the user name
   --to ADDR[,ADDR]   envelope and header recipients
   --connections N    concurrent clients (default 1)
   --messages M       messages per client (default 1)
@@ -70,6 +86,15 @@ constexpr const char* kUsage = R"(usage: smtp-load --user U --password P --from 
   --starttls         STARTTLS before AUTH (the certificate is not verified)
   --reuse            send a client's M messages in one session; default: one session per message
   --per-session K    send a client's M messages in sessions of K consecutive transactions
+  --login-only       each of a client's M sessions ends after AUTH (QUIT), no message is sent;
+                     the figures are the sessions' (setup: connect to 235)
+  --idle N           open N sessions up to EHLO (with --starttls: after STARTTLS, the handshake
+                     and EHLO), --connections at a time, print one line `ready opened=N failed=F
+                     seconds=S` once all are open, hold them until SIGINT or SIGTERM, then close
+                     them and report; no AUTH and no message (--user, --password, --from and
+                     --to are not needed)
+  --source-range A-B sessions bind to the IPv4 addresses A to B in turn (e.g.
+                     127.0.0.2-127.0.0.41), instead of the one the system picks
   --pipelining       send MAIL, RCPT and DATA in one write (RFC 2920)
   --threads T        I/O threads (default 1)
   --timeout S        seconds allowed for each connect, read, write or handshake (default 30)
@@ -88,6 +113,11 @@ struct Options {
   std::string port = "9000";
   std::string user, password, from;
   std::vector<std::string> to;
+  long users = 0;       // 0: every session logs in as `user`
+  long first_user = 0;
+  bool login_only = false;
+  long idle = 0;        // > 0: the idle mode, this many sessions
+  std::vector<asio::ip::address_v4> sources;  // --source-range; empty: any
   long connections = 1;
   long messages = 1;
   long size = 4096;
@@ -128,6 +158,20 @@ std::vector<std::string> split_commas(const std::string& text) {
   return out;
 }
 
+// "A-B": the IPv4 addresses from A to B, both included, at most 65536 of them.
+std::vector<asio::ip::address_v4> parse_source_range(const std::string& name, const std::string& text) {
+  const auto dash = text.find('-');
+  error_code ec_first, ec_last;
+  const auto first = asio::ip::make_address_v4(text.substr(0, dash), ec_first);
+  const auto last = dash == std::string::npos ? first : asio::ip::make_address_v4(text.substr(dash + 1), ec_last);
+  if (ec_first || ec_last || last.to_uint() < first.to_uint() || last.to_uint() - first.to_uint() >= 65536) {
+    throw UsageError(name + ": expected two IPv4 addresses A-B with A <= B, got '" + text + "'");
+  }
+  std::vector<asio::ip::address_v4> out;
+  for (auto a = first.to_uint(); a <= last.to_uint(); ++a) out.emplace_back(a);
+  return out;
+}
+
 Options parse_options(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
@@ -153,6 +197,11 @@ Options parse_options(int argc, char** argv) {
     } else if (arg == "--host") o.host = next();
     else if (arg == "--port") o.port = std::to_string(parse_number(arg, next(), 1, 65535));
     else if (arg == "--user") o.user = next();
+    else if (arg == "--users") o.users = parse_number(arg, next(), 1, 1000000);
+    else if (arg == "--first-user") o.first_user = parse_number(arg, next(), 0, 1000000);
+    else if (arg == "--login-only") { flag(); o.login_only = true; }
+    else if (arg == "--idle") o.idle = parse_number(arg, next(), 1, 1000000);
+    else if (arg == "--source-range") o.sources = parse_source_range(arg, next());
     else if (arg == "--password") o.password = next();
     else if (arg == "--from") o.from = next();
     else if (arg == "--to") o.to = split_commas(next());
@@ -172,7 +221,10 @@ Options parse_options(int argc, char** argv) {
     else throw UsageError("unknown argument " + arg);
   }
   if (o.reuse) o.per_session = o.messages;
+  if (o.login_only) o.per_session = 1;
+  if (o.idle > 0) return o;  // no AUTH, no message
   if (o.user.empty() || o.password.empty()) throw UsageError("--user and --password are required");
+  if (o.login_only) return o;
   if (o.from.empty() || o.to.empty()) throw UsageError("--from and --to are required");
   return o;
 }
@@ -225,16 +277,24 @@ double ms_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
 
-// What every client shares, read-only once the run starts (seq aside).
+// One user's login and sender: every session has one.
+struct Identity {
+  std::string auth_command;   // AUTH PLAIN with the initial response
+  std::string from;           // the envelope and header sender
+  std::string envelope;       // MAIL FROM, RCPT TO..., DATA, each with CRLF
+  std::string header_prefix;  // From:, To:, Date:
+};
+
+// What every client shares, read-only once the run starts (the counters aside).
 struct Run {
   Options opt;
   ssl::context tls{ssl::context::tls_client};
   tcp::resolver::results_type endpoints;
-  std::string auth_command;   // AUTH PLAIN with the initial response
-  std::string envelope;       // MAIL FROM, RCPT TO..., DATA, each with CRLF
-  std::string header_prefix;  // From:, To:, Date:
-  std::string body;           // dot-stuffed, ending in CRLF
+  std::vector<Identity> identities;  // one, or --users of them, taken in turn by the sessions
+  std::string body;                  // dot-stuffed, ending in CRLF
   std::atomic<std::uint64_t> seq{0};
+  std::atomic<std::uint64_t> next_identity{0};
+  std::atomic<std::uint64_t> next_source{0};
 };
 
 struct Results {
@@ -271,10 +331,24 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(const asio::any_io_executor& ex, ssl::context& tls, std::chrono::seconds timeout)
       : stream_(ex, tls), timer_(ex), timeout_(timeout) {}
 
-  asio::awaitable<bool> connect(const tcp::resolver::results_type& endpoints) {
+  // From `source` when it is set (--source-range), else from the address the system picks.
+  asio::awaitable<bool> connect(const tcp::resolver::results_type& endpoints,
+                                std::optional<asio::ip::address_v4> source) {
     error_code ec;
     arm();
-    co_await asio::async_connect(stream_.next_layer(), endpoints, asio::redirect_error(asio::use_awaitable, ec));
+    if (source) {
+      // Bound to the first endpoint only: a source address fixes the address family.
+      auto& socket = stream_.next_layer();
+      const tcp::endpoint target = *endpoints.begin();
+      socket.open(target.protocol(), ec);
+      // The port is chosen at connect time, for the whole 4-tuple: each source address then
+      // has the full ephemeral range towards the server.
+      if (!ec) socket.set_option(asio::detail::socket_option::boolean<IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT>(true), ec);
+      if (!ec) socket.bind(tcp::endpoint(*source, 0), ec);
+      if (!ec) co_await socket.async_connect(target, asio::redirect_error(asio::use_awaitable, ec));
+    } else {
+      co_await asio::async_connect(stream_.next_layer(), endpoints, asio::redirect_error(asio::use_awaitable, ec));
+    }
     disarm();
     if (ec) co_return note(ec);
     stream_.next_layer().set_option(tcp::no_delay(true), ec);
@@ -319,6 +393,17 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
+  // The idle mode: waits, without a timeout, until the server closes the session or sends
+  // something (such as a 421 at its idle timeout), or close() is called. True when the server
+  // ended it.
+  asio::awaitable<bool> wait_closed() {
+    std::array<char, 512> buf;
+    error_code ec;
+    if (tls_) co_await stream_.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+    else co_await stream_.next_layer().async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+    co_return !closing_;
+  }
+
   asio::awaitable<Reply> command(std::string line) {
     line += "\r\n";
     const bool sent = co_await write(std::move(line));
@@ -329,6 +414,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void close() {
     error_code ignored;
+    closing_ = true;
     timer_.cancel();
     stream_.next_layer().close(ignored);
   }
@@ -390,20 +476,24 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string failure_ = "no reply";
   bool tls_ = false;
   bool timed_out_ = false;
+  bool closing_ = false;
 };
 
-// Connect through AUTH. Returns null, with `cause` set, on failure.
-asio::awaitable<std::shared_ptr<Session>> open_session(Run& run, Results& res, std::string& cause) {
+// Connect through EHLO (after STARTTLS with --starttls). Returns null, with `cause` set and
+// the session closed, on failure.
+asio::awaitable<std::shared_ptr<Session>> greet_session(Run& run, std::string& cause) {
   const auto ex = co_await asio::this_coro::executor;
   auto s = std::make_shared<Session>(ex, run.tls, std::chrono::seconds(run.opt.timeout_seconds));
-  const auto t0 = Clock::now();
   auto failed = [&](const Reply& r, const std::string& stage) {
     cause = s->cause(r, stage);
     s->close();
-    ++res.sessions_failed;
     return nullptr;
   };
-  const bool connected = co_await s->connect(run.endpoints);
+  std::optional<asio::ip::address_v4> source;
+  if (!run.opt.sources.empty()) {
+    source = run.opt.sources[run.next_source.fetch_add(1, std::memory_order_relaxed) % run.opt.sources.size()];
+  }
+  const bool connected = co_await s->connect(run.endpoints, source);
   if (!connected) co_return failed(Reply{}, "connect");
   Reply r = co_await s->read_reply();
   if (r.code != 220) co_return failed(r, "greeting");
@@ -417,8 +507,27 @@ asio::awaitable<std::shared_ptr<Session>> open_session(Run& run, Results& res, s
     r = co_await s->command("EHLO " + run.opt.ehlo);
     if (r.code != 250) co_return failed(r, "EHLO after STARTTLS");
   }
-  r = co_await s->command(run.auth_command);
-  if (r.code != 235) co_return failed(r, "AUTH");
+  co_return s;
+}
+
+// Connect through AUTH, as the next identity in turn, which `who` is set to. Returns null, with
+// `cause` set, on failure.
+asio::awaitable<std::shared_ptr<Session>> open_session(Run& run, Results& res, std::string& cause,
+                                                       const Identity*& who) {
+  const auto t0 = Clock::now();
+  who = &run.identities[run.next_identity.fetch_add(1, std::memory_order_relaxed) % run.identities.size()];
+  auto s = co_await greet_session(run, cause);
+  if (!s) {
+    ++res.sessions_failed;
+    co_return nullptr;
+  }
+  const Reply r = co_await s->command(who->auth_command);
+  if (r.code != 235) {
+    cause = s->cause(r, "AUTH");
+    s->close();
+    ++res.sessions_failed;
+    co_return nullptr;
+  }
   res.setup_ms.push_back(ms_since(t0));
   ++res.sessions_ok;
   co_return s;
@@ -426,7 +535,8 @@ asio::awaitable<std::shared_ptr<Session>> open_session(Run& run, Results& res, s
 
 // One transaction. Returns the cause of failure, empty on success; `alive` turns false when the
 // session cannot carry another transaction.
-asio::awaitable<std::string> send_message(Session& s, Run& run, long client, Results& res, bool& alive) {
+asio::awaitable<std::string> send_message(Session& s, const Identity& who, Run& run, long client, Results& res,
+                                          bool& alive) {
   const std::uint64_t n = run.seq.fetch_add(1, std::memory_order_relaxed);
   const std::size_t rcpts = run.opt.to.size();
   std::string cause;
@@ -440,7 +550,7 @@ asio::awaitable<std::string> send_message(Session& s, Run& run, long client, Res
   const auto t0 = Clock::now();
   bool data_ok = false;
   if (run.opt.pipelining) {
-    const bool sent = co_await s.write(run.envelope);
+    const bool sent = co_await s.write(who.envelope);
     if (!sent) {
       alive = false;
       co_return s.cause(Reply{}, "MAIL");
@@ -456,7 +566,7 @@ asio::awaitable<std::string> send_message(Session& s, Run& run, long client, Res
       data_ok = expect(r, 354, "DATA");
     }
   } else {
-    Reply r = co_await s.command("MAIL FROM:<" + run.opt.from + ">");
+    Reply r = co_await s.command("MAIL FROM:<" + who.from + ">");
     bool ok = expect(r, 250, "MAIL");
     for (std::size_t i = 0; i < rcpts && ok; ++i) {
       r = co_await s.command("RCPT TO:<" + run.opt.to[i] + ">");
@@ -469,7 +579,7 @@ asio::awaitable<std::string> send_message(Session& s, Run& run, long client, Res
   }
   if (data_ok) {
     // After 354 the data must be sent even if a RCPT failed, to keep the dialogue in step.
-    std::string message = run.header_prefix;
+    std::string message = who.header_prefix;
     message += "Subject: smtp-load message " + std::to_string(n) + "\r\n";
     const std::string message_id = "<" + std::to_string(n) + "." + std::to_string(client) + "." +
                                    std::to_string(::getpid()) + "." + std::to_string(std::time(nullptr)) +
@@ -505,11 +615,12 @@ asio::awaitable<std::string> send_message(Session& s, Run& run, long client, Res
 
 // --retry-for: a restarting server refuses connections for a moment; keep trying until the
 // deadline rather than failing every message at once.
-asio::awaitable<std::shared_ptr<Session>> open_session_retrying(Run& run, Results& res, std::string& cause) {
+asio::awaitable<std::shared_ptr<Session>> open_session_retrying(Run& run, Results& res, std::string& cause,
+                                                                const Identity*& who) {
   const auto ex = co_await asio::this_coro::executor;
   const auto deadline = Clock::now() + std::chrono::seconds(run.opt.retry_seconds);
   for (;;) {
-    auto s = co_await open_session(run, res, cause);
+    auto s = co_await open_session(run, res, cause, who);
     if (s || Clock::now() >= deadline) co_return s;
     asio::steady_timer pause(ex, std::chrono::milliseconds(100));
     error_code ignored;
@@ -529,16 +640,22 @@ asio::awaitable<void> client(Run& run, long id, Results& out, std::mutex& out_mu
     for (long sent = 0; sent < m;) {
       const long batch = std::min(run.opt.per_session, m - sent);
       std::string cause;
-      auto s = co_await open_session_retrying(run, res, cause);
+      const Identity* who = nullptr;
+      auto s = co_await open_session_retrying(run, res, cause, who);
       if (!s) {
         res.fail(cause, static_cast<std::uint64_t>(batch));
         sent += batch;
         continue;
       }
+      if (run.opt.login_only) {  // a session per "message", nothing sent
+        ++sent;
+        co_await quit(*s);
+        continue;
+      }
       bool alive = true;
       long done = 0;
       for (; done < batch && alive; ++done) {
-        const std::string c = co_await send_message(*s, run, id, res, alive);
+        const std::string c = co_await send_message(*s, *who, run, id, res, alive);
         if (c.empty()) ++res.ok;
         else res.fail(c);
       }
@@ -660,6 +777,106 @@ void report(const Options& o, const Results& r, double wall_s) {
   }
 }
 
+// The idle mode. Sessions are opened by --connections coroutines at a time; each open session
+// then waits, without a timeout, for the server to end it, so that sessions the server drops
+// while they are held are counted.
+struct IdleRun {
+  IdleRun(Run& r, asio::io_context& io) : run(r), signals(io, SIGINT, SIGTERM) {}
+  Run& run;
+  asio::signal_set signals;  // SIGINT or SIGTERM ends the hold
+  std::mutex mutex;  // guards what follows
+  std::vector<std::shared_ptr<Session>> open;
+  Results opening;   // setup_ms: connect to the EHLO reply; errors: sessions that failed
+  std::uint64_t closed_by_server = 0;
+  bool stopping = false;
+  std::atomic<long> next{0};
+  long openers_left = 0;
+  Clock::time_point t0 = Clock::now();
+  double open_seconds = 0;
+};
+
+asio::awaitable<void> hold(IdleRun& idle, std::shared_ptr<Session> s) {
+  const bool by_server = co_await s->wait_closed();
+  std::lock_guard lock(idle.mutex);
+  if (by_server && !idle.stopping) ++idle.closed_by_server;
+}
+
+asio::awaitable<void> idle_opener(IdleRun& idle) {
+  const auto ex = co_await asio::this_coro::executor;
+  while (idle.next.fetch_add(1) < idle.run.opt.idle) {
+    const auto t0 = Clock::now();
+    std::string cause;
+    auto s = co_await greet_session(idle.run, cause);
+    std::lock_guard lock(idle.mutex);
+    if (!s) {
+      ++idle.opening.sessions_failed;
+      idle.opening.fail(cause);
+      continue;
+    }
+    ++idle.opening.sessions_ok;
+    idle.opening.setup_ms.push_back(ms_since(t0));
+    idle.open.push_back(s);
+    asio::co_spawn(ex, hold(idle, s), asio::detached);
+  }
+  std::lock_guard lock(idle.mutex);
+  if (--idle.openers_left == 0) {
+    idle.open_seconds = ms_since(idle.t0) / 1000.0;
+    std::cout << "ready opened=" << idle.opening.sessions_ok << " failed=" << idle.opening.sessions_failed
+              << " seconds=" << fixed(idle.open_seconds, 3) << std::endl;
+    if (idle.open.empty()) idle.signals.cancel();  // nothing to hold
+  }
+}
+
+int run_idle(asio::io_context& io, Run& run) {
+  const Options& o = run.opt;
+  IdleRun idle(run, io);
+  idle.signals.async_wait([&](const error_code& ec, int) {
+    if (ec) return;
+    std::lock_guard lock(idle.mutex);
+    idle.stopping = true;
+    for (auto& s : idle.open) s->close();
+  });
+  idle.openers_left = o.connections;
+  for (long i = 0; i < o.connections; ++i) {
+    asio::co_spawn(asio::make_strand(io), idle_opener(idle), asio::detached);
+  }
+  std::vector<std::thread> threads;
+  for (long i = 1; i < o.threads; ++i) threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : threads) t.join();
+
+  const Percentiles setup = percentiles(idle.opening.setup_ms);
+  const Results& r = idle.opening;
+  if (o.json) {
+    std::string j = "{\"idle\":" + std::to_string(o.idle) + std::string(",\"starttls\":") +
+                    (o.starttls ? "true" : "false");
+    j += ",\"opened\":" + std::to_string(r.sessions_ok) + ",\"failed\":" + std::to_string(r.sessions_failed);
+    j += ",\"closed_by_server\":" + std::to_string(idle.closed_by_server);
+    j += ",\"open_seconds\":" + fixed(idle.open_seconds, 3) + ",\"setup_ms\":" + json_percentiles(setup);
+    j += ",\"errors\":{";
+    bool first = true;
+    for (const auto& [k, v] : r.errors) {
+      if (!first) j += ",";
+      first = false;
+      j += json_string(k) + ":" + std::to_string(v);
+    }
+    j += "}}";
+    std::cout << j << "\n";
+    return 0;
+  }
+  std::cout << "smtp-load --idle: " << o.idle << " sessions to " << o.host << ":" << o.port << ", "
+            << (o.starttls ? "after STARTTLS" : "plaintext") << "\n";
+  std::cout << "opened:     " << r.sessions_ok << " in " << fixed(idle.open_seconds, 3) << " s, " << r.sessions_failed
+            << " failed\n";
+  std::cout << "closed by the server while held: " << idle.closed_by_server << "\n";
+  if (setup.count > 0) {
+    std::cout << "setup ms:   p50 " << fixed(setup.p50, 1) << "  p90 " << fixed(setup.p90, 1) << "  p99 "
+              << fixed(setup.p99, 1) << "  max " << fixed(setup.max, 1) << "   (connect to the EHLO reply)\n";
+  }
+  for (const auto& [k, v] : r.errors) std::cout << "  " << v << "  " << k << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -682,15 +899,36 @@ int main(int argc, char** argv) {
     std::cerr << "smtp-load: cannot resolve " << opt.host << ": " << e.what() << "\n";
     return 1;
   }
-  run.auth_command = "AUTH PLAIN " + base64(std::string(1, '\0') + opt.user + std::string(1, '\0') + opt.password);
-  run.envelope = "MAIL FROM:<" + opt.from + ">\r\n";
-  std::string to_header;
+  if (opt.idle > 0) return run_idle(io, run);
+
+  std::string rcpts, to_header;
   for (const auto& to : opt.to) {
-    run.envelope += "RCPT TO:<" + to + ">\r\n";
+    rcpts += "RCPT TO:<" + to + ">\r\n";
     to_header += (to_header.empty() ? "" : ", ") + ("<" + to + ">");
   }
-  run.envelope += "DATA\r\n";
-  run.header_prefix = "From: <" + opt.from + ">\r\nTo: " + to_header + "\r\nDate: " + rfc5322_date() + "\r\n";
+  const std::string date = rfc5322_date();
+  auto add_identity = [&](const std::string& user) {
+    Identity id;
+    id.auth_command = "AUTH PLAIN " + base64(std::string(1, '\0') + user + std::string(1, '\0') + opt.password);
+    id.from = opt.from;
+    for (auto at = id.from.find("{user}"); at != std::string::npos; at = id.from.find("{user}", at + user.size())) {
+      id.from.replace(at, 6, user);
+    }
+    id.envelope = "MAIL FROM:<" + id.from + ">\r\n" + rcpts + "DATA\r\n";
+    id.header_prefix = "From: <" + id.from + ">\r\nTo: " + to_header + "\r\nDate: " + date + "\r\n";
+    run.identities.push_back(std::move(id));
+  };
+  if (opt.users == 0) {
+    add_identity(opt.user);
+  } else {
+    const std::size_t digits = std::max<std::size_t>(4, std::to_string(opt.users - 1).size());
+    for (long i = 0; i < opt.users; ++i) {
+      std::string number = std::to_string(i);
+      number.insert(0, digits - number.size(), '0');
+      add_identity(opt.user + number);
+    }
+    run.next_identity = static_cast<std::uint64_t>(opt.first_user);
+  }
   run.body = make_body(opt.size);
 
   Results total;
