@@ -5,7 +5,7 @@
 
 #include <pqxx/pqxx>
 
-#include <string_view>
+#include <algorithm>
 
 namespace postern::schema {
 namespace {
@@ -24,25 +24,32 @@ SELECT postern_legacy_message_slice($1, $2, $3)
  WHERE NOT EXISTS (SELECT 1 FROM postern_message_chunks WHERE message_id = $1)
 )sql";
 
-// Fills `chunk` from `source` up to kChunkSize; false when the source gave nothing at all.
-bool fill(std::string& chunk, const ChunkSource& source) {
-  chunk.resize(kChunkSize);
-  std::size_t filled = 0;
-  while (filled < kChunkSize) {
-    const std::size_t n = source(chunk.data() + filled, kChunkSize - filled);
-    if (n == 0) break;
-    filled += n;
-  }
-  chunk.resize(filled);
-  return filled > 0;
-}
+// The first read's room; it doubles up to kChunkSize while the source fills it, so a small
+// message never pays for a whole chunk's buffer.
+constexpr std::size_t kFirstRead = 16 * 1024;
 
 }  // namespace
 
-std::uint64_t store_chunks(pqxx::transaction_base& tx, const std::string& message_id, const ChunkSource& source) {
+void take_chunk(const ChunkSource& source, std::string& chunk) {
+  chunk.clear();
+  std::size_t room = kFirstRead;
+  for (;;) {
+    const std::size_t filled = chunk.size();
+    chunk.resize(room);
+    const std::size_t n = source(chunk.data() + filled, room - filled);
+    chunk.resize(filled + n);
+    if (n == 0 || chunk.size() == kChunkSize) return;
+    if (chunk.size() == room) room = std::min(kChunkSize, room * 2);
+  }
+}
+
+std::uint64_t store_chunks(pqxx::transaction_base& tx, const std::string& message_id, const ChunkSource& source,
+                           int first_seq) {
   std::string chunk;
   std::uint64_t total = 0;
-  for (int seq = 0; fill(chunk, source); ++seq) {
+  for (int seq = first_seq;; ++seq) {
+    take_chunk(source, chunk);
+    if (chunk.empty()) break;
     tx.exec_prepared("chunk_insert", message_id, seq, pqxx::binarystring(chunk.data(), chunk.size()));
     total += chunk.size();
     if (chunk.size() < kChunkSize) break;  // the source ran dry inside this chunk

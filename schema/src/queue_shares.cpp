@@ -18,7 +18,6 @@ constexpr Statement kStatements[] = {
     {"queue_share_target",
      "INSERT INTO postern_queue_destinations (message_id, position, share_index, mailbox, upstream, envelope_from) "
      "VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''))"},
-    {"queue_claimed_share_seed", "SELECT share_seed FROM postern_queue WHERE id = $1"},
     {"queue_claimed_share_recipients",
      "SELECT r.position, r.share_scheme, r.share_threshold, r.share_format, "
      "       (SELECT count(*) FROM postern_queue_destinations d "
@@ -78,10 +77,7 @@ void insert_shares(pqxx::transaction_base& tx, const QueuedMessage& message) {
   }
 }
 
-void read_shares(pqxx::transaction_base& tx, ClaimedMessage& message) {
-  const auto seed = tx.exec_prepared("queue_claimed_share_seed", message.id);
-  if (seed.empty() || seed[0][0].is_null()) return;
-  message.share_seed = pqxx::binarystring(seed[0][0]).str();
+void read_shares(pqxx::transaction_base& tx, ClaimedMessage& message, const std::vector<int>& shared_positions) {
   std::map<int, RecipientShares> shared;
   for (const auto& row : tx.exec_prepared("queue_claimed_share_recipients", message.id)) {
     RecipientShares& shares = shared[row[0].as<int>()];
@@ -96,6 +92,9 @@ void read_shares(pqxx::transaction_base& tx, ClaimedMessage& message) {
     it->second.pending.push_back({row[1].as<int>(),
                                   {row[2].as<std::string>(), row[3].as<std::string>(), row[4].as<std::string>()}});
   }
+  // A shared recipient never goes in clear: one whose rows are gone since the claim (the message
+  // was deleted meanwhile) gets no share to deliver, and stays pending.
+  for (int position : shared_positions) shared.try_emplace(position);
   for (auto& recipient : message.recipients) {
     if (auto it = shared.find(recipient.position); it != shared.end()) recipient.shares = std::move(it->second);
   }

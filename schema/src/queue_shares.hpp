@@ -7,6 +7,8 @@
 
 #include <pqxx/pqxx>
 
+#include <vector>
+
 namespace postern::schema {
 
 void prepare_share_statements(pqxx::connection_base& db);
@@ -17,8 +19,9 @@ const char* status_name(RecipientOutcome outcome);
 // The seed, each shared recipient's scheme and its targets; nothing for a message without any.
 void insert_shares(pqxx::transaction_base& tx, const QueuedMessage& message);
 
-// The seed and, for each shared recipient among the pending ones, its shares still to deliver.
-void read_shares(pqxx::transaction_base& tx, ClaimedMessage& message);
+// For each shared recipient of a claimed message (`shared_positions`, from the claim, which read
+// the seed), how its shares are made and those still to deliver.
+void read_shares(pqxx::transaction_base& tx, ClaimedMessage& message, const std::vector<int>& shared_positions);
 
 // Each share's status, then each touched recipient settled once none of its shares is pending.
 void record_shares(pqxx::transaction_base& tx, const AttemptRecord& record);

@@ -3,6 +3,7 @@
 
 #include "guarded.hpp"
 #include "queue_shares.hpp"
+#include "statements.hpp"
 #include "postern/schema/errors.hpp"
 #include "postern/schema/message_chunks.hpp"
 
@@ -15,25 +16,33 @@
 namespace postern::schema {
 namespace {
 
-// The envelope: one statement inserts the message row and its recipients and notifies the
-// workers (on commit). The body follows as chunks in the same transaction, then its size.
-// Recipients travel LF-joined (the protocol never lets CR or LF into an address).
+// The envelope, its recipients and the message's first chunk in one statement, which also
+// notifies the workers (on commit). A message past one chunk stores the rest in the same
+// transaction, then its size. Recipients travel LF-joined (the protocol never lets CR or LF into
+// an address). An empty message has no chunk.
 constexpr const char* kEnqueue = R"sql(
 WITH message AS (
   INSERT INTO postern_queue (id, sender, auth_user, client_address, helo, body_type, smtputf8, size)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, 0)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, octet_length($9::bytea))
   RETURNING id
 ), recipients AS (
   INSERT INTO postern_queue_recipients (message_id, position, recipient)
   SELECT message.id, r.position, r.recipient
     FROM message, unnest(string_to_array($8, chr(10))) WITH ORDINALITY AS r(recipient, position)
   RETURNING 1
+), first_chunk AS (
+  INSERT INTO postern_message_chunks (message_id, seq, data)
+  SELECT message.id, 0, $9::bytea FROM message WHERE octet_length($9::bytea) > 0
 )
 SELECT pg_notify('postern_queue', (SELECT id FROM message)), (SELECT count(*) FROM recipients)
 )sql";
 
 constexpr const char* kSetSize = "UPDATE postern_queue SET size = $2 WHERE id = $1";
 
+// Leases due messages and returns their envelopes, each with its share seed, its pending
+// recipients and, for a message of at most $4 bytes, its one chunk (NULL for a larger or an empty
+// one, or one an older replica queued whole). A recipient is a line "position shared address",
+// where shared is 1 when its shares are to be read, else 0.
 constexpr const char* kClaim = R"sql(
 WITH due AS (
   SELECT id FROM postern_queue
@@ -46,15 +55,27 @@ WITH due AS (
 UPDATE postern_queue q
    SET lease_owner = $1, lease_until = now() + make_interval(secs => $3), attempts = q.attempts + 1
   FROM due
- WHERE q.id = due.id
+ WHERE q.id = due.id AND )sql" POSTERN_NO_FLUSH_WAIT R"sql(
 RETURNING q.id, q.sender, q.body_type, q.smtputf8, q.size, q.attempts,
-          extract(epoch FROM now() - q.created_at)::bigint, extract(epoch FROM q.created_at)::bigint
+          extract(epoch FROM now() - q.created_at)::bigint, extract(epoch FROM q.created_at)::bigint,
+          q.share_seed,
+          (SELECT string_agg(r.position || ' ' || (r.share_scheme IS NOT NULL)::integer || ' ' || r.recipient,
+                             chr(10) ORDER BY r.position)
+             FROM postern_queue_recipients r WHERE r.message_id = q.id AND r.status = 'pending'),
+          CASE WHEN q.size <= $4 THEN
+            (SELECT c.data FROM postern_message_chunks c WHERE c.message_id = q.id AND c.seq = 0)
+          END
 )sql";
 
-constexpr const char* kClaimedRecipients = R"sql(
-SELECT position, recipient FROM postern_queue_recipients
- WHERE message_id = $1 AND status = 'pending' ORDER BY position
-)sql";
+// An attempt that settled every recipient it was given and queues no DSN: the message goes in one
+// statement, if it is still this owner's and no other recipient is pending. Its recipients,
+// chunks and shares go with it (ON DELETE CASCADE).
+constexpr const char* kDeleteSettled = R"sql(
+DELETE FROM postern_queue
+ WHERE id = $1 AND lease_owner = $2
+   AND NOT EXISTS (SELECT 1 FROM postern_queue_recipients
+                    WHERE message_id = $1 AND status = 'pending' AND position <> ALL ($3::integer[]))
+   AND )sql" POSTERN_NO_FLUSH_WAIT;
 
 constexpr const char* kUpdateRecipient = R"sql(
 UPDATE postern_queue_recipients
@@ -64,7 +85,7 @@ UPDATE postern_queue_recipients
 
 // The lease check: a replica whose lease expired must not overwrite the new owner's work.
 constexpr const char* kLockOwned = R"sql(
-SELECT 1 FROM postern_queue WHERE id = $1 AND lease_owner = $2 FOR UPDATE
+SELECT 1 FROM postern_queue WHERE id = $1 AND lease_owner = $2 AND )sql" POSTERN_NO_FLUSH_WAIT R"sql( FOR UPDATE
 )sql";
 
 constexpr const char* kFinishIfDone = R"sql(
@@ -82,8 +103,7 @@ UPDATE postern_queue
 
 constexpr const char* kRenewLease = R"sql(
 UPDATE postern_queue SET lease_until = now() + make_interval(secs => $3)
- WHERE id = $1 AND lease_owner = $2
-)sql";
+ WHERE id = $1 AND lease_owner = $2 AND )sql" POSTERN_NO_FLUSH_WAIT;
 
 // A dead boot's claims: lease cleared, due now (a claimed message was already due). The prefix
 // match is exact (no LIKE patterns: identities may hold '_').
@@ -120,18 +140,80 @@ ChunkSource text_source(const std::string& text) {
   };
 }
 
-// The envelope, the recipients and the body chunks, inside the caller's transaction.
-void insert_message(pqxx::transaction_base& tx, const QueuedMessage& message) {
+// A message's bytes as the queue takes them: the first chunk read ahead (it travels with the
+// envelope, and it tells whether more follow), then the rest of the source.
+class Body {
+ public:
+  explicit Body(const QueuedMessage& message)
+      : whole_(message.content ? ChunkSource() : text_source(message.message)),
+        rest_(message.content ? message.content : whole_) {
+    take_chunk(rest_, first_);
+  }
+  Body(const Body&) = delete;
+  Body& operator=(const Body&) = delete;
+
+  const std::string& first() const { return first_; }
+  const ChunkSource& rest() const { return rest_; }
+  bool one_chunk() const { return first_.size() < kChunkSize; }
+
+ private:
+  ChunkSource whole_;  // a message given whole (message.message) as a source
+  const ChunkSource& rest_;
+  std::string first_;
+};
+
+// The envelope, the recipients and the first chunk, in one statement.
+void insert_envelope(pqxx::transaction_base& tx, const QueuedMessage& message, const std::string& first_chunk) {
   auto rows = tx.exec_prepared("queue_enqueue", message.id, message.sender, message.auth_user,
                                message.client_address, message.helo, message.eight_bit_mime ? "8BITMIME" : "7BIT",
-                               message.smtputf8, join_recipients(message.recipients));
+                               message.smtputf8, join_recipients(message.recipients),
+                               pqxx::binarystring(first_chunk.data(), first_chunk.size()));
   if (rows.empty() || rows[0][1].as<std::size_t>() != message.recipients.size()) {
     throw DatabaseUnavailable("queue insert stored an unexpected number of recipients");
   }
-  const std::uint64_t size = message.content ? store_chunks(tx, message.id, message.content)
-                                             : store_chunks(tx, message.id, text_source(message.message));
-  tx.exec_prepared("queue_set_size", message.id, static_cast<long long>(size));
+}
+
+// All of the message inside the caller's transaction: the envelope with the first chunk, the
+// other chunks and then the size they make together, the shares.
+void insert_message(pqxx::transaction_base& tx, const QueuedMessage& message, const Body& body) {
+  insert_envelope(tx, message, body.first());
+  if (!body.one_chunk()) {
+    const std::uint64_t more = store_chunks(tx, message.id, body.rest(), 1);
+    if (more > 0) tx.exec_prepared("queue_set_size", message.id, static_cast<long long>(body.first().size() + more));
+  }
   insert_shares(tx, message);
+}
+
+// Each pending recipient line of a claim: "position shared address" (kClaim).
+void add_claimed_recipients(ClaimedMessage& message, const std::string& lines, std::vector<int>& shared) {
+  std::size_t start = 0;
+  while (start < lines.size()) {
+    std::size_t end = lines.find('\n', start);
+    if (end == std::string::npos) end = lines.size();
+    const std::size_t space = lines.find(' ', start);
+    const int position = std::stoi(lines.substr(start, space - start));
+    if (lines[space + 1] == '1') shared.push_back(position);
+    message.recipients.push_back({position, lines.substr(space + 3, end - space - 3), std::nullopt});
+    start = end + 1;
+  }
+}
+
+// An attempt that the one statement of kDeleteSettled records: every recipient settled, no
+// share and no DSN to write.
+bool settles_everything(const AttemptRecord& record) {
+  return !record.bounce && record.shares.empty() &&
+         std::none_of(record.recipients.begin(), record.recipients.end(),
+                      [](const RecipientUpdate& r) { return r.outcome == RecipientOutcome::Deferred; });
+}
+
+// The positions of an attempt's recipients as a PostgreSQL array: "{1,2}".
+std::string positions_of(const AttemptRecord& record) {
+  std::string array = "{";
+  for (const auto& r : record.recipients) {
+    if (array.size() > 1) array += ',';
+    array += std::to_string(r.position);
+  }
+  return array + "}";
 }
 
 }  // namespace
@@ -161,7 +243,7 @@ void prepare_queue_statements(pqxx::connection_base& db) {
   db.prepare("queue_enqueue", kEnqueue);
   db.prepare("queue_set_size", kSetSize);
   db.prepare("queue_claim", kClaim);
-  db.prepare("queue_claimed_recipients", kClaimedRecipients);
+  db.prepare("queue_delete_settled", kDeleteSettled);
   db.prepare("queue_update_recipient", kUpdateRecipient);
   db.prepare("queue_lock_owned", kLockOwned);
   db.prepare("queue_finish_if_done", kFinishIfDone);
@@ -173,8 +255,15 @@ void prepare_queue_statements(pqxx::connection_base& db) {
 
 void enqueue(pqxx::connection_base& db, const QueuedMessage& message) {
   guarded([&] {
+    const Body body{message};
+    if (body.one_chunk() && message.shared.empty()) {
+      // A lone statement is its own transaction, committed (and flushed) before it returns.
+      pqxx::nontransaction tx{db};
+      insert_envelope(tx, message, body.first());
+      return;
+    }
     pqxx::work tx{db};
-    insert_message(tx, message);
+    insert_message(tx, message, body);
     tx.commit();
   });
 }
@@ -189,27 +278,37 @@ long release_earlier_boots(pqxx::connection_base& db, const LeaseOwner& owner) {
 std::vector<ClaimedMessage> claim_due(pqxx::connection_base& db, const std::string& owner, int limit,
                                       int lease_seconds) {
   return guarded([&] {
-    pqxx::work tx{db};
     std::vector<ClaimedMessage> claimed;
-    for (const auto& row : tx.exec_prepared("queue_claim", owner, limit, lease_seconds)) {
-      ClaimedMessage m;
-      m.id = row[0].as<std::string>();
-      m.sender = row[1].as<std::string>();
-      m.eight_bit_mime = row[2].as<std::string>() == "8BITMIME";
-      m.smtputf8 = row[3].as<bool>();
-      m.size = row[4].as<std::uint64_t>();
-      m.attempts = row[5].as<int>();
-      m.age_seconds = row[6].as<long long>();
-      m.arrival_time = row[7].as<long long>();
-      claimed.push_back(std::move(m));
-    }
-    for (auto& m : claimed) {
-      for (const auto& r : tx.exec_prepared("queue_claimed_recipients", m.id)) {
-        m.recipients.push_back({r[0].as<int>(), r[1].as<std::string>(), std::nullopt});
+    std::vector<std::vector<int>> shared;  // per message: the positions of its shared recipients
+    {
+      pqxx::nontransaction tx{db};
+      const auto rows =
+          tx.exec_prepared("queue_claim", owner, limit, lease_seconds, static_cast<long long>(kClaimedBodyLimit));
+      for (const auto& row : rows) {
+        ClaimedMessage m;
+        m.id = row[0].as<std::string>();
+        m.sender = row[1].as<std::string>();
+        m.eight_bit_mime = row[2].as<std::string>() == "8BITMIME";
+        m.smtputf8 = row[3].as<bool>();
+        m.size = row[4].as<std::uint64_t>();
+        m.attempts = row[5].as<int>();
+        m.age_seconds = row[6].as<long long>();
+        m.arrival_time = row[7].as<long long>();
+        if (!row[8].is_null()) m.share_seed = pqxx::binarystring(row[8]).str();
+        add_claimed_recipients(m, row[9].is_null() ? std::string() : row[9].as<std::string>(), shared.emplace_back());
+        if (!row[10].is_null()) m.body = std::make_shared<const std::string>(pqxx::binarystring(row[10]).str());
+        claimed.push_back(std::move(m));
       }
-      read_shares(tx, m);
     }
-    tx.commit();
+    if (std::all_of(shared.begin(), shared.end(), [](const auto& positions) { return positions.empty(); })) {
+      return claimed;
+    }
+    // The shares of the messages that have shared recipients, read once they are leased to us.
+    // Should this fail, those messages wait for their leases to run out.
+    pqxx::read_transaction tx{db};
+    for (std::size_t i = 0; i < claimed.size(); ++i) {
+      if (!shared[i].empty()) read_shares(tx, claimed[i], shared[i]);
+    }
     return claimed;
   });
 }
@@ -224,13 +323,21 @@ bool renew_lease(pqxx::connection_base& db, const std::string& message_id, const
 
 bool record_attempt(pqxx::connection_base& db, const AttemptRecord& record) {
   return guarded([&] {
+    // The usual attempt is one statement. When that deletes nothing (the lease was lost, or
+    // another recipient is pending), the transaction below tells which.
+    if (settles_everything(record)) {
+      pqxx::nontransaction tx{db};
+      const auto deleted = tx.exec_prepared("queue_delete_settled", record.message_id, record.owner,
+                                            positions_of(record));
+      if (deleted.affected_rows() == 1) return true;
+    }
     pqxx::work tx{db};
     if (tx.exec_prepared("queue_lock_owned", record.message_id, record.owner).empty()) return false;
     for (const auto& r : record.recipients) {
       tx.exec_prepared("queue_update_recipient", record.message_id, r.position, status_name(r.outcome), r.reply);
     }
     record_shares(tx, record);
-    if (record.bounce) insert_message(tx, *record.bounce);
+    if (record.bounce) insert_message(tx, *record.bounce, Body{*record.bounce});
     if (tx.exec_prepared("queue_finish_if_done", record.message_id).affected_rows() == 0) {
       tx.exec_prepared("queue_release", record.message_id, record.retry_after_seconds, record.last_error);
     }
@@ -241,7 +348,7 @@ bool record_attempt(pqxx::connection_base& db, const AttemptRecord& record) {
 
 std::optional<double> seconds_until_next_due(pqxx::connection_base& db) {
   return guarded([&]() -> std::optional<double> {
-    pqxx::read_transaction tx{db};
+    pqxx::nontransaction tx{db};
     auto rows = tx.exec_prepared("queue_next_due");
     if (rows.empty() || rows[0][0].is_null()) return std::nullopt;
     return std::max(0.0, rows[0][0].as<double>());

@@ -1,7 +1,8 @@
 // The delivery loop of one replica: claims due messages from the PostgreSQL queue (as many as
 // there are free workers), starts one delivery coroutine per message, and otherwise sleeps until
 // a NOTIFY wakes it, the next message falls due, or the poll interval passes. An idle queue costs
-// one query per poll interval and nothing else.
+// one query per poll interval and nothing else. Claims are at least a few milliseconds apart, so
+// under load one claim takes the messages of many NOTIFYs.
 //
 // Leases: before its first claim the scheduler releases what earlier boots of this replica's
 // identity still held (a killed process's claims move at once); each delivery then renews its
@@ -61,6 +62,7 @@ class DeliveryScheduler {
   boost::asio::steady_timer timer_;
   std::atomic<unsigned> in_flight_{0};
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> wake_posted_{false};  // a wake is on its way to the strand
   bool wake_pending_ = true;  // on the strand
   std::function<void()> on_stopped_;  // on the strand
   bool loop_done_ = false;            // on the strand

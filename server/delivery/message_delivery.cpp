@@ -151,7 +151,7 @@ boost::asio::awaitable<Attempt> MessageDelivery::attempt_delivery(const schema::
   std::unique_ptr<QueuedBody> body;
   try {
     // No temporaries in an awaited expression (GCC 12 may destroy them twice): locals first.
-    ChunkReader chunks = pool_chunks(pool_, message.id);
+    ChunkReader chunks = claimed_chunks(pool_, message);
     std::unique_ptr<QueuedBody> opened = co_await QueuedBody::open(std::move(chunks), message.size, *upstream);
     body = std::move(opened);
   } catch (const std::exception& e) {
@@ -199,7 +199,7 @@ boost::asio::awaitable<Attempt> MessageDelivery::attempt_share(const schema::Cla
   try {
     const shares::Seed group_seed = sharing::recipient_seed(message.share_seed, recipient.address);
     const auto index = static_cast<unsigned>(share.index);
-    ChunkReader chunks = pool_chunks(pool_, message.id);
+    ChunkReader chunks = claimed_chunks(pool_, message);
     if (recipient.shares->format == "privmail") {
       // Made whole: intake let only messages of at most 1 MiB through for this format.
       const auto count = static_cast<unsigned>(recipient.shares->count);
@@ -269,7 +269,7 @@ boost::asio::awaitable<Attempt> MessageDelivery::to_maildir(const std::string& r
 boost::asio::awaitable<std::optional<std::string>> MessageDelivery::original_header_section(
     const schema::ClaimedMessage& message) {
   try {
-    ChunkReader chunks = pool_chunks(pool_, message.id);
+    ChunkReader chunks = claimed_chunks(pool_, message);
     std::string header_section = co_await read_header_section(std::move(chunks), message.size);
     co_return header_section;
   } catch (const std::exception& e) {

@@ -3,7 +3,8 @@
 // upstream's header rewrites (queued_body.hpp), let the delivery decision (attempt_verdict.hpp)
 // sort each recipient into delivered, deferred or failed and build the DSN for the failed ones
 // from the original's header section, then record it all in one transaction. No step holds the
-// whole message. The claim/lease loop that calls this is delivery_scheduler.hpp.
+// whole message, unless it is small enough to have come with its claim (at most
+// schema::kClaimedBodyLimit). The claim/lease loop that calls this is delivery_scheduler.hpp.
 //
 //   co_await delivery.deliver(std::move(claimed), lease_lost);
 #pragma once

@@ -22,6 +22,12 @@ asio::awaitable<std::optional<std::string>> read_on_pool(BlockingPool& pool, std
   co_return chunk;
 }
 
+// A body held whole, as chunk 0 (an empty one has no chunk).
+asio::awaitable<std::optional<std::string>> held_chunk(std::shared_ptr<const std::string> body, int seq) {
+  if (seq != 0 || body->empty()) co_return std::nullopt;
+  co_return *body;
+}
+
 // The start of a stored message, read to find where its header section ends.
 struct Head {
   std::string bytes;             // the chunks read, from the message's start
@@ -58,6 +64,11 @@ asio::awaitable<Head> read_head(ChunkCursor& cursor) {
 
 ChunkReader pool_chunks(BlockingPool& pool, std::string message_id) {
   return [&pool, id = std::move(message_id)](int seq) { return read_on_pool(pool, id, seq); };
+}
+
+ChunkReader claimed_chunks(BlockingPool& pool, const schema::ClaimedMessage& message) {
+  if (!message.body) return pool_chunks(pool, message.id);
+  return [body = message.body](int seq) { return held_chunk(body, seq); };
 }
 
 // ---- ChunkCursor ------------------------------------------------------------------------------

@@ -1,10 +1,10 @@
 // A queued message's bytes for delivery, read one stored chunk at a time (schema::read_chunk,
-// on the blocking pool, off the I/O threads) with the upstream's header rewrites (rewrite.hpp)
-// applied to the header section only: the header section is held (intake refuses one over
-// 256 KiB), the body streams past. Memory per message: the header section and a chunk or two,
-// whatever the message's size.
+// on the blocking pool, off the I/O threads; a small message's one chunk came with its claim)
+// with the upstream's header rewrites (rewrite.hpp) applied to the header section only: the
+// header section is held (intake refuses one over 256 KiB), the body streams past. Memory per
+// message: the header section and a chunk or two, whatever the message's size.
 //
-//   ChunkReader chunks = pool_chunks(pool, message.id);  // a local: GCC 12 and awaited temporaries
+//   ChunkReader chunks = claimed_chunks(pool, message);  // a local: GCC 12 and awaited temporaries
 //   std::unique_ptr<QueuedBody> body = co_await QueuedBody::open(std::move(chunks), message.size, upstream);
 //   outbound.body = body.get();   // a BodySource (body_source.hpp): UpstreamSession pulls it
 //
@@ -17,6 +17,7 @@
 #pragma once
 
 #include "postern/schema/message_chunks.hpp"
+#include "postern/schema/queue_store.hpp"
 #include "server/delivery/body_source.hpp"
 #include "server/delivery/upstream.hpp"
 
@@ -40,6 +41,9 @@ using ChunkReader = std::function<boost::asio::awaitable<std::optional<std::stri
 
 // The chunks of queued message `message_id`, each read by schema::read_chunk() on the pool.
 ChunkReader pool_chunks(BlockingPool& pool, std::string message_id);
+
+// The chunks of a claimed message: the body it came with (a small one), else pool_chunks().
+ChunkReader claimed_chunks(BlockingPool& pool, const schema::ClaimedMessage& message);
 
 // The most of a message read to find the end of its header section: intake's 256 KiB limit plus
 // the trace fields it adds, rounded up to two chunks.

@@ -1,9 +1,9 @@
 // A queued message's bytes in PostgreSQL: rows of kChunkSize octets in postern_message_chunks,
 // so that no statement, no buffer and no PostgreSQL backend ever holds a whole 25 MiB message.
 //
-// schema::enqueue() calls store_chunks() inside the transaction that stores the envelope, so the
-// message commits whole or not at all. Readers (delivery, `mailadmin queue show --body`) fetch
-// one chunk at a time until nullopt:
+// schema::enqueue() stores the first chunk with the envelope, in one statement, and the others
+// with store_chunks() in the same transaction, so the message commits whole or not at all.
+// Readers (delivery, `mailadmin queue show --body`) fetch one chunk at a time until nullopt:
 //
 //   for (int seq = 0; auto chunk = read_chunk(db, id, seq); ++seq) out.write(*chunk);
 //
@@ -32,8 +32,14 @@ inline constexpr std::size_t kChunkSize = 256 * 1024;
 // Reads up to `size` bytes into `data`; returns how many, 0 at the end.
 using ChunkSource = std::function<std::size_t(char* data, std::size_t size)>;
 
-// Stores a message's bytes as chunks of kChunkSize, inside the caller's transaction; returns the total size.
-std::uint64_t store_chunks(pqxx::transaction_base& tx, const std::string& message_id, const ChunkSource& source);
+// Reads the next chunk's bytes from `source` into `chunk`: kChunkSize of them, fewer only where the
+// source ends (none past its end).
+void take_chunk(const ChunkSource& source, std::string& chunk);
+
+// Stores a message's bytes as chunks of kChunkSize, numbered from `first_seq` on (1 when the
+// caller stored chunk 0 itself), inside the caller's transaction; returns how many bytes.
+std::uint64_t store_chunks(pqxx::transaction_base& tx, const std::string& message_id, const ChunkSource& source,
+                           int first_seq = 0);
 
 // Chunk `seq` (0-based) of a message, or nullopt past its end. A message queued by an older replica
 // (its body still whole in postern_queue.message) is served in kChunkSize slices of it (substring in SQL,

@@ -1,11 +1,16 @@
 // The mail queue in PostgreSQL. `enqueue` stores one accepted message — envelope, recipients and
 // body chunks (message_chunks.hpp) — in a single transaction (so a crash leaves all or nothing)
-// and notifies delivery workers on commit; the caller replies 250 only after it returns.
+// and notifies delivery workers on commit; the caller replies 250 only after it returns, that is
+// after the commit was flushed to disk. Delivery's bookkeeping (claims, leases, attempt records)
+// commits without waiting for that flush: a database crash may undo its last commits, and the
+// messages they concerned are then delivered again (at least once), never lost.
 #pragma once
 
 #include "postern/schema/message_chunks.hpp"
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -60,7 +65,8 @@ std::string new_queue_id();
 void prepare_queue_statements(pqxx::connection_base& db);
 
 // Stores the message durably (synchronous commit) or throws DatabaseUnavailable. The size
-// column is the total the chunks hold.
+// column is the total the chunks hold. A message of one chunk without shared recipients (most
+// mail) is one statement, and so one round trip.
 void enqueue(pqxx::connection_base& db, const QueuedMessage& message);
 
 // ---- Delivery side -------------------------------------------------------------------------
@@ -86,8 +92,13 @@ struct PendingRecipient {
   std::optional<RecipientShares> shares;  // set for a shared recipient: its shares are delivered instead
 };
 
-// A message a worker has leased: its envelope, never its body (delivery reads that chunk by
-// chunk with read_chunk()). Only its pending recipients are listed.
+// The largest message whose body comes with its claim (one chunk row, read in the same
+// statement); delivery reads a larger one chunk by chunk. A claim of `limit` messages holds at
+// most `limit` of these.
+inline constexpr std::size_t kClaimedBodyLimit = 64 * 1024;
+
+// A message a worker has leased: its envelope, and its body only when it is small (delivery
+// reads any other chunk by chunk with read_chunk()). Only its pending recipients are listed.
 struct ClaimedMessage {
   std::string id;
   std::string sender;
@@ -99,6 +110,9 @@ struct ClaimedMessage {
   long long arrival_time = 0;   // unix time it was queued
   std::vector<PendingRecipient> recipients;
   std::string share_seed;  // 32 bytes when a recipient is shared
+  // The stored message, all `size` bytes, when it came with the claim (at most
+  // kClaimedBodyLimit); null otherwise. Shared: a delivery may read it more than once.
+  std::shared_ptr<const std::string> body;
 };
 
 // Who holds a lease: the replica's stable identity (its pod name; outside Kubernetes the host
@@ -118,7 +132,8 @@ long release_earlier_boots(pqxx::connection_base& db, const LeaseOwner& owner);
 
 // Leases up to `limit` due messages for `owner` (FOR UPDATE SKIP LOCKED: replicas never claim
 // the same message; a lease that is still running is never taken, one that ran out because its
-// replica died is taken over).
+// replica died is taken over), in one statement that also returns their recipients and the
+// bodies of the small ones; a message with shared recipients takes a read of its shares more.
 std::vector<ClaimedMessage> claim_due(pqxx::connection_base& db, const std::string& owner, int limit,
                                       int lease_seconds);
 
@@ -130,9 +145,6 @@ struct RecipientUpdate {
   std::string reply;  // the upstream's reply or the local error
 };
 
-// The result of one delivery attempt, recorded in one transaction: recipients updated, the
-// bounce (if any) queued, and the message deleted when no recipient is pending any more, or
-// else released with its next attempt time. Only the lease owner may record.
 // One share's result. A shared recipient is settled once none of its shares is pending: failed
 // when one failed, else delivered.
 struct ShareUpdate {
@@ -142,6 +154,9 @@ struct ShareUpdate {
   std::string reply;
 };
 
+// The result of one delivery attempt, recorded in one transaction: recipients updated, the
+// bounce (if any) queued, and the message deleted when no recipient is pending any more, or
+// else released with its next attempt time. Only the lease owner may record.
 struct AttemptRecord {
   std::string message_id;
   std::string owner;
@@ -157,7 +172,9 @@ struct AttemptRecord {
 bool renew_lease(pqxx::connection_base& db, const std::string& message_id, const std::string& owner,
                  int lease_seconds);
 
-// Returns false when the lease was lost (another replica took the message over).
+// Returns false when the lease was lost (another replica took the message over). An attempt
+// that settled every recipient and queues no DSN (the usual delivery) deletes the message in one
+// statement.
 bool record_attempt(pqxx::connection_base& db, const AttemptRecord& record);
 
 // Seconds until the earliest unheld message is due (0 when one is due now); nullopt when the
