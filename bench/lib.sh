@@ -17,7 +17,7 @@ build_release() {
     build_log=$(mktemp /tmp/postern-bench-build.XXXXXX)
     # shellcheck disable=SC2086  # BENCH_CMAKE_ARGS is a list of words
     if ! { cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPOSTERN_TESTS=OFF ${BENCH_CMAKE_ARGS:-} \
-           && ninja -C "$build" postern mailadmin smtp-load; } >"$build_log" 2>&1; then
+           && ninja -C "$build" -j "$(nproc)" postern mailadmin smtp-load; } >"$build_log" 2>&1; then
       tail -n 40 "$build_log" >&2
       echo "$name: build failed (full log: $build_log)" >&2
       exit 1
