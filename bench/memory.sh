@@ -59,16 +59,6 @@ chmod 755 "$work"
 postern_pid=""
 load_pids=()
 sink_pid=""
-stop_postern() {
-  [ -n "$postern_pid" ] || return 0
-  if kill -0 "$postern_pid" 2>/dev/null; then
-    kill -TERM "$postern_pid" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$postern_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$postern_pid" 2>/dev/null || true
-  fi
-  wait "$postern_pid" 2>/dev/null || true
-  postern_pid=""
-}
 cleanup() {
   local rc=$?
   for pid in "${load_pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done

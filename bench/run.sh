@@ -53,12 +53,7 @@ chmod 755 "$work"
 postern_pid=""
 cleanup() {
   local rc=$?
-  if [ -n "$postern_pid" ] && kill -0 "$postern_pid" 2>/dev/null; then
-    kill -TERM "$postern_pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$postern_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$postern_pid" 2>/dev/null || true
-    wait "$postern_pid" 2>/dev/null || true
-  fi
+  stop_postern
   [ -z "${sink_pid:-}" ] || kill "$sink_pid" 2>/dev/null || true
   "$repo/scripts/pg-cluster.sh" stop "$work/pg" || true
   if [ "${BENCH_KEEP:-0}" = 1 ]; then
@@ -129,21 +124,7 @@ default_upstream: sink
 EOF
 fi
 echo "== starting postern (STARTTLS port $tls_port, plaintext-AUTH port $plain_port)"
-"$postern" --config "$work/postern.yaml" >"$work/postern.log" 2>&1 &
-postern_pid=$!
-ready=0
-for _ in $(seq 300); do
-  if ! kill -0 "$postern_pid" 2>/dev/null; then break; fi
-  if (exec 3<>"/dev/tcp/127.0.0.1/$tls_port" && exec 4<>"/dev/tcp/127.0.0.1/$plain_port") 2>/dev/null; then
-    ready=1; break
-  fi
-  sleep 0.1
-done
-if [ "$ready" != 1 ]; then
-  tail -n 30 "$work/postern.log" >&2
-  echo "run.sh: postern did not start" >&2
-  exit 1
-fi
+start_postern run.sh
 
 # ---------------------------------------------------------------------------------------------
 # 4. Scenarios
