@@ -720,6 +720,17 @@ std::string fixed(double v, int digits) {
   return buf;
 }
 
+// {"reply": count, ...}: the errors seen, by kind.
+template <class Counts>
+std::string json_counts(const Counts& counts) {
+  std::string j = "{";
+  for (const auto& [k, v] : counts) {
+    if (j.size() > 1) j += ",";
+    j += json_string(k) + ":" + std::to_string(v);
+  }
+  return j + "}";
+}
+
 std::string json_percentiles(const Percentiles& p) {
   if (p.count == 0) return "null";
   return "{\"p50\":" + fixed(p.p50, 3) + ",\"p90\":" + fixed(p.p90, 3) + ",\"p99\":" + fixed(p.p99, 3) +
@@ -743,14 +754,7 @@ void report(const Options& o, const Results& r, double wall_s) {
     j += ",\"sessions_ok\":" + std::to_string(r.sessions_ok) + ",\"sessions_failed\":" + std::to_string(r.sessions_failed);
     j += ",\"wall_seconds\":" + fixed(wall_s, 3) + ",\"msgs_per_second\":" + fixed(rate, 2);
     j += ",\"latency_ms\":" + json_percentiles(msg) + ",\"setup_ms\":" + json_percentiles(setup);
-    j += ",\"errors\":{";
-    bool first = true;
-    for (const auto& [k, v] : r.errors) {
-      if (!first) j += ",";
-      first = false;
-      j += json_string(k) + ":" + std::to_string(v);
-    }
-    j += "}}";
+    j += ",\"errors\":" + json_counts(r.errors) + "}";
     std::cout << j << "\n";
     return;
   }
@@ -853,14 +857,7 @@ int run_idle(asio::io_context& io, Run& run) {
     j += ",\"opened\":" + std::to_string(r.sessions_ok) + ",\"failed\":" + std::to_string(r.sessions_failed);
     j += ",\"closed_by_server\":" + std::to_string(idle.closed_by_server);
     j += ",\"open_seconds\":" + fixed(idle.open_seconds, 3) + ",\"setup_ms\":" + json_percentiles(setup);
-    j += ",\"errors\":{";
-    bool first = true;
-    for (const auto& [k, v] : r.errors) {
-      if (!first) j += ",";
-      first = false;
-      j += json_string(k) + ":" + std::to_string(v);
-    }
-    j += "}}";
+    j += ",\"errors\":" + json_counts(r.errors) + "}";
     std::cout << j << "\n";
     return 0;
   }
