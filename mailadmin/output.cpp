@@ -552,6 +552,7 @@ void print_queued_message(std::ostream& out, const schema::QueuedMessageDetails&
     message["size"] = m.size;
     message["lease_owner"] = null_if_empty(m.lease_owner);
     message["lease_until"] = null_if_empty(m.lease_until);
+    message["upstream"] = null_if_empty(m.upstream);
     message["headers"] = m.headers;
     message["headers_truncated"] = m.headers_truncated;
     emit(out, json{{"message", message}});
@@ -565,6 +566,7 @@ void print_queued_message(std::ostream& out, const schema::QueuedMessageDetails&
   out << '\n';
   out << "  Size: " << plural(m.size, "byte", "bytes") << ", " << printable_line(m.body_type)
       << (m.smtputf8 ? ", SMTPUTF8" : "") << '\n';
+  if (!m.upstream.empty()) out << "  Upstream: " << printable_line(m.upstream) << " (chosen by a handler)\n";
   out << "  Attempts: " << e.attempts << '\n';
   out << "  Next attempt: " << e.next_attempt_at << " (" << when_due(e.next_attempt_in_seconds)
       << ")\n";

@@ -17,7 +17,7 @@ esac
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost-dev libssl-dev libpqxx-dev libpq-dev libsodium-dev libidn2-dev
-  libcli11-dev libyaml-cpp-dev libgtest-dev nlohmann-json3-dev
+  libcli11-dev libyaml-cpp-dev libgtest-dev nlohmann-json3-dev libpcre2-dev
   libcurl4-openssl-dev  # postern-combine --imap
   postgresql-15 postgresql-client-15
   clang libclang-rt-14-dev
@@ -31,7 +31,7 @@ if $build_only; then
   packages=(
     build-essential cmake ninja-build pkg-config
     libboost-dev libssl-dev libpqxx-dev libpq-dev libsodium-dev libidn2-dev
-    libcli11-dev libyaml-cpp-dev nlohmann-json3-dev libcurl4-openssl-dev
+    libcli11-dev libyaml-cpp-dev nlohmann-json3-dev libcurl4-openssl-dev libpcre2-dev
   )
 fi
 

@@ -49,6 +49,7 @@ constexpr const char* kDestinationsOf =
 constexpr const char* kShow =
     "SELECT " POSTERN_ENTRY_COLUMNS ", q.auth_user, q.client_address, q.helo, q.body_type, "
     "q.smtputf8, q.size, COALESCE(q.lease_owner, ''), COALESCE(" POSTERN_TS("q.lease_until") ", ''), "
+    "COALESCE(q.upstream, ''), "
     "COALESCE((SELECT substring(c.data FROM 1 FOR $2) FROM postern_message_chunks c "
     "          WHERE c.message_id = q.id AND c.seq = 0), "
     "         postern_legacy_message_slice(q.id, 0, $2), ''::bytea), q.size "
@@ -170,6 +171,7 @@ std::optional<QueuedMessageDetails> show_queued(pqxx::connection_base& db, const
     d.size = row[c++].as<long long>();
     d.lease_owner = row[c++].as<std::string>();
     d.lease_until = row[c++].as<std::string>();
+    d.upstream = row[c++].as<std::string>();
     const std::string start = pqxx::binarystring(row[c++]).str();
     const auto stored = row[c++].as<long long>();
     if (!d.entry.leased) {  // an expired lease is history, not state

@@ -22,8 +22,8 @@ namespace {
 // an address). An empty message has no chunk.
 constexpr const char* kEnqueue = R"sql(
 WITH message AS (
-  INSERT INTO postern_queue (id, sender, auth_user, client_address, helo, body_type, smtputf8, size)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, octet_length($9::bytea))
+  INSERT INTO postern_queue (id, sender, auth_user, client_address, helo, body_type, smtputf8, size, upstream)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, octet_length($9::bytea), NULLIF($10, ''))
   RETURNING id
 ), recipients AS (
   INSERT INTO postern_queue_recipients (message_id, position, recipient)
@@ -58,7 +58,7 @@ UPDATE postern_queue q
  WHERE q.id = due.id AND )sql" POSTERN_NO_FLUSH_WAIT R"sql(
 RETURNING q.id, q.sender, q.body_type, q.smtputf8, q.size, q.attempts,
           extract(epoch FROM now() - q.created_at)::bigint, extract(epoch FROM q.created_at)::bigint,
-          q.share_seed,
+          q.share_seed, q.upstream,
           (SELECT string_agg(r.position || ' ' || (r.share_scheme IS NOT NULL)::integer || ' ' || r.recipient,
                              chr(10) ORDER BY r.position)
              FROM postern_queue_recipients r WHERE r.message_id = q.id AND r.status = 'pending'),
@@ -167,7 +167,7 @@ void insert_envelope(pqxx::transaction_base& tx, const QueuedMessage& message, c
   auto rows = tx.exec_prepared("queue_enqueue", message.id, message.sender, message.auth_user,
                                message.client_address, message.helo, message.eight_bit_mime ? "8BITMIME" : "7BIT",
                                message.smtputf8, join_recipients(message.recipients),
-                               pqxx::binarystring(first_chunk.data(), first_chunk.size()));
+                               pqxx::binarystring(first_chunk.data(), first_chunk.size()), message.upstream);
   if (rows.empty() || rows[0][1].as<std::size_t>() != message.recipients.size()) {
     throw DatabaseUnavailable("queue insert stored an unexpected number of recipients");
   }
@@ -295,8 +295,9 @@ std::vector<ClaimedMessage> claim_due(pqxx::connection_base& db, const std::stri
         m.age_seconds = row[6].as<long long>();
         m.arrival_time = row[7].as<long long>();
         if (!row[8].is_null()) m.share_seed = pqxx::binarystring(row[8]).str();
-        add_claimed_recipients(m, row[9].is_null() ? std::string() : row[9].as<std::string>(), shared.emplace_back());
-        if (!row[10].is_null()) m.body = std::make_shared<const std::string>(pqxx::binarystring(row[10]).str());
+        if (!row[9].is_null()) m.upstream = row[9].as<std::string>();
+        add_claimed_recipients(m, row[10].is_null() ? std::string() : row[10].as<std::string>(), shared.emplace_back());
+        if (!row[11].is_null()) m.body = std::make_shared<const std::string>(pqxx::binarystring(row[11]).str());
         claimed.push_back(std::move(m));
       }
     }

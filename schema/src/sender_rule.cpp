@@ -63,4 +63,19 @@ SenderDecision may_send_as(const UserGrants& grants, const Address& sender,
   return {};
 }
 
+bool address_matches(std::string_view address, std::string_view mailbox, std::string_view domain,
+                     std::string_view subaddress_delimiter) {
+  const auto parsed = parse_address(address);
+  if (!parsed) {
+    if (!mailbox.empty()) return ascii_iequal(mailbox, address);
+    const auto at = address.rfind('@');
+    return at != std::string_view::npos && ascii_iequal(domain, address.substr(at + 1));
+  }
+  if (!mailbox.empty()) {
+    const SenderPolicy policy{false, std::string(subaddress_delimiter)};
+    return may_send_as(UserGrants{{std::string(mailbox)}, {}}, *parsed, policy).allowed;
+  }
+  return ascii_iequal(domain, parsed->domain);
+}
+
 }  // namespace postern::schema

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "server/delivery/upstream.hpp"
+#include "server/handlers/handler.hpp"
 
 namespace postern::config {
 
@@ -116,6 +117,9 @@ struct Config {
   // delivery:, upstreams:, routes:, default_upstream: (no upstreams: delivery is disabled and
   // the relay only queues)
   postern::delivery::DeliveryConfig delivery;
+  // handlers:, handler_commands: (server/handlers/handler.hpp): run on each message at the end
+  // of DATA, before it is queued
+  postern::handlers::HandlerSettings handlers;
 };
 
 // Looks up an environment variable; nullopt when unset.

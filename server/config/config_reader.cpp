@@ -1,5 +1,7 @@
 #include "server/config/config_reader.hpp"
 
+#include "postern/schema/address.hpp"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -169,6 +171,23 @@ bool Section::read(std::string_view key, std::string& target, Empty empty) {
   return true;
 }
 
+bool Section::read(std::string_view key, std::vector<std::string>& target) {
+  const Entry* entry = find(key);
+  if (entry == nullptr) return false;
+  if (!entry->value.IsSequence()) fail_entry(*entry, "expected a sequence of strings, got " + got(entry->value));
+  if (entry->value.size() == 0) fail_entry(*entry, "must not be empty");
+  std::vector<std::string> values;
+  for (std::size_t i = 0; i < entry->value.size(); ++i) {
+    const YAML::Node node = entry->value[i];
+    const std::string item_path = path(key) + "[" + std::to_string(i) + "]";
+    if (!node.IsScalar()) fail(file_, line_of(node), item_path, "expected a string, got " + got(node));
+    if (node.Scalar().empty()) fail(file_, line_of(node), item_path, "must not be empty");
+    values.push_back(node.Scalar());
+  }
+  target = std::move(values);
+  return true;
+}
+
 bool Section::read(std::string_view key, bool& target) {
   const Entry* entry = find(key);
   if (entry == nullptr) return false;
@@ -260,6 +279,22 @@ void Section::fail_here(std::string_view message) const { fail(file_, line_, pat
 
 void Section::fail_entry(const Entry& entry, std::string_view message) const {
   fail(file_, entry.line, path(entry.key), message);
+}
+
+std::string read_address(Section& s, std::string_view key) {
+  std::string text;
+  if (!s.read(key, text)) return "";
+  const auto address = schema::parse_address(text);
+  if (!address) s.fail_at(key, address.error);
+  return address->str();
+}
+
+std::string read_domain(Section& s, std::string_view key) {
+  std::string text;
+  if (!s.read(key, text)) return "";
+  const auto domain = schema::normalize_domain(text);
+  if (!domain) s.fail_at(key, domain.error);
+  return *domain;
 }
 
 }  // namespace postern::config::detail

@@ -37,6 +37,12 @@ bool is_domain_name(const std::string& name);
 
 bool is_ip_address(const std::string& text);
 
+// An address (parsed as a MAIL FROM mailbox: its domain normalised) or a domain (normalised: IDNA to ASCII, lowercase) read from `key`; "" when the
+// key is absent. A parse error is reported at the key.
+class Section;
+std::string read_address(Section& s, std::string_view key);
+std::string read_domain(Section& s, std::string_view key);
+
 // "file:line: path: message", or "file: path: message" when line is 0 (no place in the file).
 [[noreturn]] void fail(const std::string& file, int line, std::string_view path,
                        std::string_view message);
@@ -62,6 +68,8 @@ class Section {
 
   bool read(std::string_view key, std::string& target, Empty empty = Empty::Refused);
   bool read(std::string_view key, bool& target);
+  // A sequence of non-empty strings (`argv: [/bin/prog, --flag]`); an empty sequence is refused.
+  bool read(std::string_view key, std::vector<std::string>& target);
 
   // Decimal digits only, within [min, max]; max defaults to the largest value of T.
   template <std::unsigned_integral T>

@@ -10,7 +10,6 @@
 #include <array>
 #include <string_view>
 
-#include "postern/schema/address.hpp"
 #include "server/config/read_file.hpp"
 
 namespace postern::config::detail {
@@ -40,16 +39,6 @@ std::string ascii_lower(std::string text) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
   return text;
-}
-
-// An address for a header rewrite or a route: parsed as a MAIL FROM mailbox (domain
-// normalised), the parse error being the message.
-std::string read_address(Section& s, std::string_view key) {
-  std::string text;
-  if (!s.read(key, text)) return "";
-  const auto address = schema::parse_address(text);
-  if (!address) s.fail_at(key, address.error);
-  return address->str();
 }
 
 // Whether traffic to `host` never leaves the machine (or the pod): "localhost", 127.0.0.0/8,
@@ -190,12 +179,7 @@ bool read_routes(Section& root, DeliveryConfig& cfg, Checks& checks) {
   return root.list("routes", [&](Section& s) {
     Route route;
     route.sender = ascii_lower(read_address(s, "sender"));
-    std::string domain;
-    if (s.read("sender_domain", domain)) {
-      const auto normalized = schema::normalize_domain(domain);
-      if (!normalized) s.fail_at("sender_domain", normalized.error);
-      route.sender_domain = *normalized;
-    }
+    route.sender_domain = read_domain(s, "sender_domain");
     s.read("upstream", route.upstream);
     cfg.routes.push_back(route);
     checks.push_back([s, route, &cfg] {

@@ -146,6 +146,13 @@ std::string describe(const Config& c) {
   line.add("shutdown_grace_seconds", c.shutdown_grace_seconds);
   line.add("threads.io", c.io_threads);
   line.add("queue.spool_directory", c.spool_directory);
+  std::string handlers;
+  for (const handlers::Handler& h : c.handlers.handlers) {
+    handlers += (handlers.empty() ? "" : ",") + h.name + ":" + handlers::action_name(h.action);
+  }
+  line.add("handlers", handlers.empty() ? "none" : handlers);
+  line.add("handler_commands.workers", c.handlers.command_workers);
+  line.add("handler_commands.queue", c.handlers.command_queue);
   const delivery::DeliveryConfig& d = c.delivery;
   line.add("delivery.workers", d.workers);
   line.add("delivery.lease_seconds", d.lease_seconds);

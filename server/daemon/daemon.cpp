@@ -15,6 +15,7 @@
 #include "server/policy/sending_limits.hpp"
 #include "server/sharing/share_map_cache.hpp"
 #include "server/delivery/delivery_scheduler.hpp"
+#include "server/queue/handler_chain.hpp"
 #include "server/queue/message_intake.hpp"
 #include "server/runtime/blocking_pool.hpp"
 #include "server/runtime/notification_listener.hpp"
@@ -140,6 +141,10 @@ schema::SenderPolicy sender_policy(const config::Config& config) {
   return schema::SenderPolicy{config.local_part_case_sensitive, config.subaddress_delimiter};
 }
 
+queue::ChainOptions chain_options(const config::Config& config, const queue::IntakeOptions& intake) {
+  return {sender_policy(config), intake.spool, config.max_message_size};
+}
+
 // What every session shares; each listener sets its own TLS mode on a copy.
 net::SessionSettings session_settings(const config::Config& config) {
   net::SessionSettings settings;
@@ -202,6 +207,8 @@ struct Daemon::State {
   schema::LeaseOwner owner;  // this process: its queue leases and its rows of sending counts
   auth::CredentialCheck credentials;
   policy::GrantCheck grants;
+  queue::IntakeOptions intake_settings;
+  queue::HandlerChain handlers;  // its command pool runs only when a handler has a command
   queue::MessageIntake intake;
   net::ConnectionLimiter limiter;
   net::SessionRegistry registry;
@@ -232,7 +239,9 @@ Daemon::State::State(const config::Config& cfg)
       credentials(pool, hashing, schema::Argon2Params{cfg.argon2_memory_kib, cfg.argon2_iterations}, throttle_limits(cfg),
                   cache_limits(cfg)),
       grants(pool, sender_policy(cfg), cache_limits(cfg)),
-      intake(pool, share_maps, intake_options(cfg), sender_policy(cfg)),
+      intake_settings(intake_options(cfg)),
+      handlers(cfg.handlers, chain_options(cfg, intake_settings)),
+      intake(pool, share_maps, handlers, intake_settings, sender_policy(cfg)),
       limiter(cfg.max_connections, cfg.max_connections_per_ip),
       io(static_cast<int>(io_threads)),
       share_maps(io.get_executor(), pool, sender_policy(cfg), upstream_names(cfg)),
@@ -343,6 +352,7 @@ int Daemon::run() {
   for (auto& t : threads) t.join();
   s.notifications.reset();
   if (s.database_status) s.database_status->stop();
+  s.handlers.stop();
   s.hashing.stop();
   s.pool.stop();
   log::info("stopped");

@@ -83,7 +83,9 @@ boost::asio::awaitable<void> MessageDelivery::deliver(schema::ClaimedMessage mes
   // The plain recipients go together through the sender's route; each share of a shared
   // recipient goes alone, to its destination through its own upstream.
   schema::ClaimedMessage plain = without_shared_recipients(message);
-  const Upstream* upstream = select_upstream(config_, message.sender);
+  // A handler's route, recorded at intake, takes precedence over the routes.
+  const Upstream* upstream = message.upstream.empty() ? select_upstream(config_, message.sender)
+                                                      : find_upstream(config_, message.upstream);
   Attempt attempt;
   if (!plain.recipients.empty()) attempt = co_await attempt_delivery(plain, upstream);
   const double jitter_unit = jitter();
@@ -144,6 +146,12 @@ boost::asio::awaitable<void> MessageDelivery::deliver(schema::ClaimedMessage mes
 boost::asio::awaitable<Attempt> MessageDelivery::attempt_delivery(const schema::ClaimedMessage& message,
                                                                   const Upstream* upstream) {
   const std::size_t count = message.recipients.size();
+  if (upstream == nullptr && !message.upstream.empty()) {
+    // A handler named it at intake; the configuration changed since. It may come back.
+    co_return every_recipient(count, smtp::Reply::line(451, "4.3.5", "upstream " + message.upstream +
+                                                                         " is not configured on this relay"),
+                              "no upstream " + message.upstream);
+  }
   if (upstream == nullptr) {
     co_return every_recipient(count, smtp::Reply::line(451, "4.3.5", "No upstream configured for delivery"),
                               "no upstream configured");

@@ -4,6 +4,7 @@
 #include "postern/schema/queue_store.hpp"
 #include "server/filters/header_senders.hpp"
 #include "server/filters/submission_headers.hpp"
+#include "server/queue/handler_chain.hpp"
 #include "server/queue/spooled_message.hpp"
 #include "server/runtime/blocking_pool.hpp"
 #include "server/runtime/log.hpp"
@@ -49,9 +50,8 @@ void log_rejected(const std::string& user, const std::string& sender, std::size_
                                  {"reason", reason}});
 }
 
-void log_rejected(const smtp::Envelope& envelope, const SessionFacts& facts, const MessageSpool& content,
-                  const std::string& reason) {
-  log_rejected(envelope.user, envelope.mail_from, envelope.recipients.size(), content.size(), facts, reason);
+void log_rejected(const MessageUnderWay& message, const SessionFacts& facts, const std::string& reason) {
+  log_rejected(message.user, message.sender, message.recipients.size(), message.size(), facts, reason);
 }
 
 // All a ChunkSource yields (a message already known to be small).
@@ -62,27 +62,36 @@ std::string read_whole(const schema::ChunkSource& source) {
   return all;
 }
 
-// The message to queue: the envelope, and as content the rewritten header section followed by
-// the body (what was read along with the header, then the rest of the spool, streamed into
-// chunks on the pool thread). `size` is the total.
-schema::QueuedMessage to_queue(const IntakeOptions& options, smtp::Envelope envelope, HeaderSection head,
-                               MessageSpool content, const SessionFacts& facts, std::uint64_t& size) {
-  schema::QueuedMessage message;
-  message.id = schema::new_queue_id();
-  const std::size_t client_header_size = head.header_section.size();
-  std::string rewritten = filters::apply_submission_headers(std::move(head.header_section),
-                                                            submission_context(options, envelope, facts, message.id));
-  size = rewritten.size() + content.size() - client_header_size;
-  message.content = queued_content(std::move(rewritten) + head.body_start,
-                                   std::make_shared<MessageSpool>(std::move(content)));
-  message.sender = std::move(envelope.mail_from);
-  message.auth_user = std::move(envelope.user);
-  message.client_address = facts.client_address;
-  message.helo = std::move(envelope.helo);
-  message.eight_bit_mime = envelope.body_type == smtp::BodyType::EightBitMime;
-  message.smtputf8 = envelope.smtputf8;
-  message.recipients = std::move(envelope.recipients);
-  return message;
+// The message to queue: the envelope as the handlers left it, and as content the rewritten
+// header section followed by the body (what was read along with the header, then the rest of
+// the spool, streamed into chunks on the pool thread). `size` is the total.
+schema::QueuedMessage to_queue(const IntakeOptions& options, const smtp::Envelope& envelope, MessageUnderWay message,
+                               const SessionFacts& facts, std::uint64_t& size) {
+  schema::QueuedMessage queued;
+  queued.id = std::move(message.id);
+  const std::size_t header_size = message.head.header_section.size();
+  smtp::Envelope trace = envelope;  // the trace headers name the recipient the handlers left
+  trace.recipients = message.recipients;
+  std::string rewritten = filters::apply_submission_headers(std::move(message.head.header_section),
+                                                            submission_context(options, trace, facts, queued.id));
+  size = message.size() - header_size + rewritten.size();
+  queued.content = queued_content(std::move(rewritten) + message.head.body_start, std::move(message.spool));
+  queued.sender = std::move(message.sender);
+  queued.auth_user = envelope.user;
+  queued.client_address = facts.client_address;
+  queued.helo = envelope.helo;
+  queued.eight_bit_mime = envelope.body_type == smtp::BodyType::EightBitMime;
+  queued.smtputf8 = envelope.smtputf8;
+  queued.recipients = std::move(message.recipients);
+  queued.upstream = std::move(message.upstream);
+  return queued;
+}
+
+// The user's grants, and the addresses handlers vouched for, for the header From policy.
+schema::UserGrants with_vouched(const schema::UserGrants& grants, const std::vector<std::string>& vouched) {
+  schema::UserGrants all = grants;
+  all.addresses.insert(all.addresses.end(), vouched.begin(), vouched.end());
+  return all;
 }
 
 }  // namespace
@@ -102,17 +111,56 @@ boost::asio::awaitable<smtp::Outcome> MessageIntake::accept(smtp::Envelope envel
     co_return smtp::Outcome::temporary_failure();
   }
   if (!head) {
-    log_rejected(envelope, facts, content, "header section over " + std::to_string(kMaxHeaderSection) + " octets");
+    log_rejected(envelope.user, envelope.mail_from, envelope.recipients.size(), content.size(), facts,
+                 "header section over " + std::to_string(kMaxHeaderSection) + " octets");
     metrics::smtp().messages_rejected.inc("size");
     co_return smtp::Outcome::refused(smtp::Reply::line(552, "5.3.4", "Message header too large"));
   }
+  MessageUnderWay message{schema::new_queue_id(),
+                          envelope.mail_from,
+                          envelope.recipients,
+                          envelope.user,
+                          facts.client_address,
+                          std::move(*head),
+                          std::make_shared<MessageSpool>(std::move(content)),
+                          {},
+                          {}};
+  if (!handlers_.empty()) {
+    ChainResult handled = co_await handlers_.run(message, grants);
+    const std::string why = "handler " + handled.handler + ": " + handled.reason;
+    switch (handled.kind) {
+      case ChainResult::Kind::Continue:
+        break;
+      case ChainResult::Kind::Discard:
+        // Decided before the 250, which the client gets as for any message: nothing is queued.
+        log::info("message_discarded", {{"id", message.id}, {"client", facts.client_address},
+                                        {"user", message.user}, {"sender", message.sender},
+                                        {"recipients", std::to_string(message.recipients.size())},
+                                        {"size", std::to_string(message.size())}, {"handler", handled.handler}});
+        metrics::smtp().messages_discarded.inc(handled.handler);
+        co_return smtp::Outcome::accepted(smtp::Reply::line(250, "2.0.0", "Ok: queued as " + message.id));
+      case ChainResult::Kind::Refuse:
+        log_rejected(message, facts, why);
+        metrics::smtp().messages_rejected.inc("handler_reject");
+        co_return smtp::Outcome::refused(std::move(handled.reply));
+      case ChainResult::Kind::Defer:
+        log_rejected(message, facts, why);
+        metrics::smtp().messages_rejected.inc("handler_defer");
+        co_return smtp::Outcome::temporary_failure(std::move(handled.reply));
+    }
+  }
+  // After the handlers: one that changed From: is judged like the client.
   if (options_.check_header_from) {
-    auto check = filters::check_header_senders(head->header_section, grants, policy_,
+    auto check = filters::check_header_senders(message.head.header_section,
+                                               message.vouched_senders.empty()
+                                                   ? grants
+                                                   : with_vouched(grants, message.vouched_senders),
+                                               policy_,
                                                options_.refuse_address_like_display_names
                                                    ? filters::AddressLikeDisplayNames::Refuse
                                                    : filters::AddressLikeDisplayNames::Allow);
     if (!check.allowed) {
-      log_rejected(envelope, facts, content, check.reason);
+      log_rejected(message, facts, check.reason);
       metrics::smtp().messages_rejected.inc("header_from");
       co_return smtp::Outcome::refused(
           smtp::Reply::line(550, "5.7.1", "Sender address rejected: " + check.reason));
@@ -122,17 +170,16 @@ boost::asio::awaitable<smtp::Outcome> MessageIntake::accept(smtp::Envelope envel
   std::uint64_t size = 0;
   // The share maps as they are now decide: a recipient mapped since RCPT goes as shares too.
   std::vector<schema::SharedRecipient> shared;
-  for (std::size_t i = 0; i < envelope.recipients.size(); ++i) {
-    auto found = share_maps_.lookup(envelope.recipients[i]);
+  for (std::size_t i = 0; i < message.recipients.size(); ++i) {
+    auto found = share_maps_.lookup(message.recipients[i]);
     if (found.kind == sharing::ShareMapCache::Lookup::Kind::Refused) {
-      log_rejected(envelope, facts, content, "recipient " + envelope.recipients[i] + ": share map not usable");
+      log_rejected(message, facts, "recipient " + message.recipients[i] + ": share map not usable");
       metrics::smtp().messages_rejected.inc("temp_failure");
       co_return std::move(found.refusal);
     }
     if (found.map) shared.push_back(sharing::plan_shares(static_cast<int>(i + 1), *found.map));
   }
-  auto message = std::make_shared<schema::QueuedMessage>(
-      to_queue(options_, std::move(envelope), std::move(*head), std::move(content), facts, size));
+  auto queued = std::make_shared<schema::QueuedMessage>(to_queue(options_, envelope, std::move(message), facts, size));
   if (!shared.empty()) {
     const bool privmail = std::any_of(shared.begin(), shared.end(), [](const schema::SharedRecipient& r) {
       return r.format == "privmail";
@@ -142,48 +189,48 @@ boost::asio::awaitable<smtp::Outcome> MessageIntake::accept(smtp::Envelope envel
     if (privmail) {
       std::string problem = shares::privmail_size_problem(size);
       if (problem.empty()) {
-        message->message = read_whole(message->content);  // at most 1 MiB
-        message->content = nullptr;
-        problem = shares::check_privmail_shape(message->message).problem;
+        queued->message = read_whole(queued->content);  // at most 1 MiB
+        queued->content = nullptr;
+        problem = shares::check_privmail_shape(queued->message).problem;
       }
       if (!problem.empty()) {
-        log_rejected(message->auth_user, message->sender, message->recipients.size(), size, facts,
+        log_rejected(queued->auth_user, queued->sender, queued->recipients.size(), size, facts,
                      "privmail format: " + problem);
         metrics::smtp().messages_rejected.inc("privmail_shape");
         co_return smtp::Outcome::refused(smtp::Reply::line(554, "5.6.0", problem));
       }
     }
-    message->shared = std::move(shared);
-    message->share_seed = sharing::new_message_seed();
+    queued->shared = std::move(shared);
+    queued->share_seed = sharing::new_message_seed();
   }
-  const auto recipients = std::to_string(message->recipients.size());
+  const auto recipients = std::to_string(queued->recipients.size());
 
   try {
     // The work shares the message: after a WaitTimeout it may still be stored (the client, told
     // 451, sends it again: a duplicate, never a loss).
     co_await pool_.run(
-        [](BlockingContext& c, const std::shared_ptr<schema::QueuedMessage>& queued) {
-          schema::enqueue(c.store().connection(), *queued);
+        [](BlockingContext& c, const std::shared_ptr<schema::QueuedMessage>& m) {
+          schema::enqueue(c.store().connection(), *m);
           return true;
         },
-        message);
+        queued);
   } catch (const std::exception& e) {
-    log::warning("message_deferred", {{"client", facts.client_address}, {"user", message->auth_user},
-                                      {"sender", message->sender}, {"recipients", recipients},
+    log::warning("message_deferred", {{"client", facts.client_address}, {"user", queued->auth_user},
+                                      {"sender", queued->sender}, {"recipients", recipients},
                                       {"reason", e.what()}});
     metrics::smtp().messages_rejected.inc("temp_failure");
     co_return smtp::Outcome::temporary_failure();  // the protocol answers 451
   }
-  log::info("message_accepted", {{"id", message->id}, {"client", facts.client_address},
-                                 {"user", message->auth_user}, {"sender", message->sender},
+  log::info("message_accepted", {{"id", queued->id}, {"client", facts.client_address},
+                                 {"user", queued->auth_user}, {"sender", queued->sender},
                                  {"recipients", recipients}, {"size", std::to_string(size)}});
   auto& m = metrics::smtp();
   m.messages_accepted.inc();
-  m.recipients_accepted.inc(message->recipients.size());
+  m.recipients_accepted.inc(queued->recipients.size());
   m.bytes_accepted.inc(size);
   m.accept_seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   memory::after_message(size);
-  co_return smtp::Outcome::accepted(smtp::Reply::line(250, "2.0.0", "Ok: queued as " + message->id));
+  co_return smtp::Outcome::accepted(smtp::Reply::line(250, "2.0.0", "Ok: queued as " + queued->id));
 }
 
 }  // namespace postern::queue

@@ -1,12 +1,14 @@
-// End of DATA: the message filters (header From/Sender policy, submission headers of RFC 6409
-// §8) and then the queue. The session spools the message's content (message_spool.hpp, a spool
-// from new_spool()) and hands it over with the envelope; accept() answers AcceptMessage:
-// Accepted with "250 2.0.0 Ok: queued as <id>" only after the PostgreSQL transaction that
-// stores the message has committed; Refused with the filter's 5xx (or "552 5.3.4 Message header
-// too large" past kMaxHeaderSection, spooled_message.hpp); TemporaryFailure when it could not
-// be stored, or a recipient's share map is not usable any more (then 451 4.3.5 with the reason).
-// Recipients with a usable share map (sharing/share_map_cache.hpp, asked again here) are queued
-// with a copy of their map and the message's share seed: they are delivered as shares.
+// End of DATA: the handlers (handler_chain.hpp), the message filters (header From/Sender
+// policy, submission headers of RFC 6409 §8) and then the queue. The session spools the
+// message's content (message_spool.hpp, a spool from new_spool()) and hands it over with the
+// envelope; accept() answers AcceptMessage: Accepted with "250 2.0.0 Ok: queued as <id>" only
+// after the PostgreSQL transaction that stores the message has committed (or when a handler
+// discarded it: then nothing is stored); Refused with a handler's or the filter's 5xx (or "552
+// 5.3.4 Message header too large" past kMaxHeaderSection, spooled_message.hpp); TemporaryFailure
+// when a handler defers it, it could not be stored, or a recipient's share map is not usable any
+// more (then 451 4.3.5 with the reason). Recipients with a usable share map
+// (sharing/share_map_cache.hpp, asked again here) are queued with a copy of their map and the
+// message's share seed: they are delivered as shares.
 //
 //   MessageSpool spool = intake.new_spool();   // spool.append(piece) for each MessageData
 //   smtp::Outcome outcome = co_await intake.accept(std::move(envelope), std::move(spool), facts, grants);
@@ -34,6 +36,8 @@ class ShareMapCache;
 
 namespace postern::queue {
 
+class HandlerChain;
+
 struct IntakeOptions {
   std::string hostname;
   bool check_header_from = true;
@@ -57,9 +61,13 @@ struct SessionFacts {
 class MessageIntake {
  public:
   // `share_maps` is only used once sessions run (the daemon builds it after this).
-  MessageIntake(BlockingPool& pool, const sharing::ShareMapCache& share_maps, IntakeOptions options,
-                schema::SenderPolicy policy)
-      : pool_(pool), share_maps_(share_maps), options_(std::move(options)), policy_(std::move(policy)) {}
+  MessageIntake(BlockingPool& pool, const sharing::ShareMapCache& share_maps, HandlerChain& handlers,
+                IntakeOptions options, schema::SenderPolicy policy)
+      : pool_(pool),
+        share_maps_(share_maps),
+        handlers_(handlers),
+        options_(std::move(options)),
+        policy_(std::move(policy)) {}
 
   // An empty spool for the next message's content.
   MessageSpool new_spool() const { return MessageSpool{options_.spool}; }
@@ -70,6 +78,7 @@ class MessageIntake {
  private:
   BlockingPool& pool_;
   const sharing::ShareMapCache& share_maps_;
+  HandlerChain& handlers_;
   IntakeOptions options_;
   schema::SenderPolicy policy_;
 };

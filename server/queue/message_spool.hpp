@@ -47,6 +47,11 @@ class MessageSpool {
   // how many, 0 at the end.
   std::size_t read(char* data, std::size_t size);
 
+  // Where the next read starts, and moving it (a handler's command reads the content, then
+  // intake reads it again from where it was).
+  std::uint64_t position() const { return read_offset_; }
+  void seek(std::uint64_t offset) { read_offset_ = offset < size_ ? offset : size_; }
+
   std::uint64_t size() const { return size_; }
   bool in_file() const { return file_ >= 0; }
   int file_descriptor() const { return file_; }  // -1 while in memory; for tests

@@ -159,6 +159,8 @@ std::string render_prometheus() {
   s.limit_refusals.render(out);
   s.messages_accepted.render(out);
   s.messages_rejected.render(out);
+  s.handler_results.render(out);
+  s.messages_discarded.render(out);
   s.recipients_accepted.render(out);
   s.bytes_accepted.render(out);
   s.grant_check_seconds.render(out);

@@ -118,11 +118,18 @@ struct Smtp {
   // header_from: 550 at the end of DATA; size: 552; bad_data: 550/500 for bare CR/LF, NUL or
   // long lines; temp_failure: 451 because the message could not be committed (or a recipient's
   // share map is not usable any more); privmail_shape: 554 for a message the privmail share
-  // format cannot carry.
+  // format cannot carry; handler_reject, handler_defer: a handler's 5xx or 4xx.
   CounterFamily messages_rejected{"postern_messages_rejected_total",
                                   "Transactions refused, by reason.", {"reason"},
                                   {{"sender_denied"}, {"sender_temp_failure"}, {"header_from"}, {"size"},
-                                   {"bad_data"}, {"temp_failure"}, {"privmail_shape"}}};
+                                   {"bad_data"}, {"temp_failure"}, {"privmail_shape"}, {"handler_reject"},
+                                   {"handler_defer"}}};
+  // Each handler whose `when` held, by how the message went on (series declared per handler).
+  CounterFamily handler_results{"postern_handler_results_total",
+                                "Handlers run on messages, by handler and result (continue, discard, reject, defer).",
+                                {"handler", "result"}};
+  CounterFamily messages_discarded{"postern_messages_discarded_total",
+                                   "Messages answered 250 and discarded by a handler, never queued.", {"handler"}};
   Counter recipients_accepted{"postern_recipients_accepted_total", "Recipients of queued messages."};
   Counter bytes_accepted{"postern_accepted_bytes_total", "Octets of queued messages, as stored."};
   Histogram grant_check_seconds{"postern_grant_check_duration_seconds",

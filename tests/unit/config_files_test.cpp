@@ -72,18 +72,23 @@ TEST(ConfigExample, CommentedAlternativesParseToo) {
   EXPECT_EQ(c.tls->certificate_file, "/etc/postern/tls.crt");
 }
 
+// The text with the commented block from the line `first` through the line `last` uncommented.
+std::string uncomment(const std::string& text, const std::string& first, const std::string& last) {
+  const auto begin = text.find("\n" + first + "\n");
+  const auto end = text.find("\n" + last + "\n");
+  EXPECT_NE(begin, std::string::npos) << first;
+  EXPECT_NE(end, std::string::npos) << last;
+  if (begin == std::string::npos || end == std::string::npos) return text;
+  std::istringstream lines(text.substr(begin + 1, end + 1 + last.size() + 1 - (begin + 1)));
+  std::string block;
+  for (std::string line; std::getline(lines, line);) block += line.substr(line == "#" ? 1 : 2) + "\n";
+  return text.substr(0, begin + 1) + block + text.substr(end + 1 + last.size() + 1);
+}
+
 TEST(ConfigExample, CommentedUpstreamsParse) {
   // Uncommenting the upstreams, routes and default_upstream gives a valid file.
   std::string text = read_text(fs::path(POSTERN_SOURCE_DIR) / "postern.example.yaml");
-  const std::string last = "# default_upstream: provider\n";
-  const auto begin = text.find("\n# upstreams:\n");
-  const auto end = text.find(last);
-  ASSERT_NE(begin, std::string::npos);
-  ASSERT_NE(end, std::string::npos);
-  std::istringstream lines(text.substr(begin + 1, end + last.size() - (begin + 1)));
-  std::string block;
-  for (std::string line; std::getline(lines, line);) block += line.substr(line == "#" ? 1 : 2) + "\n";
-  text = text.substr(0, begin + 1) + block + text.substr(end + last.size());
+  text = uncomment(text, "# upstreams:", "# default_upstream: provider");
   const Config c = parse(text, environment({{"POSTERN_DATABASE_URL", "postgresql://db/p"},
                                             {"PROVIDER_PASSWORD", "pw"}}));
   const delivery::DeliveryConfig& d = c.delivery;
@@ -94,6 +99,25 @@ TEST(ConfigExample, CommentedUpstreamsParse) {
   ASSERT_EQ(d.routes.size(), 2u);
   EXPECT_EQ(d.routes[1].sender, "alerts@example.org");
   EXPECT_EQ(d.default_upstream, "provider");
+}
+
+TEST(ConfigExample, CommentedHandlersParse) {
+  // Uncommenting the handlers (with the upstreams their route names) gives a valid file; the
+  // example's handler program is replaced by one that exists here.
+  std::string text = read_text(fs::path(POSTERN_SOURCE_DIR) / "postern.example.yaml");
+  text = uncomment(text, "# upstreams:", "# default_upstream: provider");
+  text = uncomment(text, "# handlers:", "#   queue: 100                    # commands waiting for a worker; more: 451 at once");
+  for (const auto& [from, to] : {std::pair<std::string, std::string>{"/usr/local/lib/postern/save-voice-messages", "/bin/cat"},
+                                 {"working_directory: /var/lib/voice-messages", "working_directory: /tmp"}}) {
+    const auto at = text.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    text.replace(at, from.size(), to);
+  }
+  const Config c = parse(text, environment({{"POSTERN_DATABASE_URL", "postgresql://db/p"},
+                                            {"PROVIDER_PASSWORD", "pw"}}));
+  ASSERT_EQ(c.handlers.handlers.size(), 9u);
+  EXPECT_EQ(c.handlers.handlers.front().name, "tag-invoices");
+  EXPECT_EQ(std::get<handlers::Command>(c.handlers.handlers.back().action).argv.front(), "/bin/cat");
 }
 
 }  // namespace

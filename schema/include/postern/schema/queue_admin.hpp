@@ -63,6 +63,7 @@ struct QueuedMessageDetails {
   long long size = 0;                  // bytes, as it will be delivered
   std::string lease_owner;             // empty when not leased
   std::string lease_until;
+  std::string upstream;                // chosen by a handler at intake; empty: by the routes
   std::string headers;                 // the header section, without the blank line ending it
   bool headers_truncated = false;      // no blank line within the first kQueueHeaderLimit bytes
 };

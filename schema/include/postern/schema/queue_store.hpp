@@ -53,6 +53,9 @@ struct QueuedMessage {
   // same share. Both empty for a message without shared recipients.
   std::vector<SharedRecipient> shared;
   std::string share_seed;
+  // The upstream a handler chose (its `route` action) for the recipients without a share map;
+  // empty: the routes decide at delivery.
+  std::string upstream;
 };
 
 // The LISTEN/NOTIFY channel that wakes delivery workers.
@@ -110,6 +113,7 @@ struct ClaimedMessage {
   long long arrival_time = 0;   // unix time it was queued
   std::vector<PendingRecipient> recipients;
   std::string share_seed;  // 32 bytes when a recipient is shared
+  std::string upstream;    // chosen at intake (QueuedMessage::upstream); empty: by the routes
   // The stored message, all `size` bytes, when it came with the claim (at most
   // kClaimedBodyLimit); null otherwise. Shared: a delivery may read it more than once.
   std::shared_ptr<const std::string> body;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "postern/schema/address.hpp"
@@ -39,5 +40,15 @@ struct SenderDecision {
 // are not unquoted, so `"ab"@d` and `ab@d` are different senders.
 SenderDecision may_send_as(const UserGrants& grants, const Address& sender,
                            const SenderPolicy& policy);
+
+// Whether an envelope address, as the client wrote it, is `mailbox` or, with `mailbox` empty,
+// lies in `domain` (that domain exactly, not its subdomains): how configured rules (routes,
+// handlers' `when`) pick mail by address. `mailbox` and `domain` are normalised as a config holds
+// them. The address is compared as the sender rule compares it, with ASCII case folding of the
+// local part whatever the policy (a case variant must not escape a rule) and with its subaddress
+// (`a+tag@d` is `a@d` with delimiter "+"), so no spelling the grant check lets through escapes a
+// rule; one that does not parse (a queue row of an older release) is compared as written.
+bool address_matches(std::string_view address, std::string_view mailbox, std::string_view domain,
+                     std::string_view subaddress_delimiter);
 
 }  // namespace postern::schema

@@ -1,0 +1,93 @@
+// See command_verdict.hpp.
+#include "server/handlers/command_verdict.hpp"
+
+#include <string.h>
+
+namespace postern::handlers {
+namespace {
+
+constexpr std::size_t kMaxReplyText = 200;
+
+const smtp::Reply& deferral() {
+  static const smtp::Reply reply =
+      smtp::Reply::line(451, "4.3.0", "Temporary failure in message handling, try again later");
+  return reply;
+}
+
+// The first line of the program's output, fit for a reply line: printable ASCII, bounded.
+std::string reply_text(const std::string& output) {
+  std::string text;
+  for (char c : output.substr(0, output.find('\n'))) {
+    if (text.size() == kMaxReplyText) break;
+    if (c == '\r') continue;
+    text.push_back(c >= 32 && c < 127 ? c : '?');
+  }
+  const auto first = text.find_first_not_of(' ');
+  return first == std::string::npos ? "Message rejected" : text.substr(first);
+}
+
+CommandVerdict defer(std::string reason) { return {CommandVerdict::Kind::Defer, deferral(), std::move(reason)}; }
+
+}  // namespace
+
+CommandVerdict judge_command(const Command& command, const CommandResult& result) {
+  using End = CommandResult::End;
+  switch (result.end) {
+    case End::NotStarted:
+      return defer("cannot run: " + result.problem);
+    case End::TimedOut:
+      return defer("timed out after " + std::to_string(command.timeout_seconds) + " s (killed)");
+    case End::OutputTooLarge:
+      return defer("output over " + std::to_string(command.max_output) + " bytes (killed)");
+    case End::Signaled: {
+      const char* name = sigabbrev_np(result.status);
+      return defer("killed by signal " + std::to_string(result.status) + (name ? std::string(" (SIG") + name + ")" : ""));
+    }
+    case End::Exited:
+      break;
+  }
+  const int status = result.status;
+  if (status == 0) {
+    return {command.mode == Command::Mode::Rewrite ? CommandVerdict::Kind::Rewrite : CommandVerdict::Kind::Continue,
+            {}, "exit 0"};
+  }
+  if (command.discard_status && status == *command.discard_status) {
+    return {CommandVerdict::Kind::Discard, {}, "exit " + std::to_string(status) + " (discard_status)"};
+  }
+  if (status == kExitNoPerm) {
+    return {CommandVerdict::Kind::Reject, smtp::Reply::line(550, "5.7.1", reply_text(result.output)),
+            "exit 77 (EX_NOPERM)"};
+  }
+  if (status == kExitTempFail) return defer("exit 75 (EX_TEMPFAIL)");
+  return defer("exit " + std::to_string(status));
+}
+
+std::string prepare_rewritten_message(std::string& message, std::size_t max_size) {
+  if (message.empty()) return "the new message is empty";
+  std::string prepared;
+  prepared.reserve(message.size() + message.size() / 32);
+  std::size_t line_length = 0;
+  for (std::size_t i = 0; i < message.size(); ++i) {
+    const char c = message[i];
+    if (c == '\0') return "the new message holds a NUL byte";
+    if (c == '\r') {
+      if (i + 1 == message.size() || message[i + 1] != '\n') return "the new message holds a bare CR";
+      continue;  // the CRLF is written at its LF
+    }
+    if (c == '\n') {
+      prepared += "\r\n";
+      line_length = 0;
+      continue;
+    }
+    if (++line_length > 998) return "the new message has a line over 998 octets";
+    prepared.push_back(c);
+  }
+  if (!prepared.ends_with("\r\n")) prepared += "\r\n";
+  if (prepared.size() > max_size) {
+    return "the new message is over " + std::to_string(max_size) + " octets";
+  }
+  message = std::move(prepared);
+  return "";
+}
+
+}  // namespace postern::handlers
