@@ -26,6 +26,7 @@ packages=(
   yamllint
   libgfshare-bin  # gfsplit/gfcombine: an independent Shamir implementation the share tests combine with
   dovecot-core dovecot-imapd  # the IMAP server tests/cli/test_postern_combine_imap.py reads shares from
+  dovecot-pop3d  # the POP3 server of tests/e2e/test_delivery_pop_before_smtp.py
 )
 if $build_only; then
   packages=(

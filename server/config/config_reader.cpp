@@ -281,6 +281,13 @@ void Section::fail_entry(const Entry& entry, std::string_view message) const {
   fail(file_, entry.line, path(entry.key), message);
 }
 
+bool is_plain_name(const std::string& name) {
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
+  });
+}
+
 std::string read_address(Section& s, std::string_view key) {
   std::string text;
   if (!s.read(key, text)) return "";

@@ -37,6 +37,10 @@ bool is_domain_name(const std::string& name);
 
 bool is_ip_address(const std::string& text);
 
+// A name of upstreams and handlers: they appear in logs, metrics, routes and `mailadmin queue`
+// output, so one plain word of letters, digits, '.', '_' and '-'.
+bool is_plain_name(const std::string& name);
+
 // An address (parsed as a MAIL FROM mailbox: its domain normalised) or a domain (normalised: IDNA to ASCII, lowercase) read from `key`; "" when the
 // key is absent. A parse error is reported at the key.
 class Section;

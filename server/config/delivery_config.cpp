@@ -1,13 +1,15 @@
-// The delivery keys of postern.yaml. An upstream is read key by key like any section; which keys
-// its `kind` allows, the password behind `username` and the default port are settled by queued
-// checks, so that a misspelt key is reported as unknown before anything is said to be missing.
-// Passwords never reach an error message: only the file or variable that holds them does.
+// The delivery keys of postern.yaml. An upstream is read key by key like any section, and so is
+// its pop_before_smtp; which keys its `kind` allows, the passwords behind `username` and the
+// default ports are settled by queued checks, so that a misspelt key is reported as unknown
+// before anything is said to be missing. Passwords never reach an error message: only the file
+// or variable that holds them does.
 #include "server/config/delivery_config.hpp"
 
 #include <arpa/inet.h>
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <string_view>
 
 #include "server/config/read_file.hpp"
@@ -16,23 +18,20 @@ namespace postern::config::detail {
 namespace {
 
 using postern::delivery::DeliveryConfig;
+using postern::delivery::PopBeforeSmtp;
 using postern::delivery::Route;
 using postern::delivery::Upstream;
 using postern::delivery::UpstreamKind;
 using postern::delivery::UpstreamSecurity;
 
 // The keys that mean something only for kind: smtp.
-constexpr std::array<std::string_view, 12> kSmtpOnlyKeys = {
+constexpr std::array<std::string_view, 13> kSmtpOnlyKeys = {
     "host", "port", "security", "verify_certificate", "ca_file", "username", "password_file",
-    "password_env", "ehlo_name", "max_connections", "timeout_seconds", "idle_seconds"};
+    "password_env", "ehlo_name", "max_connections", "timeout_seconds", "idle_seconds",
+    "pop_before_smtp"};
 
-// Names appear in logs, routes and `mailadmin queue` output: keep them to one plain word.
-bool is_upstream_name(const std::string& name) {
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == '-';
-  });
-}
+// The longest pause after a POP3 login: a delivery waits it out while holding its lease.
+constexpr unsigned kMaxPopWaitSeconds = 300;
 
 std::string ascii_lower(std::string text) {
   for (char& c : text) {
@@ -56,13 +55,76 @@ bool is_loopback_host(const std::string& host) {
          (std::equal(v6, v6 + 12, kMappedPrefix) && v6[12] == 127);
 }
 
-// Where the password of an upstream comes from; resolved by a queued check.
+// Where the password of an upstream (or of its POP3 login) comes from; resolved by a queued check.
 struct PasswordSource {
   bool has_file = false;
   bool has_env = false;
   std::string file;
   std::string variable;
 };
+
+// An inline password is refused whatever its value, which no error message shows.
+PasswordSource read_password_source(Section& s) {
+  if (s.has("password")) {
+    s.fail_at("password", "inline passwords are not allowed: use password_file or password_env");
+  }
+  PasswordSource source;
+  source.has_file = s.read("password_file", source.file);
+  source.has_env = s.read("password_env", source.variable);
+  return source;
+}
+
+std::string read_host(Section& s) {
+  std::string host;
+  if (s.read("host", host) && !is_domain_name(host) && !is_ip_address(host)) {
+    s.fail_at("host", "expected a host name or IP address, got " + quote(host));
+  }
+  return host;
+}
+
+void read_security(Section& s, UpstreamSecurity& security) {
+  s.read("security", security,
+         {{"none", UpstreamSecurity::None},
+          {"starttls", UpstreamSecurity::StartTls},
+          {"tls", UpstreamSecurity::Tls}});
+}
+
+// The password behind username: from password_file or password_env, exactly one of them.
+std::string resolve_password(const Section& s, const PasswordSource& source, const Environment& env) {
+  if (source.has_file && source.has_env) {
+    s.fail_at("password_env", "cannot be combined with password_file");
+  }
+  if (source.has_file) return read_secret_file(s, "password_file", source.file);
+  if (!source.has_env) s.fail_at("username", "needs password_file or password_env");
+  const auto value = env(source.variable);
+  if (!value) {
+    s.fail_at("password_env", "environment variable " + source.variable + " is not set");
+  }
+  if (value->empty()) {
+    s.fail_at("password_env", "environment variable " + source.variable + " is empty");
+  }
+  return *value;
+}
+
+// The certificate keys, which mean something only with TLS and verification.
+void check_tls_keys(const Section& s, UpstreamSecurity security, bool verify_certificate) {
+  if (security == UpstreamSecurity::None) {
+    for (const std::string_view key : {"verify_certificate", "ca_file"}) {
+      if (s.has(key)) s.fail_at(key, "not allowed with security: none");
+    }
+  }
+  if (!verify_certificate && s.has("ca_file")) {
+    s.fail_at("ca_file", "not allowed with verify_certificate: false");
+  }
+}
+
+// A password without TLS shows it to anyone on the path: only loopback hosts may have that.
+void check_password_in_clear(const Section& s, UpstreamSecurity security, const std::string& host) {
+  if (security != UpstreamSecurity::None || is_loopback_host(host)) return;
+  s.fail_at("security", "none would send the password of username in clear to " + quote(host) +
+                            ": use starttls or tls (none with username is for loopback hosts only: "
+                            "localhost, 127.0.0.0/8, ::1)");
+}
 
 // Kind-dependent checks and defaults for one upstream, once the whole file has been read.
 void check_upstream(const Section& s, Upstream& u, const PasswordSource& source,
@@ -79,20 +141,9 @@ void check_upstream(const Section& s, Upstream& u, const PasswordSource& source,
   }
   if (s.has("path")) s.fail_at("path", "not allowed with kind: smtp (it is for kind: maildir)");
   if (u.host.empty()) s.fail_at("host", "required with kind: smtp");
-  if (u.security == UpstreamSecurity::None) {
-    for (const std::string_view key : {"verify_certificate", "ca_file"}) {
-      if (s.has(key)) s.fail_at(key, "not allowed with security: none");
-    }
-    // AUTH PLAIN/LOGIN without TLS shows the password to anyone on the path.
-    if (!u.username.empty() && !is_loopback_host(u.host)) {
-      s.fail_at("security", "none would send the password of username in clear to " + quote(u.host) +
-                                ": use starttls or tls (none with username is for loopback hosts only: "
-                                "localhost, 127.0.0.0/8, ::1)");
-    }
-  }
-  if (!u.verify_certificate && s.has("ca_file")) {
-    s.fail_at("ca_file", "not allowed with verify_certificate: false");
-  }
+  check_tls_keys(s, u.security, u.verify_certificate);
+  // AUTH PLAIN/LOGIN without TLS shows the password to anyone on the path.
+  if (!u.username.empty()) check_password_in_clear(s, u.security, u.host);
   if (!s.has("port")) {
     // The IANA ports: submission (RFC 6409), submissions (RFC 8314 §7.3), smtp (RFC 5321).
     u.port = u.security == UpstreamSecurity::Tls    ? 465
@@ -104,49 +155,61 @@ void check_upstream(const Section& s, Upstream& u, const PasswordSource& source,
     if (source.has_env) s.fail_at("password_env", "needs username");
     return;
   }
-  if (source.has_file && source.has_env) {
-    s.fail_at("password_env", "cannot be combined with password_file");
-  }
-  if (source.has_file) {
-    u.password = read_secret_file(s, "password_file", source.file);
-  } else if (source.has_env) {
-    const auto value = env(source.variable);
-    if (!value) {
-      s.fail_at("password_env", "environment variable " + source.variable + " is not set");
-    }
-    if (value->empty()) {
-      s.fail_at("password_env", "environment variable " + source.variable + " is empty");
-    }
-    u.password = *value;
-  } else {
-    s.fail_at("username", "needs password_file or password_env");
-  }
+  u.password = resolve_password(s, source, env);
+}
+
+// pop_before_smtp of an smtp upstream, once the whole file has been read.
+void check_pop_before_smtp(const Section& s, PopBeforeSmtp& pop, const PasswordSource& source,
+                           const Environment& env) {
+  if (pop.host.empty()) s.fail_at("host", "required");
+  if (pop.username.empty()) s.fail_at("username", "required");
+  check_tls_keys(s, pop.security, pop.verify_certificate);
+  check_password_in_clear(s, pop.security, pop.host);
+  // The IANA ports: pop3s (RFC 8314 §7.3), pop3 (RFC 1939, with STLS per RFC 2595).
+  if (!s.has("port")) pop.port = pop.security == UpstreamSecurity::Tls ? 995 : 110;
+  pop.password = resolve_password(s, source, env);
+}
+
+// An upstream's pop_before_smtp, read key by key; its checks are queued with the upstream's.
+struct PopSection {
+  Section section;
+  PasswordSource source;
+};
+
+std::optional<PopSection> read_pop_before_smtp(Section& s, Upstream& u) {
+  std::optional<PopSection> found;
+  s.section("pop_before_smtp", [&](Section& p) {
+    if (!p.present()) return;
+    PopBeforeSmtp pop;
+    PasswordSource source = read_password_source(p);
+    pop.host = read_host(p);
+    p.read("port", pop.port);
+    read_security(p, pop.security);
+    p.read("verify_certificate", pop.verify_certificate);
+    p.read("ca_file", pop.ca_file);
+    p.read("username", pop.username);
+    p.read("interval_seconds", pop.interval_seconds, 0);
+    p.read("wait_seconds", pop.wait_seconds, 0, kMaxPopWaitSeconds);
+    u.pop_before_smtp = std::move(pop);
+    found = PopSection{p, std::move(source)};
+  });
+  return found;
 }
 
 void read_upstreams(Section& root, DeliveryConfig& cfg, const Environment& env, Checks& checks) {
   root.list("upstreams", [&](Section& s) {
     Upstream u;
-    PasswordSource source;
-    if (s.has("password")) {
-      s.fail_at("password", "inline passwords are not allowed: use password_file or password_env");
-    }
-    if (s.read("name", u.name) && !is_upstream_name(u.name)) {
+    const PasswordSource source = read_password_source(s);
+    if (s.read("name", u.name) && !is_plain_name(u.name)) {
       s.fail_at("name", "expected letters, digits, '.', '_' or '-', got " + quote(u.name));
     }
     s.read("kind", u.kind, {{"smtp", UpstreamKind::Smtp}, {"maildir", UpstreamKind::Maildir}});
-    if (s.read("host", u.host) && !is_domain_name(u.host) && !is_ip_address(u.host)) {
-      s.fail_at("host", "expected a host name or IP address, got " + quote(u.host));
-    }
+    u.host = read_host(s);
     s.read("port", u.port);
-    s.read("security", u.security,
-           {{"none", UpstreamSecurity::None},
-            {"starttls", UpstreamSecurity::StartTls},
-            {"tls", UpstreamSecurity::Tls}});
+    read_security(s, u.security);
     s.read("verify_certificate", u.verify_certificate);
     s.read("ca_file", u.ca_file);
     s.read("username", u.username);
-    source.has_file = s.read("password_file", source.file);
-    source.has_env = s.read("password_env", source.variable);
     if (s.read("ehlo_name", u.ehlo_name) && !is_domain_name(u.ehlo_name)) {
       s.fail_at("ehlo_name", "expected a domain name, got " + quote(u.ehlo_name));
     }
@@ -158,9 +221,10 @@ void read_upstreams(Section& root, DeliveryConfig& cfg, const Environment& env, 
       u.rewrite_return_path = read_address(r, "return_path");
       u.rewrite_reply_to = read_address(r, "reply_to");
     });
+    const std::optional<PopSection> pop = read_pop_before_smtp(s, u);
     const std::size_t index = cfg.upstreams.size();
     cfg.upstreams.push_back(std::move(u));
-    checks.push_back([s, index, source, &cfg, &env] {
+    checks.push_back([s, index, source, pop, &cfg, &env] {
       Upstream& upstream = cfg.upstreams[index];
       if (upstream.name.empty()) s.fail_at("name", "required");
       for (std::size_t i = 0; i < index; ++i) {
@@ -169,6 +233,7 @@ void read_upstreams(Section& root, DeliveryConfig& cfg, const Environment& env, 
         }
       }
       check_upstream(s, upstream, source, env);
+      if (pop) check_pop_before_smtp(pop->section, *upstream.pop_before_smtp, pop->source, env);
     });
   });
 }

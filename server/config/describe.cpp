@@ -1,6 +1,7 @@
 // The start-up summary: every setting as `dotted.key=value`, named as in postern.yaml, so that a
 // log line can be compared with the file. The database URL is redacted; upstream passwords are
-// left out (only whether an upstream authenticates, and as whom, is shown).
+// left out (only whether an upstream authenticates, and as whom, is shown; likewise its POP
+// before SMTP login).
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -49,6 +50,25 @@ std::string host_port(const std::string& host, std::uint16_t port) {
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
+std::string security_text(delivery::UpstreamSecurity security) {
+  switch (security) {
+    case delivery::UpstreamSecurity::None: return "/none";
+    case delivery::UpstreamSecurity::StartTls: return "/starttls";
+    case delivery::UpstreamSecurity::Tls: return "/tls";
+  }
+  return "";
+}
+
+// "+pop=pop.provider.example:995/tls/user=relay@example.com/interval=60/wait=1", with
+// "/no-verify" when the certificate is not checked.
+std::string pop_text(const delivery::PopBeforeSmtp& pop) {
+  std::string text = "+pop=" + host_port(pop.host, pop.port) + security_text(pop.security);
+  if (!pop.verify_certificate) text += "/no-verify";
+  text += "/user=" + pop.username + "/interval=" + std::to_string(pop.interval_seconds) +
+          "/wait=" + std::to_string(pop.wait_seconds);
+  return text;
+}
+
 // "provider=smtp.provider.example:587/starttls+auth=relay@example.com" or
 // "local=maildir:/var/lib/postern/maildir"; flags only where a setting is not the default.
 std::string upstream_text(const delivery::Upstream& u) {
@@ -56,14 +76,10 @@ std::string upstream_text(const delivery::Upstream& u) {
   if (u.kind == delivery::UpstreamKind::Maildir) {
     text += "maildir:" + u.maildir;
   } else {
-    text += host_port(u.host, u.port);
-    switch (u.security) {
-      case delivery::UpstreamSecurity::None: text += "/none"; break;
-      case delivery::UpstreamSecurity::StartTls: text += "/starttls"; break;
-      case delivery::UpstreamSecurity::Tls: text += "/tls"; break;
-    }
+    text += host_port(u.host, u.port) + security_text(u.security);
     if (!u.verify_certificate) text += "+no-verify";
     if (!u.username.empty()) text += "+auth=" + u.username;
+    if (u.pop_before_smtp) text += pop_text(*u.pop_before_smtp);
   }
   if (!u.rewrite_return_path.empty()) text += "+return-path=" + u.rewrite_return_path;
   if (!u.rewrite_reply_to.empty()) text += "+reply-to=" + u.rewrite_reply_to;

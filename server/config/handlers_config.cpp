@@ -247,10 +247,7 @@ void read_handlers(Section& root, Config& cfg, Checks& checks) {
   root.list("handlers", [&](Section& s) {
     Handler handler;
     if (!s.read("name", handler.name)) s.fail_at("name", "required: it names the handler in logs and metrics");
-    if (!std::all_of(handler.name.begin(), handler.name.end(), [](char c) {
-          return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                 c == '_' || c == '-';
-        })) {
+    if (!is_plain_name(handler.name)) {
       s.fail_at("name", "expected letters, digits, '.', '_' or '-', got " + quote(handler.name));
     }
     for (const Handler& earlier : settings.handlers) {

@@ -1,6 +1,7 @@
 // See upstream_pool.hpp.
 #include "server/delivery/upstream_pool.hpp"
 
+#include "server/delivery/pop_before_smtp.hpp"
 #include "server/delivery/upstream_tls.hpp"
 #include "server/runtime/log.hpp"
 
@@ -35,6 +36,7 @@ struct detail::UpstreamPoolState {
   std::string ehlo_name;
   std::shared_ptr<asio::ssl::context> tls;
   std::string tls_error;  // the TLS context could not be built: every delivery fails with this
+  std::unique_ptr<PopBeforeSmtpGate> pop_gate;  // with upstream.pop_before_smtp
 
   std::mutex mutex;
   unsigned limit = 1;
@@ -149,7 +151,7 @@ UpstreamPool::UpstreamPool(asio::any_io_executor executor, Upstream upstream, st
   shared_->limit = std::max(1u, u.max_connections);
   if (u.security != UpstreamSecurity::None) {
     try {
-      shared_->tls = make_upstream_tls_context(u);
+      shared_->tls = make_upstream_tls_context(tls_peer(u));
     } catch (const std::exception& e) {
       shared_->tls_error = "upstream " + u.name + ": " + e.what();
       log::error("upstream_tls_setup_failed", {{"upstream", u.name}, {"error", e.what()}});
@@ -160,6 +162,7 @@ UpstreamPool::UpstreamPool(asio::any_io_executor executor, Upstream upstream, st
   } else if (!u.username.empty()) {
     log::warning("upstream_auth_without_tls", {{"upstream", u.name}, {"host", u.host}});
   }
+  if (u.pop_before_smtp) shared_->pop_gate = std::make_unique<PopBeforeSmtpGate>(shared_->executor, u);
 }
 
 UpstreamPool::~UpstreamPool() { close_idle(); }
@@ -184,6 +187,11 @@ asio::awaitable<smtp_client::TransactionResult> UpstreamPool::deliver(const Outb
   try {
     if (!shared->tls_error.empty()) {
       co_return smtp_client::failed_attempt(message.recipients.size(), "4.7.5", shared->tls_error);
+    }
+    if (shared->pop_gate) {
+      // The upstream relays only after a recent POP3 login: never send without one.
+      PopBeforeSmtpGate::Outcome pop = co_await shared->pop_gate->ensure();
+      if (!pop.ok) co_return smtp_client::failed_attempt(message.recipients.size(), "4.7.0", std::move(pop.error));
     }
     co_await acquire(shared);
     Slot slot{shared};

@@ -6,6 +6,10 @@
 //   UpstreamPool pool{executor, upstream, "relay.example.org"};
 //   smtp_client::TransactionResult result = co_await pool.deliver(message);
 //
+// An upstream with pop_before_smtp gets each message only after its POP3 login counts
+// (pop_before_smtp.hpp); when that login fails, every recipient of the message is deferred with
+// "451 4.7.0 POP before SMTP: ..." and the POP3 server's reply, and nothing is sent.
+//
 // A reused session that turns out dead before the upstream accepted anything of the message
 // (the upstream closed it while idle: EOF, reset, 421 at MAIL) is replaced by a fresh
 // connection, once, transparently: no duplicate is possible.

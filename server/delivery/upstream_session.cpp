@@ -168,10 +168,11 @@ asio::awaitable<void> UpstreamSession::read(const smtp_client::ReadReply& step) 
 
 asio::awaitable<void> UpstreamSession::handshake() {
   SSL* ssl = transport_.native_handle();
-  prepare_upstream_tls(ssl, upstream_);
+  const TlsPeer peer = tls_peer(upstream_);
+  prepare_upstream_tls(ssl, peer);
   const boost::system::error_code ec = co_await transport_.handshake(Transport::after(limit_));
   if (!ec) protocol_.tls_started();
-  else protocol_.tls_failed(upstream_tls_failure(ssl, upstream_, ec, transport_.timed_out()));
+  else protocol_.tls_failed(upstream_tls_failure(ssl, peer, ec, transport_.timed_out()));
 }
 
 // The message piece by piece as its source yields them, each written dot-stuffed (in slices of

@@ -24,16 +24,22 @@ bool is_ip_address(const std::string& host) {
 
 }  // namespace
 
-std::shared_ptr<asio::ssl::context> make_upstream_tls_context(const Upstream& upstream) {
+TlsPeer tls_peer(const Upstream& upstream) {
+  return {upstream.host, upstream.verify_certificate, upstream.ca_file};
+}
+
+TlsPeer tls_peer(const PopBeforeSmtp& pop) { return {pop.host, pop.verify_certificate, pop.ca_file}; }
+
+std::shared_ptr<asio::ssl::context> make_upstream_tls_context(const TlsPeer& peer) {
   auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
   SSL_CTX* native = context->native_handle();
   SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
   SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
-  if (upstream.verify_certificate) {
+  if (peer.verify_certificate) {
     boost::system::error_code ec;
-    if (!upstream.ca_file.empty()) {
-      context->load_verify_file(upstream.ca_file, ec);
-      if (ec) throw std::runtime_error("cannot load CA file " + upstream.ca_file + ": " + ec.message());
+    if (!peer.ca_file.empty()) {
+      context->load_verify_file(peer.ca_file, ec);
+      if (ec) throw std::runtime_error("cannot load CA file " + peer.ca_file + ": " + ec.message());
     } else {
       context->set_default_verify_paths(ec);
       if (ec) throw std::runtime_error("cannot load the system CA store: " + ec.message());
@@ -45,28 +51,28 @@ std::shared_ptr<asio::ssl::context> make_upstream_tls_context(const Upstream& up
   return context;
 }
 
-void prepare_upstream_tls(SSL* ssl, const Upstream& upstream) {
-  const bool ip = is_ip_address(upstream.host);
+void prepare_upstream_tls(SSL* ssl, const TlsPeer& peer) {
+  const bool ip = is_ip_address(peer.host);
   // SNI takes host names only (RFC 6066 §3).
-  if (!ip) SSL_set_tlsext_host_name(ssl, upstream.host.c_str());
-  if (upstream.verify_certificate) {
+  if (!ip) SSL_set_tlsext_host_name(ssl, peer.host.c_str());
+  if (peer.verify_certificate) {
     // The name check by OpenSSL itself (what asio::ssl::host_name_verification does in a
     // callback), so that a mismatch reads "hostname mismatch" in SSL_get_verify_result.
     X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
     X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-    if (ip) X509_VERIFY_PARAM_set1_ip_asc(param, upstream.host.c_str());
-    else X509_VERIFY_PARAM_set1_host(param, upstream.host.c_str(), upstream.host.size());
+    if (ip) X509_VERIFY_PARAM_set1_ip_asc(param, peer.host.c_str());
+    else X509_VERIFY_PARAM_set1_host(param, peer.host.c_str(), peer.host.size());
     SSL_set_verify(ssl, SSL_VERIFY_PEER, SSL_get_verify_callback(ssl));
   } else {
     SSL_set_verify(ssl, SSL_VERIFY_NONE, SSL_get_verify_callback(ssl));
   }
 }
 
-std::string upstream_tls_failure(SSL* ssl, const Upstream& upstream, const boost::system::error_code& ec,
+std::string upstream_tls_failure(SSL* ssl, const TlsPeer& peer, const boost::system::error_code& ec,
                                  bool timed_out) {
   if (timed_out) return "timed out";
   const long verify = SSL_get_verify_result(ssl);
-  if (upstream.verify_certificate && verify != X509_V_OK) {
+  if (peer.verify_certificate && verify != X509_V_OK) {
     return std::string("certificate verify failed (") + X509_verify_cert_error_string(verify) + ")";
   }
   if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) return "the server closed the connection";

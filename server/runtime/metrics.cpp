@@ -170,6 +170,7 @@ std::string render_prometheus() {
   q.oldest_age.render(out);
   q.database_up.render(out);
   delivery().results.render(out);
+  delivery().pop_logins.render(out);
   return out;
 }
 

@@ -153,6 +153,10 @@ struct Delivery {
                         "Recipient delivery attempts by upstream and outcome "
                         "(delivered, deferred, failed, expired).",
                         {"upstream", "outcome"}};
+  // POP before SMTP (server/delivery/pop_before_smtp.hpp): ok, refused (the server's -ERR to the
+  // login), failed (connect, TLS, a server that times out or speaks garbage).
+  CounterFamily pop_logins{"postern_pop_logins_total", "POP3 logins for POP before SMTP by upstream and result.",
+                           {"upstream", "result"}};
 };
 
 Smtp& smtp();

@@ -1,177 +1,19 @@
 """postern-combine --imap against a real IMAP server: Debian's Dovecot, started by each test on a
-free loopback port in a temporary folder with a configuration of its own (a maildir per user, a
-passwd-file with the test's users, TLS required with a certificate made here, the unprivileged
-nobody/nogroup as mail user since the tests run as root; its run, state and log files in the
-folder). Share mails of both formats are put into the users' maildirs, as two providers would
-deliver them, and postern-combine fetches and combines them byte-exact. Dovecot is stopped
-whatever happens; a missing Dovecot fails the test, it does not skip it."""
-import grp
+free loopback port in a temporary folder with a configuration of its own (tests/support/dovecot.py:
+a maildir per user, a passwd-file with the test's users, TLS required with a certificate made
+here; its run, state and log files in the folder). Share mails of both formats are put into the
+users' maildirs, as two providers would deliver them, and postern-combine fetches and combines
+them byte-exact. Dovecot is stopped whatever happens; a missing Dovecot fails the test, it does
+not skip it."""
 import os
-import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 import unittest
 
+from dovecot import Dovecot
 from test_postern_combine import COMBINE, USAGE, CombineTestCase, OK, PROBLEMS, make_shares, test_message
 from test_postern_combine_privmail import MESSAGES, make_privmail_shares, original_view, output_name, restored_file
-
-DOVECOT_PATHS = ("/usr/sbin/dovecot",)
-START_TIMEOUT = 20
-
-
-def find_dovecot():
-    found = shutil.which("dovecot") or next((p for p in DOVECOT_PATHS if os.access(p, os.X_OK)), None)
-    if found is None:
-        raise AssertionError("dovecot is not installed: the --imap tests need Debian's dovecot-core and "
-                             "dovecot-imapd (scripts/install-deps.sh installs them)")
-    return found
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Dovecot:
-    """A Dovecot IMAP server of the test's own, in `folder`, serving imaps on 127.0.0.1:port."""
-
-    def __init__(self, folder, users):
-        self.binary = find_dovecot()
-        self.folder = folder
-        self.users = users  # name -> password
-        self.port = free_port()
-        self.cert = os.path.join(folder, "cert.pem")
-        self.log = os.path.join(folder, "dovecot.log")
-        self.process = None
-        self.delivered = 0
-        if os.geteuid() == 0:
-            self.uid, self.gid = pwd.getpwnam("nobody").pw_uid, grp.getgrnam("nogroup").gr_gid
-        else:
-            self.uid, self.gid = os.getuid(), os.getgid()
-
-    def mail_dir(self, user, mailbox="INBOX"):
-        root = os.path.join(self.folder, "mail", user)
-        return root if mailbox == "INBOX" else os.path.join(root, "." + mailbox)
-
-    def start(self):
-        os.chmod(self.folder, 0o755)  # the mail user and Dovecot's own users must get through
-        key = os.path.join(self.folder, "key.pem")
-        made = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
-                               "-out", self.cert, "-days", "1", "-subj", "/CN=localhost",
-                               "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-                              capture_output=True, text=True, timeout=60)
-        if made.returncode != 0:
-            raise AssertionError(f"openssl could not make the test certificate: {made.stderr}")
-        with open(os.path.join(self.folder, "passwd"), "w") as f:
-            for user, password in self.users.items():
-                f.write(f"{user}:{{PLAIN}}{password}::::\n")
-        for user in self.users:
-            self.add_mailbox(user, "INBOX")
-        os.makedirs(os.path.join(self.folder, "home"), exist_ok=True)
-        os.chown(os.path.join(self.folder, "home"), self.uid, self.gid)
-        user_settings, service_settings, login_settings = "", "", ""
-        if os.geteuid() != 0:
-            # Dovecot run by an ordinary user: every one of its processes runs as that user.
-            me, my_group = pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name
-            user_settings = (f"default_internal_user = {me}\ndefault_internal_group = {my_group}\n"
-                             f"default_login_user = {me}\n")
-            service_settings = "service anvil {\n  chroot =\n}\n"  # chroot needs root
-            login_settings = "  chroot =\n"
-        config = os.path.join(self.folder, "dovecot.conf")
-        with open(config, "w") as f:
-            f.write(f"""base_dir = {self.folder}/run
-state_dir = {self.folder}/state
-log_path = {self.log}
-{user_settings}protocols = imap
-listen = 127.0.0.1
-ssl = required
-ssl_cert = <{self.cert}
-ssl_key = <{key}
-disable_plaintext_auth = yes
-auth_mechanisms = plain
-mail_location = maildir:{self.folder}/mail/%u
-mail_uid = {self.uid}
-mail_gid = {self.gid}
-first_valid_uid = 1
-first_valid_gid = 1
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {self.folder}/passwd
-}}
-userdb {{
-  driver = static
-  args = uid={self.uid} gid={self.gid} home={self.folder}/home/%u
-}}
-{service_settings}service imap-login {{
-{login_settings}  inet_listener imap {{
-    port = 0
-  }}
-  inet_listener imaps {{
-    address = 127.0.0.1
-    port = {self.port}
-    ssl = yes
-  }}
-}}
-""")
-        output = open(os.path.join(self.folder, "dovecot.out"), "wb")
-        self.process = subprocess.Popen([self.binary, "-F", "-c", config], stdout=output, stderr=subprocess.STDOUT)
-        output.close()
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"dovecot exited with status {self.process.returncode}:\n{self.logs()}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError(f"dovecot did not listen on port {self.port} within {START_TIMEOUT} s:\n{self.logs()}")
-
-    def stop(self):
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=15)
-
-    def logs(self):
-        text = ""
-        for name in ("dovecot.out", "dovecot.log"):
-            path = os.path.join(self.folder, name)
-            if os.path.exists(path):
-                with open(path, errors="replace") as f:
-                    text += f"---- {name}\n{f.read()}"
-        return text
-
-    def add_mailbox(self, user, mailbox):
-        for sub in ("", "cur", "new", "tmp"):
-            path = os.path.join(self.mail_dir(user, mailbox), sub)
-            os.makedirs(path, exist_ok=True)
-        for path in (os.path.join(self.folder, "mail"), os.path.join(self.folder, "mail", user)):
-            os.chown(path, self.uid, self.gid)
-        for root, dirs, _ in os.walk(self.mail_dir(user, mailbox)):
-            os.chown(root, self.uid, self.gid)
-
-    def deliver(self, user, mails, mailbox="INBOX"):
-        """Puts the mails into the user's maildir, as the provider's delivery agent would."""
-        self.add_mailbox(user, mailbox)
-        for mail in mails:
-            self.delivered += 1
-            name = f"{time.time_ns()}.M{self.delivered}P{os.getpid()}.test"
-            path = os.path.join(self.mail_dir(user, mailbox), "new", name)
-            with open(path, "wb") as f:
-                f.write(mail)
-            os.chown(path, self.uid, self.gid)
-
-    def url(self, user, mailbox=None):
-        return f"imaps://{user}@127.0.0.1:{self.port}" + (f"/{mailbox}" if mailbox else "")
 
 
 class CombinesFromImap(CombineTestCase):

@@ -9,8 +9,13 @@ JSON file re-read for every transaction, so a test can change it while the sink 
   {"rcpt": {"bad@example.org": "550 5.1.1 No such user"},   per-recipient replies at RCPT
    "data": ["451 4.3.0 Try later", "451 4.3.0 Try later"],   replies at end of DATA, used up in
                                                               order, then 250 for the rest
-   "data_delay_seconds": 3}                                   a slow upstream: waits this long
+   "data_delay_seconds": 3,                                   a slow upstream: waits this long
                                                               before each reply to DATA
+   "pop_before_smtp": {"log": "/tmp/dovecot/dovecot.log",     a provider that relays only after
+                       "user": "bob", "seconds": 60}}         a POP3 login: every RCPT gets
+                                                              450 4.7.1 unless that Dovecot log
+                                                              (log_timestamp "%s ") has a login
+                                                              of the user within the seconds
 
   smtp_sink.py --port 2525 --dir /tmp/sink [--tls-cert C --tls-key K] [--require-auth user:pass]
                [--implicit-tls] [--rules rules.json]
@@ -22,12 +27,37 @@ import asyncio
 import itertools
 import json
 import os
+import re
 import ssl
 import sys
 import threading
+import time
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword, SMTP
+
+
+# Dovecot writes its log asynchronously: a login may reach the file a moment after the client's +OK.
+LOG_LATENCY_SECONDS = 2.0
+
+
+def pop_login_times(log, user):
+    if not os.path.exists(log):
+        return []
+    pattern = re.compile(r"^(\d+) pop3-login: Info: Login: user=<" + re.escape(user) + ">,", re.M)
+    with open(log, errors="replace") as f:
+        return [int(m.group(1)) for m in pattern.finditer(f.read())]
+
+
+async def recent_pop_login(rule):
+    deadline = time.monotonic() + LOG_LATENCY_SECONDS
+    while True:
+        # Dovecot's times are whole seconds: the current second counts as a whole.
+        if any(t >= int(time.time()) - rule["seconds"] for t in pop_login_times(rule["log"], rule["user"])):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.1)
 
 
 class SinkHandler:
@@ -45,9 +75,13 @@ class SinkHandler:
             return json.load(f)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        reply = self.rules().get("rcpt", {}).get(address)
+        rules = self.rules()
+        reply = rules.get("rcpt", {}).get(address)
         if reply:
             return reply
+        pop = rules.get("pop_before_smtp")
+        if pop and not await recent_pop_login(pop):
+            return f"450 4.7.1 POP first: no POP3 login of {pop['user']} in the last {pop['seconds']} s"
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -160,6 +161,166 @@ TEST(ConfigDelivery, TyposInDeliveryKeysGetSuggestions) {
   EXPECT_EQ(error_of(kMinimal + "upstreams:\n  - { name: a, host: mx.example.net, securty: tls }\n"
                                 "default_upstream: a\n"),
             "postern.yaml:4: unknown key \"upstreams[0].securty\" (did you mean \"security\"?)");
+}
+
+// ---- pop_before_smtp ----
+
+// An smtp upstream with the given pop_before_smtp keys (flow style) and the password in $POP_PW.
+std::string with_pop(const std::string& keys) {
+  return kMinimal + "upstreams:\n  - name: provider\n    host: smtp.provider.example\n    pop_before_smtp: { " +
+         keys + " }\ndefault_upstream: provider\n";
+}
+
+const Environment kPopEnv = environment({{"POP_PW", "p0p-s3cret"}});
+
+TEST(ConfigDelivery, PopBeforeSmtpIsAbsentByDefault) {
+  EXPECT_FALSE(parse(kMinimal + kProvider).delivery.upstreams.at(0).pop_before_smtp.has_value());
+  // A section whose contents are commented out is absent too.
+  const Config c = parse(kMinimal + "upstreams:\n  - name: provider\n    host: smtp.provider.example\n"
+                                    "    pop_before_smtp:\n    #  host: pop.provider.example\n"
+                                    "default_upstream: provider\n");
+  EXPECT_FALSE(c.delivery.upstreams.at(0).pop_before_smtp.has_value());
+}
+
+TEST(ConfigDelivery, PopBeforeSmtpEveryKeyIsParsed) {
+  const TempFile secret("p0p-f1le\n");
+  const Config c = parse(kMinimal + R"(
+upstreams:
+  - name: provider
+    host: smtp.provider.example
+    timeout_seconds: 20
+    pop_before_smtp:
+      host: pop.provider.example
+      port: 1110
+      security: starttls
+      verify_certificate: true
+      ca_file: /etc/ssl/certs/provider.pem
+      username: relay@example.com
+      password_file: )" + secret.path() + R"(
+      interval_seconds: 300
+      wait_seconds: 5
+default_upstream: provider
+)");
+  const delivery::Upstream& u = c.delivery.upstreams.at(0);
+  ASSERT_TRUE(u.pop_before_smtp.has_value());
+  const delivery::PopBeforeSmtp& pop = *u.pop_before_smtp;
+  EXPECT_EQ(pop.host, "pop.provider.example");
+  EXPECT_EQ(pop.port, 1110);
+  EXPECT_EQ(pop.security, delivery::UpstreamSecurity::StartTls);
+  EXPECT_TRUE(pop.verify_certificate);
+  EXPECT_EQ(pop.ca_file, "/etc/ssl/certs/provider.pem");
+  EXPECT_EQ(pop.username, "relay@example.com");
+  EXPECT_EQ(pop.password, "p0p-f1le");
+  EXPECT_EQ(pop.interval_seconds, 300u);
+  EXPECT_EQ(pop.wait_seconds, 5u);
+  EXPECT_EQ(u.timeout_seconds, 20u);  // the POP3 steps' deadline too
+  // The upstream's own keys are untouched.
+  EXPECT_EQ(u.username, "");
+  EXPECT_EQ(u.port, 587);
+}
+
+TEST(ConfigDelivery, PopBeforeSmtpDefaults) {
+  const Config c = parse(with_pop("host: pop.provider.example, username: u, password_env: POP_PW"), kPopEnv);
+  const delivery::PopBeforeSmtp& pop = c.delivery.upstreams.at(0).pop_before_smtp.value();
+  EXPECT_EQ(pop.port, 995);
+  EXPECT_EQ(pop.security, delivery::UpstreamSecurity::Tls);
+  EXPECT_TRUE(pop.verify_certificate);
+  EXPECT_EQ(pop.ca_file, "");
+  EXPECT_EQ(pop.password, "p0p-s3cret");
+  EXPECT_EQ(pop.interval_seconds, 60u);
+  EXPECT_EQ(pop.wait_seconds, 1u);
+}
+
+TEST(ConfigDelivery, PopBeforeSmtpPortFollowsSecurity) {
+  for (const auto& [security, host, port] : std::vector<std::tuple<std::string, std::string, int>>{
+           {"tls", "pop.provider.example", 995}, {"starttls", "pop.provider.example", 110}, {"none", "127.0.0.1", 110}}) {
+    const Config c = parse(with_pop("host: " + host + ", security: " + security + ", username: u, password_env: POP_PW"),
+                           kPopEnv);
+    EXPECT_EQ(c.delivery.upstreams.at(0).pop_before_smtp->port, port) << security;
+  }
+  const Config c = parse(with_pop("host: pop.provider.example, port: 10995, username: u, password_env: POP_PW"), kPopEnv);
+  EXPECT_EQ(c.delivery.upstreams.at(0).pop_before_smtp->port, 10995);
+}
+
+TEST(ConfigDelivery, PopBeforeSmtpIntervalAndWaitMayBeZero) {
+  const Config c = parse(with_pop("host: pop.provider.example, username: u, password_env: POP_PW, "
+                                  "interval_seconds: 0, wait_seconds: 0"),
+                         kPopEnv);
+  EXPECT_EQ(c.delivery.upstreams.at(0).pop_before_smtp->interval_seconds, 0u);
+  EXPECT_EQ(c.delivery.upstreams.at(0).pop_before_smtp->wait_seconds, 0u);
+}
+
+TEST(ConfigDelivery, PopBeforeSmtpErrors) {
+  const std::string base = "host: pop.provider.example, username: u, password_env: POP_PW";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"username: u, password_env: POP_PW", "upstreams[0].pop_before_smtp.host: required"},
+      {"host: pop.provider.example, password_env: POP_PW", "upstreams[0].pop_before_smtp.username: required"},
+      {"host: pop.provider.example, username: u",
+       "upstreams[0].pop_before_smtp.username: needs password_file or password_env"},
+      {base + ", password_file: /nonexistent/pop-password",
+       "upstreams[0].pop_before_smtp.password_env: cannot be combined with password_file"},
+      {"host: pop.provider.example, username: u, password: s3cret",
+       "upstreams[0].pop_before_smtp.password: inline passwords are not allowed: use password_file or "
+       "password_env"},
+      {"host: pop.provider.example, username: u, password_env: NOT_SET",
+       "upstreams[0].pop_before_smtp.password_env: environment variable NOT_SET is not set"},
+      {"host: pop.provider.example, username: u, password_file: /nonexistent/pop-password",
+       "upstreams[0].pop_before_smtp.password_file: cannot read /nonexistent/pop-password: No such file or "
+       "directory"},
+      {"host: \"pop provider\", username: u, password_env: POP_PW",
+       "upstreams[0].pop_before_smtp.host: expected a host name or IP address, got \"pop provider\""},
+      {base + ", security: ssl",
+       "upstreams[0].pop_before_smtp.security: expected one of none, starttls, tls, got \"ssl\""},
+      {base + ", security: none",
+       "upstreams[0].pop_before_smtp.security: none would send the password of username in clear to "
+       "\"pop.provider.example\": use starttls or tls (none with username is for loopback hosts only: "
+       "localhost, 127.0.0.0/8, ::1)"},
+      {"host: localhost, security: none, verify_certificate: false, username: u, password_env: POP_PW",
+       "upstreams[0].pop_before_smtp.verify_certificate: not allowed with security: none"},
+      {base + ", verify_certificate: false, ca_file: /etc/ssl/ca.pem",
+       "upstreams[0].pop_before_smtp.ca_file: not allowed with verify_certificate: false"},
+      {base + ", verify_certificate: maybe",
+       "upstreams[0].pop_before_smtp.verify_certificate: expected true or false, got \"maybe\""},
+      {base + ", port: 0", "upstreams[0].pop_before_smtp.port: expected an integer from 1 to 65535, got \"0\""},
+      {base + ", interval_seconds: soon",
+       "upstreams[0].pop_before_smtp.interval_seconds: expected a non-negative integer, got \"soon\""},
+      {base + ", wait_seconds: 301", "upstreams[0].pop_before_smtp.wait_seconds: expected an integer from 0 to 300, got \"301\""},
+      {base + ", intervall_seconds: 30",
+       "unknown key \"upstreams[0].pop_before_smtp.intervall_seconds\" (did you mean \"interval_seconds\"?)"},
+  };
+  for (const auto& [keys, error] : cases) {
+    SCOPED_TRACE(keys);
+    EXPECT_EQ(error_of(with_pop(keys), kPopEnv), "postern.yaml:6: " + error);
+  }
+  EXPECT_EQ(error_of(kMinimal + "upstreams:\n  - name: provider\n    host: smtp.provider.example\n"
+                                "    pop_before_smtp: pop.provider.example\ndefault_upstream: provider\n"),
+            "postern.yaml:6: upstreams[0].pop_before_smtp: expected a mapping, got \"pop.provider.example\"");
+}
+
+TEST(ConfigDelivery, PopBeforeSmtpOnlyForSmtpUpstreams) {
+  EXPECT_EQ(error_of(kMinimal + "upstreams:\n  - name: local\n    kind: maildir\n    path: /srv/mail\n"
+                                "    pop_before_smtp: { host: pop.provider.example, username: u, password_env: POP_PW }\n"
+                                "default_upstream: local\n",
+                     kPopEnv),
+            "postern.yaml:7: upstreams[0].pop_before_smtp: not allowed with kind: maildir");
+}
+
+TEST(ConfigDelivery, PopBeforeSmtpInClearToLoopbackOnly) {
+  const Config c = parse(with_pop("host: \"::1\", security: none, username: u, password_env: POP_PW"), kPopEnv);
+  EXPECT_EQ(c.delivery.upstreams.at(0).pop_before_smtp->security, delivery::UpstreamSecurity::None);
+  EXPECT_TRUE(error_of(with_pop("host: 10.0.0.110, security: none, username: u, password_env: POP_PW"), kPopEnv)
+                  .starts_with("postern.yaml:6: upstreams[0].pop_before_smtp.security: none would send the password"));
+}
+
+TEST(ConfigDelivery, PopBeforeSmtpErrorsNeverShowThePassword) {
+  EXPECT_EQ(error_of(with_pop("host: pop.provider.example, username: u, password: p0p-s3cret")).find("p0p-s3cret"),
+            std::string::npos);
+  const TempFile secret("p0p-s3cret\n");
+  const std::string later_error = kMinimal +
+                                  "upstreams:\n  - name: provider\n    host: smtp.provider.example\n"
+                                  "    pop_before_smtp: { host: pop.provider.example, username: u, password_file: " +
+                                  secret.path() + " }\ndefault_upstream: other\n";
+  EXPECT_EQ(error_of(later_error), "postern.yaml:7: default_upstream: no upstream named \"other\"");
 }
 
 }  // namespace

@@ -125,5 +125,26 @@ default_upstream: v6
   EXPECT_TRUE(line.ends_with(expected)) << line;
 }
 
+TEST(ConfigDescribe, PopBeforeSmtpWithoutItsPassword) {
+  const Config c = parse(kMinimal + R"(
+upstreams:
+  - name: provider
+    host: smtp.provider.example
+    pop_before_smtp: { host: pop.provider.example, username: relay@example.com, password_env: POP_PW }
+  - name: old
+    host: mx.example.net
+    pop_before_smtp: { host: pop.example.net, security: starttls, verify_certificate: false, username: u,
+                       password_env: POP_PW, interval_seconds: 600, wait_seconds: 0 }
+default_upstream: provider
+)", environment({{"POP_PW", "p0p-s3cret"}}));
+  const std::string line = describe(c);
+  EXPECT_EQ(line.find("p0p-s3cret"), std::string::npos);
+  EXPECT_NE(line.find(" upstreams=provider=smtp.provider.example:587/starttls"
+                      "+pop=pop.provider.example:995/tls/user=relay@example.com/interval=60/wait=1,"
+                      "old=mx.example.net:587/starttls+pop=pop.example.net:110/starttls/no-verify/user=u/interval=600/wait=0 "),
+            std::string::npos)
+      << line;
+}
+
 }  // namespace
 }  // namespace postern::config
