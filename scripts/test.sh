@@ -19,7 +19,7 @@ cmake -S . -B build-rwdi -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPOSTERN_WE
 ninja -C build-rwdi -j "$jobs" postern mailadmin
 
 CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPOSTERN_FUZZ=ON -DPOSTERN_WERROR=ON >/dev/null
-fuzz_targets=$(ninja -C build-fuzz -t targets all | sed -n 's/^\([a-z_]*_fuzz\): .*/\1/p' | sort -u)
+fuzz_targets=$(ninja -C build-fuzz -t targets all | sed -n 's/^\([a-z0-9_]*_fuzz\): .*/\1/p' | sort -u)
 if [ -n "$fuzz_targets" ]; then
   # shellcheck disable=SC2086
   ninja -C build-fuzz -j "$jobs" $fuzz_targets

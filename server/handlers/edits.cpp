@@ -52,6 +52,8 @@ std::string remove_fields(std::string_view header_section, std::string_view name
 std::string add_field(std::string_view header_section, std::string_view name, std::string_view value) {
   const filters::HeaderBlock block = filters::parse_header_block(header_section);
   std::string result(header_section.substr(0, block.header_end));
+  // Intake's header sections end with CRLF; anything else still gets the field on a line of its own.
+  if (!result.empty() && !result.ends_with("\r\n")) result += "\r\n";
   result += field_line(name, value);
   result.append(header_section.substr(block.header_end));
   return result;

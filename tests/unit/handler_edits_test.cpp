@@ -64,6 +64,7 @@ TEST(HandlerEdits, RemoveHeaderRemovesEveryFieldOfThatName) {
 TEST(HandlerEdits, HeaderSectionWithoutBody) {
   // A message that is all header section (no empty line): fields still go inside it.
   EXPECT_EQ(add_field("Subject: x\r\n", "X-A", "1"), "Subject: x\r\nX-A: 1\r\n");
+  EXPECT_EQ(add_field("Subject: x", "X-A", "1"), "Subject: x\r\nX-A: 1\r\n");  // never joins a line
   // A message that starts with its empty line has an empty header section.
   EXPECT_EQ(add_field("\r\n", "X-A", "1"), "X-A: 1\r\n\r\n");
   EXPECT_EQ(replace_field("\r\n", "To", "a@b.example"), "To: a@b.example\r\n\r\n");
