@@ -8,12 +8,6 @@ namespace {
 
 constexpr std::size_t kMaxReplyText = 200;
 
-const smtp::Reply& deferral() {
-  static const smtp::Reply reply =
-      smtp::Reply::line(451, "4.3.0", "Temporary failure in message handling, try again later");
-  return reply;
-}
-
 // The first line of the program's output, fit for a reply line: printable ASCII, bounded.
 std::string reply_text(const std::string& output) {
   std::string text;
@@ -26,9 +20,17 @@ std::string reply_text(const std::string& output) {
   return first == std::string::npos ? "Message rejected" : text.substr(first);
 }
 
-CommandVerdict defer(std::string reason) { return {CommandVerdict::Kind::Defer, deferral(), std::move(reason)}; }
+CommandVerdict defer(std::string reason) {
+  return {CommandVerdict::Kind::Defer, handling_failed_reply(), std::move(reason)};
+}
 
 }  // namespace
+
+const smtp::Reply& handling_failed_reply() {
+  static const smtp::Reply reply =
+      smtp::Reply::line(451, "4.3.0", "Temporary failure in message handling, try again later");
+  return reply;
+}
 
 CommandVerdict judge_command(const Command& command, const CommandResult& result) {
   using End = CommandResult::End;

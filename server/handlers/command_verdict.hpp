@@ -31,6 +31,10 @@ struct CommandVerdict {
 
 CommandVerdict judge_command(const Command& command, const CommandResult& result);
 
+// "451 4.3.0 Temporary failure in message handling, try again later": what the client hears when
+// a handler could not do its work (a command's deferral, a full command pool, a rewrite refused).
+const smtp::Reply& handling_failed_reply();
+
 // A rewrite's output made ready to queue in place: bare LF line endings become CRLF (scripts
 // write LF); a bare CR, a NUL, a line over 998 octets (RFC 5322 §2.1.1), an empty message or one
 // over `max_size` octets (after the conversion) is refused. Returns the problem, "" when none.

@@ -43,9 +43,7 @@ ChainResult ends(ChainResult::Kind kind, const Handler& handler, smtp::Reply rep
 }
 
 ChainResult deferred(const Handler& handler, std::string reason) {
-  return ends(ChainResult::Kind::Defer, handler,
-              smtp::Reply::line(451, "4.3.0", "Temporary failure in message handling, try again later"),
-              std::move(reason));
+  return ends(ChainResult::Kind::Defer, handler, handling_failed_reply(), std::move(reason));
 }
 
 std::string joined(const std::vector<std::string>& items) {
@@ -195,10 +193,7 @@ boost::asio::awaitable<ChainResult> HandlerChain::run(MessageUnderWay& message, 
     metrics::smtp().handler_results.inc({handler.name, outcome});
     log::info("handler", {{"id", message.id}, {"handler", handler.name}, {"action", action_name(handler.action)},
                           {"result", outcome}, {"reason", result.reason}});
-    if (result.kind != ChainResult::Kind::Continue) {
-      result.handler = handler.name;
-      co_return result;
-    }
+    if (result.kind != ChainResult::Kind::Continue) co_return result;
   }
   co_return ChainResult{};
 }
