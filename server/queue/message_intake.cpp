@@ -22,7 +22,9 @@
 namespace postern::queue {
 namespace {
 
+// `recipients`: the envelope's as the handlers left them (the Received header names a lone one).
 filters::SubmissionContext submission_context(const IntakeOptions& options, const smtp::Envelope& envelope,
+                                              const std::vector<std::string>& recipients,
                                               const SessionFacts& facts, const std::string& queue_id) {
   filters::SubmissionContext context;
   context.hostname = options.hostname;
@@ -33,7 +35,7 @@ filters::SubmissionContext submission_context(const IntakeOptions& options, cons
   context.tls = facts.tls;
   context.tls_version = facts.tls_version;
   context.tls_cipher = facts.tls_cipher;
-  if (envelope.recipients.size() == 1) context.envelope_recipient_if_single = envelope.recipients.front();
+  if (recipients.size() == 1) context.envelope_recipient_if_single = recipients.front();
   context.now = std::time(nullptr);
   context.add_message_id = options.add_message_id;
   context.add_date = options.add_date;
@@ -69,12 +71,11 @@ schema::QueuedMessage to_queue(const IntakeOptions& options, const smtp::Envelop
                                const SessionFacts& facts, std::uint64_t& size) {
   schema::QueuedMessage queued;
   queued.id = std::move(message.id);
-  const std::size_t header_size = message.head.header_section.size();
-  smtp::Envelope trace = envelope;  // the trace headers name the recipient the handlers left
-  trace.recipients = message.recipients;
-  std::string rewritten = filters::apply_submission_headers(std::move(message.head.header_section),
-                                                            submission_context(options, trace, facts, queued.id));
-  size = message.size() - header_size + rewritten.size();
+  const std::uint64_t body_size = message.size() - message.head.header_section.size();
+  std::string rewritten = filters::apply_submission_headers(
+      std::move(message.head.header_section),
+      submission_context(options, envelope, message.recipients, facts, queued.id));
+  size = rewritten.size() + body_size;
   queued.content = queued_content(std::move(rewritten) + message.head.body_start, std::move(message.spool));
   queued.sender = std::move(message.sender);
   queued.auth_user = envelope.user;
@@ -116,9 +117,10 @@ boost::asio::awaitable<smtp::Outcome> MessageIntake::accept(smtp::Envelope envel
     metrics::smtp().messages_rejected.inc("size");
     co_return smtp::Outcome::refused(smtp::Reply::line(552, "5.3.4", "Message header too large"));
   }
+  // The envelope's sender and recipients move to the message: handlers may change them.
   MessageUnderWay message{schema::new_queue_id(),
-                          envelope.mail_from,
-                          envelope.recipients,
+                          std::move(envelope.mail_from),
+                          std::move(envelope.recipients),
                           envelope.user,
                           facts.client_address,
                           std::move(*head),

@@ -179,6 +179,9 @@ class Handlers(DeliveryTestCase):
         got = self.delivered(subject)["data"]
         self.assertIn(b"\r\nX-Tag: tagged by postern\r\n", got)
         self.assertNotIn(b"X-Secret", got)
+        # The size logged (and counted in postern_accepted_bytes_total) is the edited message's.
+        queue_id = reply.rsplit(" ", 1)[1]
+        self.relay.wait_for_log(rf"event=message_accepted id={queue_id} .*size={len(got)}\b")
 
     def test_set_recipient_changes_the_envelope_and_to(self):
         code, reply, subject = self.submit("redirect@example.net")
