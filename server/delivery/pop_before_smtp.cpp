@@ -129,15 +129,9 @@ PopBeforeSmtpGate::PopBeforeSmtpGate(asio::any_io_executor executor, const Upstr
     metrics::delivery().pop_logins.declare({upstream.name, result});
   }
   if (pop.security == UpstreamSecurity::None) return;
-  try {
-    state_->tls = make_upstream_tls_context(tls_peer(pop));
-  } catch (const std::exception& e) {
-    state_->tls_error = std::string(kPrefix) + e.what();
-    log::error("pop_tls_setup_failed", {{"upstream", upstream.name}, {"error", e.what()}});
-  }
-  if (!pop.verify_certificate) {
-    log::warning("pop_certificate_not_verified", {{"upstream", upstream.name}, {"host", pop.host}});
-  }
+  UpstreamTlsSetup setup = set_up_upstream_tls(tls_peer(pop), upstream.name, "pop");
+  state_->tls = std::move(setup.context);
+  if (!setup.error.empty()) state_->tls_error = std::string(kPrefix) + setup.error;
 }
 
 PopBeforeSmtpGate::~PopBeforeSmtpGate() = default;

@@ -150,15 +150,9 @@ UpstreamPool::UpstreamPool(asio::any_io_executor executor, Upstream upstream, st
   shared_->ehlo_name = u.ehlo_name.empty() ? std::move(default_ehlo_name) : u.ehlo_name;
   shared_->limit = std::max(1u, u.max_connections);
   if (u.security != UpstreamSecurity::None) {
-    try {
-      shared_->tls = make_upstream_tls_context(tls_peer(u));
-    } catch (const std::exception& e) {
-      shared_->tls_error = "upstream " + u.name + ": " + e.what();
-      log::error("upstream_tls_setup_failed", {{"upstream", u.name}, {"error", e.what()}});
-    }
-    if (!u.verify_certificate) {
-      log::warning("upstream_certificate_not_verified", {{"upstream", u.name}, {"host", u.host}});
-    }
+    UpstreamTlsSetup setup = set_up_upstream_tls(tls_peer(u), u.name, "upstream");
+    shared_->tls = std::move(setup.context);
+    if (!setup.error.empty()) shared_->tls_error = "upstream " + u.name + ": " + setup.error;
   } else if (!u.username.empty()) {
     log::warning("upstream_auth_without_tls", {{"upstream", u.name}, {"host", u.host}});
   }

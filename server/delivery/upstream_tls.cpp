@@ -1,6 +1,8 @@
 // See upstream_tls.hpp.
 #include "server/delivery/upstream_tls.hpp"
 
+#include "server/runtime/log.hpp"
+
 #include <boost/asio/error.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -49,6 +51,20 @@ std::shared_ptr<asio::ssl::context> make_upstream_tls_context(const TlsPeer& pee
     context->set_verify_mode(asio::ssl::verify_none);
   }
   return context;
+}
+
+UpstreamTlsSetup set_up_upstream_tls(const TlsPeer& peer, const std::string& upstream_name, const std::string& kind) {
+  UpstreamTlsSetup setup;
+  try {
+    setup.context = make_upstream_tls_context(peer);
+  } catch (const std::exception& e) {
+    setup.error = e.what();
+    log::error(kind + "_tls_setup_failed", {{"upstream", upstream_name}, {"error", setup.error}});
+  }
+  if (!peer.verify_certificate) {
+    log::warning(kind + "_certificate_not_verified", {{"upstream", upstream_name}, {"host", peer.host}});
+  }
+  return setup;
 }
 
 void prepare_upstream_tls(SSL* ssl, const TlsPeer& peer) {

@@ -37,6 +37,16 @@ TlsPeer tls_peer(const PopBeforeSmtp& pop);
 // std::runtime_error when the CA file cannot be loaded.
 std::shared_ptr<boost::asio::ssl::context> make_upstream_tls_context(const TlsPeer& peer);
 
+// The context for a peer, made once at start-up: a CA file that cannot be loaded is logged
+// (`<kind>_tls_setup_failed`) and returned as `error`, with which every connection to that peer
+// then fails; a peer whose certificate is not verified is logged (`<kind>_certificate_not_verified`).
+// `kind` names the peer in the log events: "upstream", "pop".
+struct UpstreamTlsSetup {
+  std::shared_ptr<boost::asio::ssl::context> context;  // null when `error` is set
+  std::string error;
+};
+UpstreamTlsSetup set_up_upstream_tls(const TlsPeer& peer, const std::string& upstream_name, const std::string& kind);
+
 // SNI for a host name, and with verify_certificate the peer check including the host name (or
 // IP address) of the peer, on one connection's TLS session before its handshake.
 void prepare_upstream_tls(SSL* ssl, const TlsPeer& peer);
