@@ -103,9 +103,7 @@ done
 # 3. The sink, the configuration (the same keys for an older postern)
 start_sink memory.sh
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-  -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
-  -keyout "$work/tls.key" -out "$work/tls.crt" >/dev/null 2>&1
+make_cert
 port=$(free_port)
 http_port=$(free_port)
 cat >"$work/postern.yaml" <<EOF

@@ -79,9 +79,7 @@ printf '%s\n' "$password" | "$mailadmin" --db "$db_url" add user bench --passwor
 
 # ---------------------------------------------------------------------------------------------
 # 3. Certificate, configuration, postern
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-  -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
-  -keyout "$work/tls.key" -out "$work/tls.crt" >/dev/null 2>&1
+make_cert
 tls_port=$(free_port)
 plain_port=$(free_port)
 while [ "$plain_port" = "$tls_port" ]; do plain_port=$(free_port); done
