@@ -15,6 +15,9 @@
 #   BENCH_SKIP_BUILD=1      use the binaries already in build-release
 #   BENCH_POSTERN=PATH      measure this postern binary instead of build-release's (another
 #                           version, for a before/after comparison: see bench/compare.sh)
+#   BENCH_EXTRA_CONFIG=FILE postern.yaml keys added to the benchmark's (a path from the
+#                           repository root), e.g. the handlers of bench/handlers-builtin.yaml
+#                           or bench/handlers-command.yaml
 #
 # Durability is as in production: PostgreSQL with fsync=on and synchronous_commit=on, so every
 # 250 after the dot waits for a WAL flush. Argon2id keeps postern's defaults (m=19 MiB, t=2).
@@ -25,7 +28,7 @@
 # keeps the stored hash and checks each password against it again (bench/compare-postfix.sh).
 set -euo pipefail
 
-usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
 quick=0
 deliver=0
 for arg in "$@"; do
@@ -106,6 +109,10 @@ logging:
 # the figures and the row count at the end checks intake.
 shutdown_grace_seconds: 2
 EOF
+if [ -n "${BENCH_EXTRA_CONFIG:-}" ]; then
+  cat "$BENCH_EXTRA_CONFIG" >>"$work/postern.yaml"
+  echo "== postern.yaml adds $BENCH_EXTRA_CONFIG"
+fi
 # --deliver: a real SMTP sink (aiosmtpd) as the upstream, to measure client -> postern -> sink.
 sink_pid=""
 if [ "$deliver" = 1 ]; then
