@@ -64,32 +64,52 @@ CommandVerdict judge_command(const Command& command, const CommandResult& result
   return defer("exit " + std::to_string(status));
 }
 
+bool RewrittenMessage::refuse(std::string why) {
+  if (problem_.empty()) problem_ = std::move(why);
+  return false;
+}
+
+bool RewrittenMessage::add(std::string_view piece, std::string& out) {
+  if (!problem_.empty()) return false;
+  const std::size_t had = out.size();
+  for (const char c : piece) {
+    if (cr_pending_) {
+      if (c != '\n') return refuse("the new message holds a bare CR");
+      cr_pending_ = false;
+      out += "\r\n";
+      line_length_ = 0;
+    } else if (c == '\r') {
+      cr_pending_ = true;  // the CRLF is written at its LF
+    } else if (c == '\n') {
+      out += "\r\n";
+      line_length_ = 0;
+    } else if (c == '\0') {
+      return refuse("the new message holds a NUL byte");
+    } else if (++line_length_ > 998) {
+      return refuse("the new message has a line over 998 octets");
+    } else {
+      out.push_back(c);
+    }
+  }
+  size_ += out.size() - had;
+  if (size_ > max_size_) return refuse("the new message is over " + std::to_string(max_size_) + " octets");
+  return true;
+}
+
+bool RewrittenMessage::finish(std::string& out) {
+  if (!problem_.empty()) return false;
+  if (cr_pending_) return refuse("the new message holds a bare CR");
+  if (size_ == 0 && line_length_ == 0) return refuse("the new message is empty");
+  if (line_length_ > 0) return add("\n", out);
+  return true;
+}
+
 std::string prepare_rewritten_message(std::string& message, std::size_t max_size) {
-  if (message.empty()) return "the new message is empty";
+  RewrittenMessage rewritten{max_size};
   std::string prepared;
   prepared.reserve(message.size() + message.size() / 32);
-  std::size_t line_length = 0;
-  for (std::size_t i = 0; i < message.size(); ++i) {
-    const char c = message[i];
-    if (c == '\0') return "the new message holds a NUL byte";
-    if (c == '\r') {
-      if (i + 1 == message.size() || message[i + 1] != '\n') return "the new message holds a bare CR";
-      continue;  // the CRLF is written at its LF
-    }
-    if (c == '\n') {
-      prepared += "\r\n";
-      line_length = 0;
-      continue;
-    }
-    if (++line_length > 998) return "the new message has a line over 998 octets";
-    prepared.push_back(c);
-  }
-  if (!prepared.ends_with("\r\n")) prepared += "\r\n";
-  if (prepared.size() > max_size) {
-    return "the new message is over " + std::to_string(max_size) + " octets";
-  }
-  message = std::move(prepared);
-  return "";
+  if (rewritten.add(message, prepared) && rewritten.finish(prepared)) message = std::move(prepared);
+  return rewritten.problem();
 }
 
 }  // namespace postern::handlers

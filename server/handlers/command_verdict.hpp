@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 namespace postern::handlers {
 
@@ -35,9 +36,37 @@ CommandVerdict judge_command(const Command& command, const CommandResult& result
 // a handler could not do its work (a command's deferral, a full command pool, a rewrite refused).
 const smtp::Reply& handling_failed_reply();
 
-// A rewrite's output made ready to queue in place: bare LF line endings become CRLF (scripts
-// write LF); a bare CR, a NUL, a line over 998 octets (RFC 5322 §2.1.1), an empty message or one
-// over `max_size` octets (after the conversion) is refused. Returns the problem, "" when none.
+// A rewrite's output made ready to queue as it arrives, piece by piece, so that it is never
+// held whole: bare LF line endings become CRLF (scripts write LF); a bare CR, a NUL, a line over
+// 998 octets (RFC 5322 §2.1.1), an empty message or one over `max_size` octets (after the
+// conversion) is refused.
+//
+//   RewrittenMessage rewritten{max_size};
+//   std::string prepared;
+//   for (each piece) { prepared.clear(); if (!rewritten.add(piece, prepared)) break; store(prepared); }
+//   prepared.clear(); if (rewritten.finish(prepared)) store(prepared); else refuse(rewritten.problem());
+class RewrittenMessage {
+ public:
+  explicit RewrittenMessage(std::size_t max_size) : max_size_(max_size) {}
+
+  // Appends the prepared form of `piece` to `out`; false once refused (then it takes no more).
+  bool add(std::string_view piece, std::string& out);
+  // The end: appends a final CRLF when the last line has none; false when refused.
+  bool finish(std::string& out);
+  // Why it was refused; "" while it was not.
+  const std::string& problem() const { return problem_; }
+
+ private:
+  bool refuse(std::string why);
+
+  std::size_t max_size_;
+  std::size_t size_ = 0;         // prepared octets so far
+  std::size_t line_length_ = 0;  // octets of the current line so far
+  bool cr_pending_ = false;      // the last piece ended with a CR: its LF may come next
+  std::string problem_;
+};
+
+// The whole message at once, prepared in place (left alone when refused): the problem, "" when none.
 std::string prepare_rewritten_message(std::string& message, std::size_t max_size);
 
 }  // namespace postern::handlers

@@ -122,15 +122,58 @@ struct CommandInput {
   std::uint64_t start = 0;
 };
 
+// With mode: rewrite, where the program's stdout goes as it arrives: prepared (line endings,
+// checks) into a spool of its own, so that a large new message is never held whole. A problem
+// is remembered and the rest of the output dropped: it matters only if the program then exits 0.
+struct RewriteOutput {
+  RewriteOutput(const SpoolSettings& settings, std::size_t max_size)
+      : spool(std::make_shared<MessageSpool>(settings)), message(max_size) {}
+
+  void take(std::string_view piece) {
+    if (!problem.empty()) return;
+    prepared.clear();
+    if (!message.add(piece, prepared)) {
+      problem = "rewrite refused: " + message.problem();
+      return;
+    }
+    store();
+  }
+  void finish() {
+    if (!problem.empty()) return;
+    prepared.clear();
+    if (!message.finish(prepared)) {
+      problem = "rewrite refused: " + message.problem();
+      return;
+    }
+    store();
+  }
+
+  std::shared_ptr<MessageSpool> spool;
+  RewrittenMessage message;
+  std::string prepared;  // one piece's prepared form
+  std::string problem;
+
+ private:
+  void store() {
+    try {
+      spool->append(prepared);
+    } catch (const SpoolError& e) {
+      problem = std::string("rewrite not stored: ") + e.what();
+    }
+  }
+};
+
 struct CommandRun {
   CommandResult result;
   std::string spool_error;  // the spool could not be read: the program saw part of the message
 };
 
-CommandRun run_on_pool(const CommandSpec& spec, const CommandInput& input) {
+// `output`: null unless mode: rewrite.
+CommandRun run_on_pool(CommandSpec& spec, const CommandInput& input, const std::shared_ptr<RewriteOutput>& output) {
   CommandRun run;
   input.spool->seek(input.start);
   std::size_t offset = 0;
+  if (output) spec.output_sink = [&output](std::string_view piece) { output->take(piece); };
   run.result = run_command(spec, [&](char* data, std::size_t size) -> std::size_t {
     if (offset < input.head.size()) {
       const std::size_t n = input.head.copy(data, size, offset);
@@ -144,6 +187,7 @@ CommandRun run_on_pool(const CommandSpec& spec, const CommandInput& input) {
       return 0;
     }
   });
+  if (output) output->finish();
   return run;
 }
 
@@ -207,12 +251,19 @@ boost::asio::awaitable<ChainResult> HandlerChain::run_command(const Handler& han
   spec.timeout = std::chrono::seconds(command.timeout_seconds);
   spec.max_output = command.max_output;
   CommandInput input{message.head.header_section + message.head.body_start, message.spool, message.spool->position()};
+  std::shared_ptr<RewriteOutput> output;
+  if (command.mode == Command::Mode::Rewrite) {
+    output = std::make_shared<RewriteOutput>(options_.spool, options_.max_message_size);
+  }
   CommandRun run;
   try {
-    // The work owns its input (the spool is shared): after a WaitTimeout it may still be running.
+    // The work owns its input and output (the spools are shared): after a WaitTimeout it may
+    // still be running.
     run = co_await commands_->run(
-        [](BlockingContext&, const CommandSpec& s, const CommandInput& in) { return run_on_pool(s, in); }, spec,
-        input);
+        [](BlockingContext&, CommandSpec& s, const CommandInput& in, const std::shared_ptr<RewriteOutput>& out) {
+          return run_on_pool(s, in, out);
+        },
+        spec, input, output);
   } catch (const std::exception& e) {
     co_return deferred(handler, std::string("not run: ") + e.what());  // the pool is full or stuck
   }
@@ -235,19 +286,14 @@ boost::asio::awaitable<ChainResult> HandlerChain::run_command(const Handler& han
     case CommandVerdict::Kind::Rewrite:
       break;
   }
-  std::string& rewritten = run.result.output;
-  if (std::string problem = prepare_rewritten_message(rewritten, options_.max_message_size); !problem.empty()) {
-    co_return deferred(handler, "rewrite refused: " + problem);
-  }
+  if (!output->problem.empty()) co_return deferred(handler, output->problem);
   try {
-    auto spool = std::make_shared<MessageSpool>(options_.spool);
-    spool->append(rewritten);
-    auto head = read_header_section(*spool, kMaxHeaderSection);
+    auto head = read_header_section(*output->spool, kMaxHeaderSection);
     if (!head) co_return deferred(handler, "rewrite refused: its header section is over the limit");
     message.head = std::move(*head);
-    message.spool = std::move(spool);
+    message.spool = std::move(output->spool);
   } catch (const SpoolError& e) {
-    co_return deferred(handler, std::string("rewrite not stored: ") + e.what());
+    co_return deferred(handler, std::string("rewrite not read back: ") + e.what());
   }
   co_return ChainResult{ChainResult::Kind::Continue, {}, {}, "rewritten (" + std::to_string(message.size()) + " octets)"};
 }

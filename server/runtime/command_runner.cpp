@@ -319,6 +319,7 @@ CommandResult run_command(const CommandSpec& spec, const std::function<std::size
   std::size_t piece_end = 0;
   std::vector<char> scratch(kPiece);
   std::optional<CommandResult::End> killed;  // TimedOut or OutputTooLarge
+  std::size_t output_size = 0;  // stdout bytes taken, of at most spec.max_output
 
   while (!killed) {
     if (stdin_fd.open() && piece_begin == piece_end) {
@@ -356,8 +357,17 @@ CommandResult run_command(const CommandSpec& spec, const std::function<std::size
     if (fds[1].revents != 0) {
       std::size_t got;
       if (read_some(stdout_fd, scratch, got)) stdout_fd.reset();
-      const std::size_t room = spec.max_output - result.output.size();
-      result.output.append(scratch.data(), std::min(got, room));
+      const std::size_t room = spec.max_output - output_size;
+      const std::size_t kept = std::min(got, room);
+      output_size += kept;
+      if (spec.output_sink) {
+        if (result.output.size() < kOutputHead) {
+          result.output.append(scratch.data(), std::min(kept, kOutputHead - result.output.size()));
+        }
+        if (kept > 0) spec.output_sink(std::string_view(scratch.data(), kept));
+      } else {
+        result.output.append(scratch.data(), kept);
+      }
       if (got > room) killed = CommandResult::End::OutputTooLarge;
     }
     if (fds[2].revents != 0) {

@@ -29,9 +29,14 @@
 #include <cstddef>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace postern {
+
+// With CommandSpec::output_sink, how much of stdout CommandResult::output still keeps (enough
+// for a first line to quote in a reply).
+inline constexpr std::size_t kOutputHead = 1024;
 
 struct CommandSpec {
   std::vector<std::string> argv;          // argv[0]: absolute path of the program; never a shell
@@ -39,6 +44,11 @@ struct CommandSpec {
   std::string working_directory;          // empty: "/"
   std::chrono::milliseconds timeout{0};   // from spawn to exit, covering input, output and wait
   std::size_t max_output = 0;             // stdout bytes kept; one byte more: OutputTooLarge
+  // When set, stdout goes here piece by piece as it arrives (still at most max_output in all)
+  // and CommandResult::output keeps only its first kOutputHead bytes: a large output is never
+  // held whole. An exception it throws ends the command (its group killed and reaped) and is
+  // rethrown.
+  std::function<void(std::string_view)> output_sink;
   std::size_t max_error_output = 4096;    // stderr bytes kept; the rest is read and dropped
 };
 
@@ -52,7 +62,8 @@ struct CommandResult {
   };
   End end = End::NotStarted;
   int status = 0;
-  std::string output;        // stdout, at most max_output bytes (what came before a kill, too)
+  std::string output;        // stdout, at most max_output bytes, what came before a kill too
+                             // (with output_sink: only its first kOutputHead bytes)
   std::string error_output;  // the first max_error_output bytes of stderr
   std::string problem;       // NotStarted: e.g. "/x/y: No such file or directory"
 };

@@ -38,6 +38,12 @@ data = sys.stdin.buffer.read().replace(b"\r\n", b"\n")
 head, _, body = data.partition(b"\n\n")
 sys.stdout.buffer.write(head + b"\nX-Rewritten: yes\n\n" + body.upper())
 """,
+    # mode: rewrite, with LF line endings: under the relay's size limit (limits.max_message_size,
+    # 100000) as written, over it once every line ends in CRLF.
+    "inflate.py": r"""
+import sys
+sys.stdout.buffer.write(sys.stdin.buffer.read().replace(b"\r\n", b"\n") + (b"x" * 70 + b"\n") * 1400)
+""",
     "refuse.sh": "#!/bin/sh\ncat >/dev/null\necho 'Recipient refuses mail from robots'\nexit 77\n",
     "tempfail.sh": "#!/bin/sh\ncat >/dev/null\nexit 75\n",
     "crash.sh": "#!/bin/sh\nkill -SEGV $$\n",
@@ -121,6 +127,8 @@ class Handlers(DeliveryTestCase):
             {"name": "big", "when": when_to("size", size_above=2000), "add_header": {"name": "X-Size", "value": "big"}},
             {"name": "rewrite", "when": when_to("rewrite"),
              "command": {"argv": [PYTHON, path["rewrite.py"]], "mode": "rewrite"}},
+            {"name": "inflate", "when": when_to("inflate"),
+             "command": {"argv": [PYTHON, path["inflate.py"]], "mode": "rewrite"}},
             {"name": "refuse-cmd", "when": when_to("refuse-cmd"), "command": {"argv": [path["refuse.sh"]]}},
             {"name": "tempfail", "when": when_to("tempfail"), "command": {"argv": [path["tempfail.sh"]]}},
             {"name": "crash", "when": when_to("crash"), "command": {"argv": [path["crash.sh"]]}},
@@ -281,6 +289,13 @@ class Handlers(DeliveryTestCase):
         self.assertIn(b"\r\nX-Rewritten: yes\r\n", got)
         self.assertTrue(got.endswith(b"\r\n\r\nQUIET WORDS\r\n"), got[-60:])
         self.assertNotIn(b"\n\n", got.replace(b"\r\n", b""))  # every line ending is CRLF
+
+    def test_rewrite_over_the_size_limit_defers(self):
+        before = self.queue_snapshot()
+        code, reply, subject = self.submit("inflate@example.net")
+        self.assertEqual(code, 451, reply)
+        self.relay.wait_for_log(r'handler=inflate .*reason="rewrite refused: the new message is over 100000 octets')
+        self.assert_nothing_queued_since(before)
 
     def test_command_exit_77_rejects_with_its_first_line(self):
         before = self.queue_snapshot()

@@ -2,7 +2,8 @@
 // edits of the header section (add, remove, replace a field; set_recipient, set_sender), the
 // `when` conditions with a header pattern, and the check of a command's rewritten output. Checks
 // what they promise: a removed field is gone, an added one is there once, the body is untouched,
-// and a prepared rewrite has CRLF line endings only, no NUL and no line over 998 octets.
+// and a prepared rewrite has CRLF line endings only, no NUL and no line over 998 octets, whether
+// it comes whole or in pieces.
 //
 // Input: the message (CRLF or not, whatever the bytes), used as the header section as is.
 #include <cstddef>
@@ -34,9 +35,21 @@ std::string_view after_header(std::string_view message) {
   return message.substr(postern::filters::parse_header_block(message).header_end);
 }
 
+// The output in two pieces, cut at `cut`, is prepared as the whole is.
+void check_pieces(const std::string& original, const std::string& whole, bool refused, std::size_t cut) {
+  RewrittenMessage rewritten{1 << 20};
+  std::string out;
+  const bool ok = rewritten.add(std::string_view(original).substr(0, cut), out) &&
+                  rewritten.add(std::string_view(original).substr(cut), out) && rewritten.finish(out);
+  check(ok == !refused);
+  if (ok) check(out == whole);
+}
+
 void check_rewrite(std::string text) {
   const std::string original = text;
-  if (!prepare_rewritten_message(text, 1 << 20).empty()) {
+  const bool refused = !prepare_rewritten_message(text, 1 << 20).empty();
+  check_pieces(original, text, refused, original.empty() ? 0 : static_cast<unsigned char>(original[0]) % original.size());
+  if (refused) {
     check(text == original);  // refused: left alone
     return;
   }

@@ -233,6 +233,36 @@ TEST(CommandRunner, OutputOneByteOverTheLimitKillsTheGroup) {
   EXPECT_TRUE(group_gone_within(std::stol(result.output), 10s));
 }
 
+TEST(CommandRunner, OutputSinkTakesAllOfStdoutAndTheResultOnlyItsHead) {
+  const std::string input = pattern(3 * 1024 * 1024 + 7);
+  std::string sunk;
+  auto spec = spec_of({"/bin/cat"}, 60s);
+  spec.output_sink = [&](std::string_view piece) { sunk.append(piece); };
+  const auto result = run(spec, input);
+  EXPECT_EQ(result.end, End::Exited);
+  EXPECT_TRUE(sunk == input);
+  EXPECT_EQ(result.output, input.substr(0, kOutputHead));
+}
+
+TEST(CommandRunner, OutputSinkStillHasTheOutputLimit) {
+  std::size_t sunk = 0;
+  auto spec = shell("/usr/bin/head -c 5000 /dev/zero; /bin/sleep 100");
+  spec.max_output = 4096;
+  spec.output_sink = [&](std::string_view piece) { sunk += piece.size(); };
+  const auto result = run(spec);
+  EXPECT_EQ(result.end, End::OutputTooLarge);
+  EXPECT_EQ(sunk, 4096u);
+  EXPECT_EQ(result.output.size(), kOutputHead);
+}
+
+TEST(CommandRunner, OutputSinkThatThrowsKillsTheProgramAndPropagates) {
+  auto spec = shell("echo first; /bin/sleep 100");
+  spec.output_sink = [](std::string_view) { throw std::runtime_error("disk full"); };
+  const auto started = Clock::now();
+  EXPECT_THROW(run(spec), std::runtime_error);
+  EXPECT_LT(Clock::now() - started, 15s);
+}
+
 TEST(CommandRunner, OutputExactlyAtTheLimitIsKept) {
   auto spec = shell("/usr/bin/head -c 1000 /dev/zero");
   spec.max_output = 1000;

@@ -102,5 +102,42 @@ TEST(RewrittenMessage, BadOutputIsRefusedAndLeftAlone) {
   EXPECT_EQ(prepare_rewritten_message(big, 5), "the new message is over 5 octets");
 }
 
+TEST(RewrittenMessage, PiecesAreJoinedAcrossTheirEdges) {
+  RewrittenMessage rewritten{1000};
+  std::string out;
+  EXPECT_TRUE(rewritten.add("Subject: x\r", out));  // its LF comes with the next piece
+  EXPECT_TRUE(rewritten.add("\n\nbo", out));
+  EXPECT_TRUE(rewritten.add("dy", out));
+  EXPECT_TRUE(rewritten.finish(out));
+  EXPECT_EQ(out, "Subject: x\r\n\r\nbody\r\n");
+
+  RewrittenMessage bare{1000};
+  out.clear();
+  EXPECT_TRUE(bare.add("a\r", out));
+  EXPECT_FALSE(bare.add("b\n", out));
+  EXPECT_EQ(bare.problem(), "the new message holds a bare CR");
+  EXPECT_FALSE(bare.finish(out));  // refused for good
+
+  RewrittenMessage trailing{1000};
+  out.clear();
+  EXPECT_TRUE(trailing.add("a\r", out));
+  EXPECT_FALSE(trailing.finish(out));
+  EXPECT_EQ(trailing.problem(), "the new message holds a bare CR");
+}
+
+TEST(RewrittenMessage, LimitsCountEveryPiece) {
+  RewrittenMessage sized{10};
+  std::string out;
+  EXPECT_TRUE(sized.add("12345\n", out));  // 7 octets once CRLF
+  EXPECT_FALSE(sized.add("678\n", out));
+  EXPECT_EQ(sized.problem(), "the new message is over 10 octets");
+
+  RewrittenMessage long_line{100000};
+  out.clear();
+  EXPECT_TRUE(long_line.add(std::string(500, 'x'), out));
+  EXPECT_FALSE(long_line.add(std::string(499, 'x'), out));
+  EXPECT_EQ(long_line.problem(), "the new message has a line over 998 octets");
+}
+
 }  // namespace
 }  // namespace postern::handlers
