@@ -245,7 +245,8 @@ bool read_routes(Section& root, DeliveryConfig& cfg, Checks& checks) {
     Route route;
     route.sender = ascii_lower(read_address(s, "sender"));
     route.sender_domain = read_domain(s, "sender_domain");
-    s.read("upstream", route.upstream);
+    std::string upstream;
+    if (s.read("upstream", upstream)) route.upstreams.push_back(upstream);
     cfg.routes.push_back(route);
     checks.push_back([s, route, &cfg] {
       if (cfg.upstreams.empty()) return;  // the whole section is refused below
@@ -255,10 +256,10 @@ bool read_routes(Section& root, DeliveryConfig& cfg, Checks& checks) {
       if (!route.sender.empty() && !route.sender_domain.empty()) {
         s.fail_at("sender_domain", "cannot be combined with sender");
       }
-      if (route.upstream.empty()) s.fail_at("upstream", "required");
+      if (route.upstreams.empty()) s.fail_at("upstream", "required");
       const bool known = std::any_of(cfg.upstreams.begin(), cfg.upstreams.end(),
-                                     [&](const Upstream& u) { return u.name == route.upstream; });
-      if (!known) s.fail_at("upstream", "no upstream named " + quote(route.upstream));
+                                     [&](const Upstream& u) { return u.name == route.upstreams.front(); });
+      if (!known) s.fail_at("upstream", "no upstream named " + quote(route.upstreams.front()));
     });
   });
 }

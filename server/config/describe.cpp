@@ -187,8 +187,12 @@ std::string describe(const Config& c) {
   line.add("upstreams", upstreams);
   std::string routes;
   for (const delivery::Route& r : d.routes) {
-    routes += (routes.empty() ? "" : ",") + (r.sender.empty() ? r.sender_domain : r.sender) + ">" +
-              r.upstream;
+    const std::string& match = !r.sender.empty() ? r.sender
+                               : !r.sender_domain.empty() ? r.sender_domain
+                                                          : "to:" + r.recipient_domain;
+    std::string names;
+    for (const std::string& u : r.upstreams) names += (names.empty() ? "" : "+") + u;
+    routes += (routes.empty() ? "" : ",") + match + ">" + names;
   }
   line.add("routes", routes.empty() ? "none" : routes);
   line.add("default_upstream", d.default_upstream);

@@ -17,7 +17,7 @@ const Upstream* select_upstream(const DeliveryConfig& config, std::string_view e
   if (!envelope_sender.empty()) {
     for (const Route& route : config.routes) {
       if (schema::address_matches(envelope_sender, route.sender, route.sender_domain, config.subaddress_delimiter)) {
-        return find_upstream(config, route.upstream);
+        return find_upstream(config, route.upstreams.front());
       }
     }
   }

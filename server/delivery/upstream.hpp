@@ -1,9 +1,12 @@
 // Where delivery sends mail: the upstreams and routes of postern.yaml. An upstream is an SMTP
-// server (a provider's submission port, a smarthost), possibly behind POP before SMTP, or a local
-// maildir; routes pick one by the envelope sender, first match wins, else the default. Plain
-// data: the config loader fills it, the delivery engine reads it.
+// server (a provider's submission port, a smarthost), possibly behind POP before SMTP, a local
+// maildir, or a journal: a message broker that publishes each message to its subscribers
+// (hpfeeds, AMQP). Routes pick upstreams by the envelope sender or the recipient's domain, first
+// match wins, else the default. Plain data: the config loader fills it, the delivery engine reads
+// it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -11,7 +14,7 @@
 
 namespace postern::delivery {
 
-enum class UpstreamKind { Smtp, Maildir };
+enum class UpstreamKind { Smtp, Maildir, Hpfeeds, Amqp };
 enum class UpstreamSecurity { None, StartTls, Tls };  // Tls = implicit TLS (port 465)
 
 // POP before SMTP (smtpproxy's popbeforesmtp): a provider that relays only for whoever logged in
@@ -27,6 +30,38 @@ struct PopBeforeSmtp {
   std::string password;            // secret: from password_file or password_env, never inline
   unsigned interval_seconds = 60;  // a login counts this long (smtpproxy's popcheckdelay)
   unsigned wait_seconds = 1;       // pause after a fresh login before sending (smtpproxy's waitafterpop)
+};
+
+// What a journal publishes for a message: the seed collector's JSON object
+// {"sha256": hex of the raw bytes, "msg": the text} (with "msg_base64" when the message is not
+// valid UTF-8), or the raw bytes.
+enum class JournalFormat { Json, Raw };
+
+// kind: hpfeeds (host, port, security none|tls, verify_certificate, ca_file, timeout_seconds and
+// max_connections come from the Upstream).
+struct HpfeedsSettings {
+  std::string ident;
+  std::string secret;                  // secret: from secret_file or secret_env, never inline
+  std::vector<std::string> channels;  // each message is published to every one
+  JournalFormat format = JournalFormat::Json;
+  // The largest frame, its 5-byte header included: the Python broker's 5 + 1 MiB.
+  std::size_t max_frame_bytes = 5 + 1024 * 1024;
+  // hpfeeds acknowledges nothing: a message counts as delivered once its frames were written and
+  // no OP_ERROR (nor a close) came within this grace.
+  unsigned error_grace_milliseconds = 200;
+};
+
+// kind: amqp, AMQP 0-9-1 (host, port, security none|tls, verify_certificate, ca_file, username,
+// password, timeout_seconds and max_connections come from the Upstream).
+struct AmqpSettings {
+  std::string vhost = "/";
+  std::string exchange = "spam";
+  std::string exchange_type = "topic";  // declared durable at connect unless declare_exchange: false
+  bool declare_exchange = true;
+  std::string routing_key = "spam.mails";
+  bool persistent = true;  // delivery mode 2
+  bool mandatory = true;   // an unroutable message comes back (basic.return): a temporary failure
+  JournalFormat format = JournalFormat::Raw;
 };
 
 struct Upstream {
@@ -50,15 +85,22 @@ struct Upstream {
   // kind: maildir
   std::string maildir;  // the Maildir root: tmp/, new/, cur/ are created inside
 
+  // kind: hpfeeds, amqp (journals: the recipients are not sent; one publish delivers them all)
+  HpfeedsSettings hpfeeds;
+  AmqpSettings amqp;
+
   // Header rewrites at delivery (smtpproxy's per-account Return-Path and Reply-To).
   std::string rewrite_return_path;  // empty: unchanged
   std::string rewrite_reply_to;     // empty: unchanged
 };
 
+// One of sender, sender_domain, recipient_domain is set. A route with several upstreams fans
+// out: each of its recipients goes to every one, tracked and retried on its own.
 struct Route {
-  std::string sender;         // exact envelope sender (normalised address), or
-  std::string sender_domain;  // the sender's domain (normalised)
-  std::string upstream;       // name of an upstream
+  std::string sender;            // exact envelope sender (normalised address), or
+  std::string sender_domain;     // the sender's domain (normalised), or
+  std::string recipient_domain;  // the recipient's domain (normalised)
+  std::vector<std::string> upstreams;  // names of upstreams, at least one
 };
 
 struct DeliveryConfig {

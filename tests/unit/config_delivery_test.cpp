@@ -104,7 +104,7 @@ default_upstream: env-auth
   ASSERT_EQ(d.routes.size(), 2u);
   EXPECT_EQ(d.routes[0].sender, "");
   EXPECT_EQ(d.routes[0].sender_domain, "example.com");
-  EXPECT_EQ(d.routes[0].upstream, "provider");
+  EXPECT_EQ(d.routes[0].upstreams, std::vector<std::string>{"provider"});
   EXPECT_EQ(d.routes[1].sender, "alerts@example.org");
   EXPECT_EQ(d.routes[1].sender_domain, "");
   EXPECT_EQ(d.default_upstream, "env-auth");

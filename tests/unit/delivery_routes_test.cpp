@@ -14,8 +14,8 @@ Upstream named(std::string name) {
 DeliveryConfig config() {
   DeliveryConfig c;
   c.upstreams = {named("provider"), named("local"), named("other")};
-  c.routes = {Route{"alerts@example.org", "", "local"}, Route{"", "example.org", "other"},
-              Route{"", "example.com", "local"}};
+  c.routes = {Route{"alerts@example.org", "", "", {"local"}}, Route{"", "example.org", "", {"other"}},
+              Route{"", "example.com", "", {"local"}}};
   c.default_upstream = "provider";
   return c;
 }
@@ -66,7 +66,7 @@ TEST(DeliveryRoutes, SenderIsComparedNormalisedAsTheGrantCheckDoes) {
 
 TEST(DeliveryRoutes, UnicodeDomainMatchesItsALabelRoute) {
   DeliveryConfig c = config();
-  c.routes = {Route{"", "xn--bcher-kva.example", "local"}, Route{"news@xn--bcher-kva.example", "", "other"}};
+  c.routes = {Route{"", "xn--bcher-kva.example", "", {"local"}}, Route{"news@xn--bcher-kva.example", "", "", {"other"}}};
   EXPECT_EQ(chosen(c, "orders@b\xc3\xbc" "cher.example"), "local");
   EXPECT_EQ(chosen(c, "orders@B\xc3\x9c" "CHER.example"), "local");
   EXPECT_EQ(chosen(c, "orders@xn--bcher-kva.example"), "local");
@@ -86,7 +86,7 @@ TEST(DeliveryRoutes, SubaddressFollowsTheConfiguredDelimiter) {
 
 TEST(DeliveryRoutes, SenderThatDoesNotParseIsComparedAsWritten) {
   DeliveryConfig c = config();
-  c.routes.push_back(Route{"", "example.net", "other"});
+  c.routes.push_back(Route{"", "example.net", "", {"other"}});
   EXPECT_EQ(chosen(c, "ALERTS@example.org "), "provider");  // trailing space: not an address
   EXPECT_EQ(chosen(c, "a b@example.net"), "other");
 }
