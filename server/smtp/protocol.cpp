@@ -1,6 +1,6 @@
-// The session loop and its cross-cutting policy: line splitting, dispatch, error counting,
-// the asynchronous answers and STARTTLS's reset. The verbs are in protocol_verbs.cpp and
-// protocol_auth.cpp.
+// The session loop and its cross-cutting policy: the service's rules, line splitting, dispatch,
+// error counting, the asynchronous answers and STARTTLS's reset. The verbs are in
+// protocol_verbs.cpp and protocol_auth.cpp.
 #include "server/smtp/protocol.hpp"
 
 #include <array>
@@ -51,9 +51,32 @@ Reply reply_for(Outcome outcome, VerdictReplies usual) {
 
 Protocol::Protocol(ProtocolOptions options)
     : options_(std::move(options)), tls_active_(options_.tls_active) {
-  // RFC 5321 §4.2: no enhanced code on the greeting (RFC 2034 §3).
-  send(220, "", options_.hostname + " ESMTP Postern");
+  // RFC 5321 §4.2: no enhanced code on the greeting (RFC 2034 §3). It names the protocol
+  // spoken, which tells whoever connects whether to greet with EHLO or LHLO.
+  send(220, "", options_.hostname + (speaks_lmtp() ? " LMTP Postern" : " ESMTP Postern"));
 }
+
+// ---- The service's policy ----
+
+// Submission is for the users Postern knows (RFC 6409 §4.3). Inbound and LMTP take mail from
+// anyone for the domains they serve: there is nobody to authenticate, so not even AUTH.
+bool Protocol::requires_auth() const { return options_.service == ProtocolOptions::Service::Submission; }
+
+// Plaintext passwords only under TLS (RFC 4954 §4, §6), unless the driver allows them.
+bool Protocol::offers_auth() const { return requires_auth() && (tls_active_ || options_.auth_without_tls); }
+
+// Which addresses a user may send as is in their grants; without a user, nothing to check.
+bool Protocol::asks_sender_check() const { return requires_auth(); }
+
+// A user may submit to anyone, unless the listener says otherwise; mail from anyone is only
+// for the recipients Postern serves, which the driver knows.
+bool Protocol::asks_recipient_check() const { return options_.check_recipients || !requires_auth(); }
+
+bool Protocol::speaks_lmtp() const { return options_.service == ProtocolOptions::Service::Lmtp; }
+
+std::string_view Protocol::hello_verb() const { return speaks_lmtp() ? "LHLO" : "EHLO"; }
+
+// ---- The session loop ----
 
 void Protocol::receive(std::string_view bytes) {
   if (closed_) return;
@@ -136,19 +159,26 @@ void Protocol::handle_command(std::string_view line) {
   }
 
   using Handler = void (Protocol::*)(std::string_view);
+  // The greetings tell the two protocols apart: an LMTP client greets with LHLO only (RFC 2033
+  // §4.1), and SMTP has no LHLO. Every other verb is common to both.
+  enum class Dialect { Both, Smtp, Lmtp };
   struct Verb {
     std::string_view name;
     Handler handler;
+    Dialect dialect = Dialect::Both;
   };
-  static constexpr std::array<Verb, 13> kVerbs = {{
-      {"EHLO", &Protocol::ehlo},   {"HELO", &Protocol::helo}, {"STARTTLS", &Protocol::starttls},
-      {"AUTH", &Protocol::auth},   {"MAIL", &Protocol::mail}, {"RCPT", &Protocol::rcpt},
-      {"DATA", &Protocol::data},   {"RSET", &Protocol::rset}, {"NOOP", &Protocol::noop},
-      {"QUIT", &Protocol::quit},   {"VRFY", &Protocol::vrfy}, {"HELP", &Protocol::help},
-      {"EXPN", &Protocol::expn},
+  static constexpr std::array<Verb, 14> kVerbs = {{
+      {"EHLO", &Protocol::ehlo, Dialect::Smtp}, {"HELO", &Protocol::helo, Dialect::Smtp},
+      {"LHLO", &Protocol::lhlo, Dialect::Lmtp}, {"STARTTLS", &Protocol::starttls},
+      {"AUTH", &Protocol::auth},                {"MAIL", &Protocol::mail},
+      {"RCPT", &Protocol::rcpt},                {"DATA", &Protocol::data},
+      {"RSET", &Protocol::rset},                {"NOOP", &Protocol::noop},
+      {"QUIT", &Protocol::quit},                {"VRFY", &Protocol::vrfy},
+      {"HELP", &Protocol::help},                {"EXPN", &Protocol::expn},
   }};
+  const Dialect spoken = speaks_lmtp() ? Dialect::Lmtp : Dialect::Smtp;
   for (const Verb& candidate : kVerbs) {
-    if (candidate.name == verb) {
+    if (candidate.name == verb && (candidate.dialect == Dialect::Both || candidate.dialect == spoken)) {
       (this->*candidate.handler)(argument);
       return;
     }
@@ -164,17 +194,20 @@ void Protocol::finish_message() {
   Transaction transaction = std::move(*transaction_);
   transaction_.reset();  // RFC 5321 §4.1.1.4: the transaction ends whatever the outcome
 
+  const std::size_t recipients = transaction.recipients.size();
   switch (verdict) {
     case DataReader::Verdict::Ok:
       break;
     case DataReader::Verdict::BadLineEnding:
-      send(Reply::line(550, "5.6.0", "Message contains bare CR, bare LF or NUL"), MessageRefusal::Malformed);
+      send_message_reply(Reply::line(550, "5.6.0", "Message contains bare CR, bare LF or NUL"), recipients,
+                         MessageRefusal::Malformed);
       return;
     case DataReader::Verdict::LineTooLong:
-      send(Reply::line(500, "5.5.2", "Line too long"), MessageRefusal::Malformed);
+      send_message_reply(Reply::line(500, "5.5.2", "Line too long"), recipients, MessageRefusal::Malformed);
       return;
     case DataReader::Verdict::TooLarge:
-      send(Reply::line(552, "5.3.4", "Message size exceeds fixed limit"), MessageRefusal::TooLarge);
+      send_message_reply(Reply::line(552, "5.3.4", "Message size exceeds fixed limit"), recipients,
+                         MessageRefusal::TooLarge);
       return;
   }
 
@@ -184,19 +217,37 @@ void Protocol::finish_message() {
   await(accept, accept);
 }
 
-void Protocol::send(Reply reply, std::optional<MessageRefusal> refused_message) {
+void Protocol::send(Reply reply) {
   const int code = reply.code;
-  outbox_.push_back(SendReply{std::move(reply), refused_message});
+  outbox_.push_back(SendReply{std::move(reply), std::nullopt});
+  count_reply(code);
+}
+
+void Protocol::send(int code, std::string_view enhanced, std::string_view text) {
+  send(Reply::line(code, enhanced, text));
+}
+
+// The end of a message with `recipients` accepted recipients is answered once in SMTP, and once
+// per recipient, in RCPT order, in LMTP (RFC 2033 §4.2). Postern queues a message once for all
+// its recipients, so they all get the same reply. It is still one message: the replies count
+// as one error, only the first carries `refused_message` so that the driver counts the refusal
+// once, and a 421 for too many errors comes after them all, as the client waits for each.
+void Protocol::send_message_reply(Reply reply, std::size_t recipients,
+                                  std::optional<MessageRefusal> refused_message) {
+  const std::size_t replies = speaks_lmtp() ? recipients : 1;
+  outbox_.push_back(SendReply{reply, refused_message});
+  for (std::size_t i = 1; i < replies; ++i) outbox_.push_back(SendReply{reply, std::nullopt});
+  count_reply(reply.code);
+}
+
+// The session's consequences of one reply just queued.
+void Protocol::count_reply(int code) {
   if (code == 421) {
     close();  // 421 always ends the session (RFC 5321 §3.8)
   } else if (code >= 500 && ++errors_ >= options_.max_errors) {
     outbox_.push_back(SendReply{Reply::line(421, "4.7.0", "Too many errors"), std::nullopt});
     close();
   }
-}
-
-void Protocol::send(int code, std::string_view enhanced, std::string_view text) {
-  send(Reply::line(code, enhanced, text));
 }
 
 // Hands `step` to the driver and stops processing input until it is answered.
@@ -273,12 +324,14 @@ void Protocol::recipient_checked(Outcome outcome) {
 // The transaction already ended with the message (finish_message), whatever the verdict.
 void Protocol::message_handled(Outcome outcome) {
   if (!awaiting_ || !std::holds_alternative<AcceptMessage>(*awaiting_)) return;
+  const std::size_t recipients = std::get<AcceptMessage>(*awaiting_).envelope.recipients.size();
   awaiting_.reset();
   if (outcome.verdict == Outcome::Verdict::Accepted) idle_commands_ = 0;
-  send(reply_for(std::move(outcome), {Reply::line(250, "2.0.0", "Ok"),
-                                      Reply::line(550, "5.7.1", "Message refused"),
-                                      Reply::line(451, "4.3.0", "Temporary failure, try again later"),
-                                      Reply::line(421, "4.7.0", "Too many failures")}));
+  send_message_reply(reply_for(std::move(outcome), {Reply::line(250, "2.0.0", "Ok"),
+                                                    Reply::line(550, "5.7.1", "Message refused"),
+                                                    Reply::line(451, "4.3.0", "Temporary failure, try again later"),
+                                                    Reply::line(421, "4.7.0", "Too many failures")}),
+                     recipients);
 }
 
 }  // namespace smtp

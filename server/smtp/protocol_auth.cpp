@@ -11,14 +11,13 @@
 namespace smtp {
 
 void Protocol::auth(std::string_view argument) {
+  // Inbound and LMTP serve anyone: there is nobody to log in.
+  if (!requires_auth()) return send(503, "5.5.1", "Authentication not enabled");
   if (!extended_) return send(503, "5.5.1", "Send EHLO first");
   // RFC 4954 §4. A transaction implies an authenticated user, so it is checked first to be told.
   if (transaction_) return send(503, "5.5.1", "Not allowed during a mail transaction");
   if (!user_.empty()) return send(503, "5.5.1", "Already authenticated");
-  // Plaintext passwords only under TLS (RFC 4954 §4, §6).
-  if (!tls_active_ && !options_.auth_without_tls) {
-    return send(538, "5.7.11", "Encryption required for requested authentication mechanism");
-  }
+  if (!offers_auth()) return send(538, "5.7.11", "Encryption required for requested authentication mechanism");
 
   const std::vector<std::string_view> words = split_on_spaces(argument);
   if (words.empty() || words.size() > 2) return send(501, "5.5.4", "Syntax: AUTH mechanism [initial-response]");

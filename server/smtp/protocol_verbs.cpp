@@ -1,6 +1,7 @@
 // The SMTP verbs other than AUTH: each checks its own preconditions, in the order the replies
 // document, and sends its replies.
 #include <string>
+#include <utility>
 
 #include "server/smtp/ascii.hpp"
 #include "server/smtp/protocol.hpp"
@@ -21,9 +22,15 @@ bool is_valid_helo_argument(std::string_view argument) {
 
 }  // namespace
 
-// RFC 5321 §4.1.1.1; the extensions Postern implements, no enhanced code (RFC 2034 §3).
-void Protocol::ehlo(std::string_view argument) {
-  if (!is_valid_helo_argument(argument)) return send(501, "5.5.4", "Syntax: EHLO hostname");
+// RFC 5321 §4.1.1.1.
+void Protocol::ehlo(std::string_view argument) { extended_hello("EHLO", argument); }
+
+// RFC 2033 §4.1: LMTP's EHLO, with the same reply.
+void Protocol::lhlo(std::string_view argument) { extended_hello("LHLO", argument); }
+
+// The extensions Postern implements, no enhanced code (RFC 2034 §3).
+void Protocol::extended_hello(std::string_view verb, std::string_view argument) {
+  if (!is_valid_helo_argument(argument)) return send(501, "5.5.4", "Syntax: " + std::string(verb) + " hostname");
   greeted_ = true;
   extended_ = true;
   helo_ = std::string(argument);
@@ -36,7 +43,7 @@ void Protocol::ehlo(std::string_view argument) {
   reply.lines.push_back("SMTPUTF8");                                            // RFC 6531
   reply.lines.push_back("ENHANCEDSTATUSCODES");                                 // RFC 2034
   if (options_.tls_available && !tls_active_) reply.lines.push_back("STARTTLS");  // RFC 3207
-  if (tls_active_ || options_.auth_without_tls) reply.lines.push_back("AUTH PLAIN LOGIN");  // RFC 4954
+  if (offers_auth()) reply.lines.push_back("AUTH PLAIN LOGIN");                   // RFC 4954
   send(std::move(reply));
 }
 
@@ -60,8 +67,8 @@ void Protocol::starttls(std::string_view argument) {
 
 // RFC 5321 §4.1.1.2; submission needs an authenticated user (RFC 6409 §4.3).
 void Protocol::mail(std::string_view argument) {
-  if (!greeted_) return send(503, "5.5.1", "Send EHLO first");
-  if (user_.empty()) return send(530, "5.7.0", "Authentication required");
+  if (!greeted_) return send(503, "5.5.1", "Send " + std::string(hello_verb()) + " first");
+  if (requires_auth() && user_.empty()) return send(530, "5.7.0", "Authentication required");
   if (transaction_) return send(503, "5.5.1", "Sender already specified");
 
   const std::optional<PathArgument> path = split_path_argument(argument, "FROM:");
@@ -69,18 +76,27 @@ void Protocol::mail(std::string_view argument) {
   const MailParametersParse parse = parse_mail_parameters(path->parameters, options_.max_message_size);
   if (parse.problem == ParameterProblem::Unsupported) return send(555, "5.5.4", "Unsupported parameter");
   if (parse.problem == ParameterProblem::TooLarge) return send(552, "5.3.4", "Message size exceeds fixed limit");
-  // A submitted message always has an author to bounce to (RFC 6409 §6.1).
-  if (path->path.empty()) return send(553, "5.7.1", "Null sender not allowed on submission");
+  // The null reverse-path: a submitted message always has an author to bounce to (RFC 6409
+  // §6.1), while mail from elsewhere may be a bounce itself (RFC 5321 §4.5.5).
+  const bool null_sender = path->path.empty();
+  if (null_sender && requires_auth()) return send(553, "5.7.1", "Null sender not allowed on submission");
 
   const std::optional<std::string_view> mailbox = strip_source_route(path->path);
-  const MailboxProblem problem =
-      mailbox ? check_mailbox(*mailbox, parse.parameters.smtputf8) : MailboxProblem::BadSyntax;
+  const MailboxProblem problem = !mailbox      ? MailboxProblem::BadSyntax
+                                 : null_sender ? MailboxProblem::None
+                                               : check_mailbox(*mailbox, parse.parameters.smtputf8);
   if (problem == MailboxProblem::NonAsciiWithoutSmtpUtf8) {
     return send(553, "5.6.7", "Non-ASCII address requires SMTPUTF8");
   }
   if (problem != MailboxProblem::None) return send(553, "5.1.7", "Bad sender address syntax");
 
-  sender_under_check_ = Transaction{std::string(*mailbox), parse.parameters, {}};
+  Transaction transaction{std::string(*mailbox), parse.parameters, {}};
+  // Without a user there are no grants to check the sender against: the transaction starts now.
+  if (!asks_sender_check()) {
+    transaction_ = std::move(transaction);
+    return send(250, "2.1.0", "Ok");
+  }
+  sender_under_check_ = std::move(transaction);
   const CheckSender check{user_, std::string(*mailbox)};
   await(check, check);
 }
@@ -106,7 +122,7 @@ void Protocol::rcpt(std::string_view argument) {
   if (transaction_->recipients.size() >= options_.max_recipients) {
     return refuse_recipient(452, "4.5.3", "Too many recipients");  // RFC 5321 §4.5.3.1.10
   }
-  if (!options_.check_recipients) {
+  if (!asks_recipient_check()) {
     transaction_->recipients.emplace_back(*mailbox);
     return send(250, "2.1.5", "Ok");
   }

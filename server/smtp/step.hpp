@@ -19,12 +19,12 @@ namespace smtp {
 // One accepted message, ready for the filters and the queue. Its content came before it, in
 // MessageData pieces.
 struct Envelope {
-  std::string user;  // the authenticated user who submits it
-  std::string mail_from;
-  std::vector<std::string> recipients;
+  std::string user;                     // the authenticated user who submits it; empty on Inbound and LMTP
+  std::string mail_from;                // empty for the null reverse-path "<>" (never on Submission)
+  std::vector<std::string> recipients;  // the accepted ones, in RCPT order
   BodyType body_type = BodyType::SevenBit;
   bool smtputf8 = false;
-  std::string helo;  // the client's EHLO/HELO argument
+  std::string helo;  // the client's EHLO/HELO/LHLO argument
   friend bool operator==(const Envelope&, const Envelope&) = default;
 };
 
@@ -35,11 +35,13 @@ enum class MessageRefusal {
 };
 
 // Write this reply. Replies may be batched; flush before acting on any other step, which is
-// what makes pipelining work (RFC 2920 §3.1).
+// what makes pipelining work (RFC 2920 §3.1). In LMTP the end of a message is answered once per
+// recipient (RFC 2033 §4.2): that many SendReply steps in a row.
 struct SendReply {
   Reply reply;
   // Set on the reply that refuses a message the protocol judged itself, for the driver's
-  // metrics and log: no AcceptMessage comes for that message.
+  // metrics and log: no AcceptMessage comes for that message. In LMTP, only the first of the
+  // message's replies carries it.
   std::optional<MessageRefusal> refused_message;
   friend bool operator==(const SendReply&, const SendReply&) = default;
 };
@@ -75,23 +77,26 @@ struct VerifyCredentials {
   friend bool operator==(const VerifyCredentials&, const VerifyCredentials&) = default;
 };
 
-// May `user` send as `address`? Answer with Protocol::sender_checked().
+// May `user` send as `address`? Asked on Submission only. Answer with
+// Protocol::sender_checked().
 struct CheckSender {
   std::string user;
   std::string address;  // the reverse-path without angle brackets or source route
   friend bool operator==(const CheckSender&, const CheckSender&) = default;
 };
 
-// May mail go to `address` (syntactically valid, within the recipient limit)? Asked only with
-// ProtocolOptions::check_recipients. Answer with Protocol::recipient_checked().
+// May mail go to `address` (syntactically valid, within the recipient limit)? Asked on
+// Submission only with ProtocolOptions::check_recipients, for every recipient on Inbound and
+// LMTP; a refusal there should carry the driver's own reply ("554 5.7.1 Relay access denied",
+// LMTP's "550 5.1.1 ..."). Answer with Protocol::recipient_checked().
 struct CheckRecipient {
-  std::string user;
+  std::string user;     // empty on Inbound and LMTP
   std::string address;  // the forward-path without angle brackets or source route
   friend bool operator==(const CheckRecipient&, const CheckRecipient&) = default;
 };
 
 // Filter and queue this message (the content of the MessageData pieces before it), then
-// Protocol::message_handled().
+// Protocol::message_handled(). Queued once for all its recipients, in LMTP too.
 struct AcceptMessage {
   Envelope envelope;
   friend bool operator==(const AcceptMessage&, const AcceptMessage&) = default;
@@ -105,19 +110,19 @@ struct Close {
 using Step = std::variant<SendReply, NeedInput, MessageData, StartTls, VerifyCredentials, CheckSender,
                           CheckRecipient, AcceptMessage, Close>;
 
-// A service's answer to VerifyCredentials, CheckSender or AcceptMessage, handed to
-// credentials_checked(), sender_checked() or message_handled(). The protocol sends its usual
-// reply for the verdict, or `reply` when the service has its own words for the client
-// (intake's "250 2.0.0 Ok: queued as ...", a filter's 5xx); that reply should agree with the
-// verdict, which alone decides the session's state.
+// A service's answer to VerifyCredentials, CheckSender, CheckRecipient or AcceptMessage, handed
+// to credentials_checked(), sender_checked(), recipient_checked() or message_handled(). The
+// protocol sends its usual reply for the verdict, or `reply` when the service has its own words
+// for the client (intake's "250 2.0.0 Ok: queued as ...", a filter's 5xx); that reply should
+// agree with the verdict, which alone decides the session's state.
 //
 //   co_return smtp::Outcome::accepted();
 //   co_return smtp::Outcome::authenticated("alice");  // VerifyCredentials: who logged in
 //   co_return smtp::Outcome::refused(smtp::Reply::line(550, "5.7.1", "Sender address rejected: ..."));
 struct Outcome {
   enum class Verdict {
-    Accepted,          // authenticated / sender allowed / message queued
-    Refused,           // bad credentials / sender not granted / message refused
+    Accepted,          // authenticated / sender or recipient allowed / message queued
+    Refused,           // bad credentials / sender not granted / recipient or message refused
     TemporaryFailure,  // could not decide (PostgreSQL unreachable): 4xx, never a pass
     TooManyFailures,   // refused, and the session ends with 421
   };

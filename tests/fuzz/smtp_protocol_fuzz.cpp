@@ -1,15 +1,18 @@
 // Drives smtp::Protocol with arbitrary client bytes, as the network driver would, and checks
 // the invariants every session must keep whatever the client sends.
 //
-// Input: the first byte chooses the listener (high bit set: plaintext with STARTTLS and
-// plaintext AUTH allowed; clear: implicit TLS), the size of MessageData pieces (bit 6: the
-// smallest, 2 octets; clear: 97) and the read size (the low 6 bits, or the whole input when
-// they are 0); the rest is what the client sends. Every asynchronous step is
-// answered, cycling through every verdict, with and without a reply of the service's own.
+// Input: the first byte chooses the service (its value modulo 3: Submission, Inbound, LMTP).
+// The second chooses the listener (high bit set: plaintext with STARTTLS and plaintext AUTH
+// allowed; clear: implicit TLS), the size of MessageData pieces (bit 6: the smallest, 2 octets;
+// clear: 97), the read size (the low 6 bits, or the whole input when they are 0) and whether
+// submission checks recipients (bit 0). The rest is what the client sends. Every asynchronous
+// step is answered, cycling through every verdict, with and without a reply of the service's
+// own.
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -20,6 +23,7 @@
 namespace {
 
 using namespace smtp;
+using Service = ProtocolOptions::Service;
 
 constexpr std::size_t kMaxMessageSize = 4096;
 
@@ -43,10 +47,10 @@ void check_reply(const Reply& reply) {
 }
 
 // What is queued is always clean CRLF text within the limits, never a second message. `body`
-// is the message's MessageData pieces, joined.
-void check_message(const Envelope& envelope, const std::string& body) {
-  check(!envelope.user.empty());
-  check(!envelope.mail_from.empty());
+// is the message's MessageData pieces, joined. Only submission has a user, and a sender always.
+void check_message(Service service, const Envelope& envelope, const std::string& body) {
+  check(envelope.user.empty() == (service != Service::Submission));
+  check(!envelope.mail_from.empty() || service != Service::Submission);
   check(!envelope.recipients.empty());
   check(body.size() <= kMaxMessageSize);
   check(body.empty() || body.ends_with("\r\n"));
@@ -60,16 +64,40 @@ void check_message(const Envelope& envelope, const std::string& body) {
   }
 }
 
+// The replies to the end of a message, its own or the protocol's refusal: one per accepted
+// recipient in LMTP, else one, all the same, and nothing else in between.
+class MessageReplies {
+ public:
+  void expect(std::size_t count) {
+    due_ = count;
+    first_.reset();
+  }
+  bool pending() const { return due_ > 0; }
+  void take(const Reply& reply) {
+    if (first_) check(reply == *first_);
+    first_ = reply;
+    --due_;
+  }
+
+ private:
+  std::size_t due_ = 0;
+  std::optional<Reply> first_;
+};
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  if (size == 0) return 0;
-  const bool plaintext_listener = (data[0] & 0x80) != 0;
-  const std::size_t piece_size = (data[0] & 0x40) != 0 ? 2 : 97;
-  const std::size_t read_size = (data[0] & 0x3F) == 0 ? size : (data[0] & 0x3F);
-  const std::string_view client(reinterpret_cast<const char*>(data + 1), size - 1);
+  if (size < 2) return 0;
+  constexpr std::array kServices = {Service::Submission, Service::Inbound, Service::Lmtp};
+  const Service service = kServices[data[0] % kServices.size()];
+  const std::uint8_t listener = data[1];
+  const bool plaintext_listener = (listener & 0x80) != 0;
+  const std::size_t piece_size = (listener & 0x40) != 0 ? 2 : 97;
+  const std::size_t read_size = (listener & 0x3F) == 0 ? size : (listener & 0x3F);
+  const std::string_view client(reinterpret_cast<const char*>(data + 2), size - 2);
 
   ProtocolOptions options;
+  options.service = service;
   options.hostname = "mx.example.org";
   options.max_message_size = kMaxMessageSize;
   options.message_piece_size = piece_size;
@@ -78,7 +106,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   options.tls_active = !plaintext_listener;
   options.tls_available = true;
   options.auth_without_tls = plaintext_listener;
-  options.check_recipients = (data[0] & 0x01) != 0;
+  options.check_recipients = (listener & 0x01) != 0;
   Protocol protocol(options);
 
   const std::array kAuthOutcomes = {Outcome::accepted(), Outcome::refused(), Outcome::temporary_failure(),
@@ -89,20 +117,42 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                        Outcome::refused(Reply::line(550, "5.7.1", "Rejected by filter")),
                                        Outcome::temporary_failure(), Outcome::accepted(), Outcome::refused(),
                                        Outcome::too_many_failures()};
+  const bool submission = service == Service::Submission;
+  const auto replies_per_message = [service](std::size_t accepted) {
+    return service == Service::Lmtp ? accepted : 1;
+  };
   std::size_t answers = 0;
   bool in_message = false;  // from the 354 until the message is handed over or refused
   std::string body;         // the MessageData pieces of the message being read
+  // RCPTs accepted since the latest accepted MAIL: the transaction's recipients at the end of
+  // its message. (No outcome given below for MAIL or RCPT has its own reply.)
+  std::size_t recipients = 0;
+  MessageReplies message_replies;
   std::size_t pos = 0;
 
   for (;;) {
     Step step = protocol.next();
+    // Nobody logs in where there is no AUTH.
+    check(submission || protocol.authenticated_user().empty());
     if (const auto* send = std::get_if<SendReply>(&step)) {
       check_reply(send->reply);
       // Between the 354 and the end of the message the only reply is the protocol's refusal.
       check(in_message == send->refused_message.has_value());
+      if (send->refused_message) message_replies.expect(replies_per_message(recipients));
+      if (message_replies.pending()) {
+        message_replies.take(send->reply);
+      } else if (send->reply == Reply::line(250, "2.1.0", "Ok")) {
+        recipients = 0;
+      } else if (send->reply == Reply::line(250, "2.1.5", "Ok")) {
+        ++recipients;
+      }
       in_message = send->reply.code == 354;
       body.clear();  // a refused message's pieces are dropped
-    } else if (const auto* data = std::get_if<MessageData>(&step)) {
+      continue;
+    }
+    // A message's replies come all together.
+    check(!message_replies.pending());
+    if (const auto* data = std::get_if<MessageData>(&step)) {
       // Pieces come only within a message, non-empty and bounded, and never past the limit.
       check(in_message && !data->piece.empty() && data->piece.size() <= piece_size);
       body += data->piece;
@@ -120,20 +170,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       protocol.tls_started();
       check(protocol.buffered_bytes() == 0 && protocol.authenticated_user().empty());
     } else if (const auto* verify = std::get_if<VerifyCredentials>(&step)) {
-      check(!in_message && !verify->user.empty() && !verify->password.empty());
+      check(submission && !in_message && !verify->user.empty() && !verify->password.empty());
       protocol.credentials_checked(kAuthOutcomes[answers++ % kAuthOutcomes.size()]);
     } else if (const auto* sender = std::get_if<CheckSender>(&step)) {
-      check(!in_message && sender->user == protocol.authenticated_user() && !sender->address.empty());
+      check(submission && !in_message && sender->user == protocol.authenticated_user() &&
+            !sender->address.empty());
       protocol.sender_checked(kSenderOutcomes[answers++ % kSenderOutcomes.size()]);
     } else if (const auto* recipient = std::get_if<CheckRecipient>(&step)) {
-      check(options.check_recipients && !in_message && recipient->user == protocol.authenticated_user() &&
-            !recipient->address.empty());
+      check((options.check_recipients || !submission) && !in_message &&
+            recipient->user == protocol.authenticated_user() && !recipient->address.empty());
       protocol.recipient_checked(kSenderOutcomes[answers++ % kSenderOutcomes.size()]);
     } else if (const auto* accept = std::get_if<AcceptMessage>(&step)) {
       check(in_message);
-      check_message(accept->envelope, body);
+      check_message(service, accept->envelope, body);
+      check(accept->envelope.recipients.size() == recipients);
       in_message = false;
       body.clear();
+      message_replies.expect(replies_per_message(recipients));
       protocol.message_handled(kMessageOutcomes[answers++ % kMessageOutcomes.size()]);
     } else {
       check(std::holds_alternative<Close>(step));
