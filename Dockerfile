@@ -26,7 +26,7 @@ FROM debian:bookworm
 # nothing else: no compiler, no curl (the health check below uses bash's /dev/tcp).
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      libpqxx-6.4 libpq5 libsodium23 libidn2-0 libyaml-cpp0.7 libssl3 libpcre2-8-0 ca-certificates \
+      libpqxx-6.4 libpq5 libsodium23 libidn2-0 libyaml-cpp0.7 libssl3 libpcre2-8-0 librabbitmq4 ca-certificates \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /var/log/apt /var/log/dpkg.log \
  && useradd --system --uid 10001 --user-group --home-dir /var/lib/postern --no-create-home \
       --shell /usr/sbin/nologin postern \

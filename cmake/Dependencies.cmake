@@ -12,6 +12,7 @@ pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 pkg_check_modules(IDN2 REQUIRED IMPORTED_TARGET libidn2)
 pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)  # postern-combine --imap
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)  # handlers: header patterns
+pkg_check_modules(RABBITMQ REQUIRED IMPORTED_TARGET librabbitmq)  # journal upstreams of kind amqp
 if(POSTERN_TESTS)
   find_package(GTest REQUIRED)
 endif()

@@ -19,6 +19,7 @@ packages=(
   libboost-dev libssl-dev libpqxx-dev libpq-dev libsodium-dev libidn2-dev
   libcli11-dev libyaml-cpp-dev libgtest-dev nlohmann-json3-dev libpcre2-dev
   libcurl4-openssl-dev  # postern-combine --imap
+  librabbitmq-dev  # rabbitmq-c: journal upstreams of kind amqp
   postgresql-15 postgresql-client-15
   clang libclang-rt-14-dev
   prometheus  # promtool: tests/e2e/test_http.py checks GET /metrics with it
@@ -27,12 +28,13 @@ packages=(
   libgfshare-bin  # gfsplit/gfcombine: an independent Shamir implementation the share tests combine with
   dovecot-core dovecot-imapd  # the IMAP server tests/cli/test_postern_combine_imap.py reads shares from
   dovecot-pop3d  # the POP3 server of tests/e2e/test_delivery_pop_before_smtp.py
+  rabbitmq-server python3-pika  # the broker and client of tests/e2e/test_amqp_publisher.py
 )
 if $build_only; then
   packages=(
     build-essential cmake ninja-build pkg-config
     libboost-dev libssl-dev libpqxx-dev libpq-dev libsodium-dev libidn2-dev
-    libcli11-dev libyaml-cpp-dev nlohmann-json3-dev libcurl4-openssl-dev libpcre2-dev
+    libcli11-dev libyaml-cpp-dev nlohmann-json3-dev libcurl4-openssl-dev libpcre2-dev librabbitmq-dev
   )
 fi
 
