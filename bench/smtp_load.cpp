@@ -5,7 +5,8 @@
 // in one session (--reuse), or K per session (--per-session K). It measures each message from
 // the moment MAIL FROM is written to the final 250 after the dot, and each session's setup from
 // connect to the 235 of AUTH, and prints throughput, latency percentiles and failures by cause.
-// A failure is counted, never fatal; every network wait has a timeout.
+// A failure is counted, never fatal; every network wait has a timeout. With --no-auth it drives
+// an inbound listener (no AUTH), with --lmtp an LMTP one.
 //
 // With --users N the sessions log in as N users in turn (as many applications, each with an
 // account of its own, would); with --login-only a session ends after AUTH, for timing logins or
@@ -99,6 +100,10 @@ constexpr const char* kUsage = R"(usage: smtp-load --user U --password P --from 
   --threads T        I/O threads (default 1)
   --timeout S        seconds allowed for each connect, read, write or handshake (default 30)
   --ehlo NAME        EHLO argument (default smtp-load.example)
+  --no-auth          no AUTH (an inbound listener for a trap domain; --user and --password
+                     are not needed)
+  --lmtp             speak LMTP (RFC 2033): LHLO instead of EHLO, no AUTH, one reply per
+                     recipient after the data
   --json             print one JSON object instead of text
   --outcomes FILE    write one line per message that reached DATA: ok (250 after the dot),
                      failed (another reply) or unknown (the session broke after the data was
@@ -116,6 +121,8 @@ struct Options {
   long users = 0;       // 0: every session logs in as `user`
   long first_user = 0;
   bool login_only = false;
+  bool no_auth = false;  // --no-auth, --lmtp
+  bool lmtp = false;
   long idle = 0;        // > 0: the idle mode, this many sessions
   std::vector<asio::ip::address_v4> sources;  // --source-range; empty: any
   long connections = 1;
@@ -215,6 +222,8 @@ Options parse_options(int argc, char** argv) {
     else if (arg == "--per-session") o.per_session = parse_number(arg, next(), 1, 100000000);
     else if (arg == "--reuse") { flag(); o.reuse = true; }
     else if (arg == "--pipelining") { flag(); o.pipelining = true; }
+    else if (arg == "--no-auth") { flag(); o.no_auth = true; }
+    else if (arg == "--lmtp") { flag(); o.lmtp = o.no_auth = true; }
     else if (arg == "--json") { flag(); o.json = true; }
     else if (arg == "--outcomes") o.outcomes_file = next();
     else if (arg == "--retry-for") o.retry_seconds = parse_number(arg, next(), 0, 86400);
@@ -223,7 +232,7 @@ Options parse_options(int argc, char** argv) {
   if (o.reuse) o.per_session = o.messages;
   if (o.login_only) o.per_session = 1;
   if (o.idle > 0) return o;  // no AUTH, no message
-  if (o.user.empty() || o.password.empty()) throw UsageError("--user and --password are required");
+  if (!o.no_auth && (o.user.empty() || o.password.empty())) throw UsageError("--user and --password are required");
   if (o.login_only) return o;
   if (o.from.empty() || o.to.empty()) throw UsageError("--from and --to are required");
   return o;
@@ -497,15 +506,16 @@ asio::awaitable<std::shared_ptr<Session>> greet_session(Run& run, std::string& c
   if (!connected) co_return failed(Reply{}, "connect");
   Reply r = co_await s->read_reply();
   if (r.code != 220) co_return failed(r, "greeting");
-  r = co_await s->command("EHLO " + run.opt.ehlo);
-  if (r.code != 250) co_return failed(r, "EHLO");
+  const std::string hello = run.opt.lmtp ? "LHLO " : "EHLO ";
+  r = co_await s->command(hello + run.opt.ehlo);
+  if (r.code != 250) co_return failed(r, hello.substr(0, 4));
   if (run.opt.starttls) {
     r = co_await s->command("STARTTLS");
     if (r.code != 220) co_return failed(r, "STARTTLS");
     const bool secured = co_await s->handshake();
     if (!secured) co_return failed(Reply{}, "STARTTLS");
-    r = co_await s->command("EHLO " + run.opt.ehlo);
-    if (r.code != 250) co_return failed(r, "EHLO after STARTTLS");
+    r = co_await s->command(hello + run.opt.ehlo);
+    if (r.code != 250) co_return failed(r, hello.substr(0, 4) + "after STARTTLS");
   }
   co_return s;
 }
@@ -521,7 +531,8 @@ asio::awaitable<std::shared_ptr<Session>> open_session(Run& run, Results& res, s
     ++res.sessions_failed;
     co_return nullptr;
   }
-  const Reply r = co_await s->command(who->auth_command);
+  Reply r{235, ""};
+  if (!run.opt.no_auth) r = co_await s->command(who->auth_command);
   if (r.code != 235) {
     cause = s->cause(r, "AUTH");
     s->close();
@@ -598,8 +609,13 @@ asio::awaitable<std::string> send_message(Session& s, const Identity& who, Run& 
       outcome("unknown");
       co_return cause.empty() ? s.cause(Reply{}, "end of data") : cause;
     }
-    const Reply r = co_await s.read_reply();
+    Reply r = co_await s.read_reply();
     expect(r, 250, "end of data");
+    // LMTP answers each recipient (RFC 2033 §4.2); they were all accepted, or cause is set.
+    for (std::size_t i = 1; run.opt.lmtp && i < rcpts && r.code == 250; ++i) {
+      r = co_await s.read_reply();
+      expect(r, 250, "end of data");
+    }
     outcome(r.code == 250 ? "ok" : r.code == 0 ? "unknown" : "failed");
   }
   if (cause.empty()) {

@@ -182,8 +182,8 @@ json recipients_json(const std::vector<schema::QueueRecipient>& recipients, bool
       if (!r.destinations.empty()) {
         json shares = json::array();
         for (const auto& d : r.destinations) {
-          shares.push_back({{"index", d.index}, {"mailbox", d.mailbox}, {"upstream", d.upstream},
-                            {"status", d.status}, {"attempts", d.attempts},
+          shares.push_back({{"index", d.index}, {"kind", d.copy ? "copy" : "share"}, {"mailbox", d.mailbox},
+                            {"upstream", d.upstream}, {"status", d.status}, {"attempts", d.attempts},
                             {"last_reply", null_if_empty(d.last_reply)}});
         }
         item["shares"] = std::move(shares);
@@ -544,7 +544,9 @@ void print_queued_message(std::ostream& out, const schema::QueuedMessageDetails&
   const auto& e = m.entry;
   if (format == Format::Json) {
     json message = entry_json(e, true);
-    message["auth_user"] = m.auth_user;
+    message["auth_user"] = null_if_empty(m.auth_user);
+    message["intake"] = m.intake;
+    message["dsn"] = m.dsn;
     message["client_address"] = m.client_address;
     message["helo"] = m.helo;
     message["body_type"] = m.body_type;
@@ -561,12 +563,14 @@ void print_queued_message(std::ostream& out, const schema::QueuedMessageDetails&
   out << "--- Show " << printable_line(e.id) << " ---\n";
   out << "  Sender: " << envelope_sender(e.sender) << '\n';
   out << "  Queued: " << e.created_at << " (" << short_duration(e.age_seconds) << " ago) by "
-      << printable_line(m.auth_user) << " from " << printable_line(m.client_address);
+      << (m.auth_user.empty() ? m.intake + " intake" : printable_line(m.auth_user)) << " from "
+      << printable_line(m.client_address);
   if (!m.helo.empty()) out << " (HELO " << printable_line(m.helo) << ")";
   out << '\n';
   out << "  Size: " << plural(m.size, "byte", "bytes") << ", " << printable_line(m.body_type)
       << (m.smtputf8 ? ", SMTPUTF8" : "") << '\n';
   if (!m.upstream.empty()) out << "  Upstream: " << printable_line(m.upstream) << " (chosen by a handler)\n";
+  if (!m.dsn) out << "  DSN: none (failed recipients stay listed here until deleted or expired)\n";
   out << "  Attempts: " << e.attempts << '\n';
   out << "  Next attempt: " << e.next_attempt_at << " (" << when_due(e.next_attempt_in_seconds)
       << ")\n";
@@ -588,8 +592,8 @@ void print_queued_message(std::ostream& out, const schema::QueuedMessageDetails&
     if (!r.last_reply.empty()) out << ", last reply: " << printable_line(r.last_reply);
     out << '\n';
     for (const auto& d : r.destinations) {
-      out << "        share " << d.index << " of " << r.destinations.size() << " to " << printable_line(d.mailbox)
-          << " via " << printable_line(d.upstream) << "  " << d.status << ", "
+      out << "        " << (d.copy ? "copy " : "share ") << d.index << " of " << r.destinations.size() << " to "
+          << printable_line(d.mailbox) << " via " << printable_line(d.upstream) << "  " << d.status << ", "
           << plural(d.attempts, "attempt", "attempts");
       if (!d.last_reply.empty()) out << ", last reply: " << printable_line(d.last_reply);
       out << '\n';

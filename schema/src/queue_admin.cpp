@@ -41,15 +41,17 @@ constexpr const char* kRecipientsOf =
     POSTERN_TS("updated_at") " FROM postern_queue_recipients WHERE message_id = $1 ORDER BY position";
 
 constexpr const char* kDestinationsOf =
-    "SELECT position, share_index, mailbox, upstream, status, attempts, COALESCE(last_reply, '') "
-    "FROM postern_queue_destinations WHERE message_id = $1 ORDER BY position, share_index";
+    "SELECT d.position, d.share_index, d.mailbox, d.upstream, d.status, d.attempts, COALESCE(d.last_reply, ''), "
+    "       r.share_scheme = 'copy' "
+    "FROM postern_queue_destinations d JOIN postern_queue_recipients r USING (message_id, position) "
+    "WHERE d.message_id = $1 ORDER BY d.position, d.share_index";
 
 // $2: how many bytes of the message to read (the header section is within them, or cut): the
 // start of its first chunk, or of a body an older replica queued whole (migrations/0005).
 constexpr const char* kShow =
-    "SELECT " POSTERN_ENTRY_COLUMNS ", q.auth_user, q.client_address, q.helo, q.body_type, "
+    "SELECT " POSTERN_ENTRY_COLUMNS ", COALESCE(q.auth_user, ''), q.client_address, q.helo, q.body_type, "
     "q.smtputf8, q.size, COALESCE(q.lease_owner, ''), COALESCE(" POSTERN_TS("q.lease_until") ", ''), "
-    "COALESCE(q.upstream, ''), "
+    "COALESCE(q.upstream, ''), q.intake, q.dsn, "
     "COALESCE((SELECT substring(c.data FROM 1 FOR $2) FROM postern_message_chunks c "
     "          WHERE c.message_id = q.id AND c.seq = 0), "
     "         postern_legacy_message_slice(q.id, 0, $2), ''::bytea), q.size "
@@ -172,6 +174,8 @@ std::optional<QueuedMessageDetails> show_queued(pqxx::connection_base& db, const
     d.lease_owner = row[c++].as<std::string>();
     d.lease_until = row[c++].as<std::string>();
     d.upstream = row[c++].as<std::string>();
+    d.intake = row[c++].as<std::string>();
+    d.dsn = row[c++].as<bool>();
     const std::string start = pqxx::binarystring(row[c++]).str();
     const auto stored = row[c++].as<long long>();
     if (!d.entry.leased) {  // an expired lease is history, not state
@@ -190,8 +194,8 @@ std::optional<QueuedMessageDetails> show_queued(pqxx::connection_base& db, const
       const auto position = r[0].as<std::size_t>();  // 1-based, as the recipients are listed
       if (position == 0 || position > d.entry.recipients.size()) continue;
       d.entry.recipients[position - 1].destinations.push_back(
-          {r[1].as<int>(), r[2].as<std::string>(), r[3].as<std::string>(), r[4].as<std::string>(), r[5].as<int>(),
-           r[6].as<std::string>()});
+          {r[1].as<int>(), r[7].as<bool>(), r[2].as<std::string>(), r[3].as<std::string>(), r[4].as<std::string>(),
+           r[5].as<int>(), r[6].as<std::string>()});
     }
     tx.commit();
     return d;

@@ -13,13 +13,13 @@ namespace {
 constexpr Statement kStatements[] = {
     {"queue_share_seed", "UPDATE postern_queue SET share_seed = $2 WHERE id = $1"},
     {"queue_share_recipient",
-     "UPDATE postern_queue_recipients SET share_scheme = $3, share_threshold = $4, share_format = $5 "
+     "UPDATE postern_queue_recipients SET share_scheme = $3, share_threshold = $4, share_format = NULLIF($5, '') "
      "WHERE message_id = $1 AND position = $2"},
     {"queue_share_target",
      "INSERT INTO postern_queue_destinations (message_id, position, share_index, mailbox, upstream, envelope_from) "
      "VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''))"},
     {"queue_claimed_share_recipients",
-     "SELECT r.position, r.share_scheme, r.share_threshold, r.share_format, "
+     "SELECT r.position, r.share_scheme, r.share_threshold, COALESCE(r.share_format, ''), "
      "       (SELECT count(*) FROM postern_queue_destinations d "
      "         WHERE d.message_id = r.message_id AND d.position = r.position) "
      "  FROM postern_queue_recipients r "

@@ -22,8 +22,9 @@ namespace {
 // an address). An empty message has no chunk.
 constexpr const char* kEnqueue = R"sql(
 WITH message AS (
-  INSERT INTO postern_queue (id, sender, auth_user, client_address, helo, body_type, smtputf8, size, upstream)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, octet_length($9::bytea), NULLIF($10, ''))
+  INSERT INTO postern_queue (id, sender, auth_user, client_address, helo, body_type, smtputf8, size, upstream,
+                             intake, dsn)
+  VALUES ($1, $2, NULLIF($3, ''), $4, $5, $6, $7, octet_length($9::bytea), NULLIF($10, ''), $11, $12)
   RETURNING id
 ), recipients AS (
   INSERT INTO postern_queue_recipients (message_id, position, recipient)
@@ -58,7 +59,7 @@ UPDATE postern_queue q
  WHERE q.id = due.id AND )sql" POSTERN_NO_FLUSH_WAIT R"sql(
 RETURNING q.id, q.sender, q.body_type, q.smtputf8, q.size, q.attempts,
           extract(epoch FROM now() - q.created_at)::bigint, extract(epoch FROM q.created_at)::bigint,
-          q.share_seed, q.upstream,
+          q.share_seed, q.upstream, q.dsn,
           (SELECT string_agg(r.position || ' ' || (r.share_scheme IS NOT NULL)::integer || ' ' || r.recipient,
                              chr(10) ORDER BY r.position)
              FROM postern_queue_recipients r WHERE r.message_id = q.id AND r.status = 'pending'),
@@ -88,10 +89,12 @@ constexpr const char* kLockOwned = R"sql(
 SELECT 1 FROM postern_queue WHERE id = $1 AND lease_owner = $2 AND )sql" POSTERN_NO_FLUSH_WAIT R"sql( FOR UPDATE
 )sql";
 
+// $2: keep a message whose recipients failed (AttemptRecord::keep_failed).
 constexpr const char* kFinishIfDone = R"sql(
 DELETE FROM postern_queue
  WHERE id = $1
    AND NOT EXISTS (SELECT 1 FROM postern_queue_recipients WHERE message_id = $1 AND status = 'pending')
+   AND NOT ($2 AND EXISTS (SELECT 1 FROM postern_queue_recipients WHERE message_id = $1 AND status = 'failed'))
 )sql";
 
 constexpr const char* kRelease = R"sql(
@@ -167,7 +170,8 @@ void insert_envelope(pqxx::transaction_base& tx, const QueuedMessage& message, c
   auto rows = tx.exec_prepared("queue_enqueue", message.id, message.sender, message.auth_user,
                                message.client_address, message.helo, message.eight_bit_mime ? "8BITMIME" : "7BIT",
                                message.smtputf8, join_recipients(message.recipients),
-                               pqxx::binarystring(first_chunk.data(), first_chunk.size()), message.upstream);
+                               pqxx::binarystring(first_chunk.data(), first_chunk.size()), message.upstream,
+                               message.intake, message.dsn);
   if (rows.empty() || rows[0][1].as<std::size_t>() != message.recipients.size()) {
     throw DatabaseUnavailable("queue insert stored an unexpected number of recipients");
   }
@@ -199,11 +203,13 @@ void add_claimed_recipients(ClaimedMessage& message, const std::string& lines, s
 }
 
 // An attempt that the one statement of kDeleteSettled records: every recipient settled, no
-// share and no DSN to write.
+// share and no DSN to write, and no failure that keeps the message.
 bool settles_everything(const AttemptRecord& record) {
   return !record.bounce && record.shares.empty() &&
-         std::none_of(record.recipients.begin(), record.recipients.end(),
-                      [](const RecipientUpdate& r) { return r.outcome == RecipientOutcome::Deferred; });
+         std::none_of(record.recipients.begin(), record.recipients.end(), [&](const RecipientUpdate& r) {
+           return r.outcome == RecipientOutcome::Deferred ||
+                  (record.keep_failed && r.outcome == RecipientOutcome::Failed);
+         });
 }
 
 // The positions of an attempt's recipients as a PostgreSQL array: "{1,2}".
@@ -296,8 +302,9 @@ std::vector<ClaimedMessage> claim_due(pqxx::connection_base& db, const std::stri
         m.arrival_time = row[7].as<long long>();
         if (!row[8].is_null()) m.share_seed = pqxx::binarystring(row[8]).str();
         if (!row[9].is_null()) m.upstream = row[9].as<std::string>();
-        add_claimed_recipients(m, row[10].is_null() ? std::string() : row[10].as<std::string>(), shared.emplace_back());
-        if (!row[11].is_null()) m.body = std::make_shared<const std::string>(pqxx::binarystring(row[11]).str());
+        m.dsn = row[10].as<bool>();
+        add_claimed_recipients(m, row[11].is_null() ? std::string() : row[11].as<std::string>(), shared.emplace_back());
+        if (!row[12].is_null()) m.body = std::make_shared<const std::string>(pqxx::binarystring(row[12]).str());
         claimed.push_back(std::move(m));
       }
     }
@@ -339,7 +346,7 @@ bool record_attempt(pqxx::connection_base& db, const AttemptRecord& record) {
     }
     record_shares(tx, record);
     if (record.bounce) insert_message(tx, *record.bounce, Body{*record.bounce});
-    if (tx.exec_prepared("queue_finish_if_done", record.message_id).affected_rows() == 0) {
+    if (tx.exec_prepared("queue_finish_if_done", record.message_id, record.keep_failed).affected_rows() == 0) {
       tx.exec_prepared("queue_release", record.message_id, record.retry_after_seconds, record.last_error);
     }
     tx.commit();

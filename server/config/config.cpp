@@ -100,17 +100,58 @@ void read_tls(Section& root, Config& cfg, Checks& checks) {
   });
 }
 
+// The settings that depend on a listener's kind and role, and their defaults: an LMTP listener
+// is inbound, on loopback port 24 or a unix socket, without TLS or AUTH; an inbound one takes port
+// 25 and needs the domains it accepts; only inbound ones have them.
+void check_listener_kind(const Section& s, ListenerConfig& l) {
+  if (l.kind == ListenerKind::Lmtp) {
+    if (s.has("role") && l.role == ListenerRole::Submission) {
+      s.fail_at("role", "submission is not allowed with kind: lmtp (LMTP is inbound only)");
+    }
+    l.role = ListenerRole::Inbound;
+    for (const std::string_view key : {"tls", "allow_plaintext_auth_on_loopback"}) {
+      if (s.has(key)) s.fail_at(key, "not allowed with kind: lmtp");
+    }
+    if (!s.has("address")) l.address = "127.0.0.1";
+    if (!s.has("port")) l.port = 24;
+    if (!l.path.empty()) {
+      for (const std::string_view key : {"address", "port"}) {
+        if (s.has(key)) s.fail_at(key, "cannot be combined with path (a unix socket)");
+      }
+      if (l.path.front() != '/') s.fail_at("path", "expected an absolute path, got " + quote(l.path));
+    }
+  } else if (s.has("path")) {
+    s.fail_at("path", "not allowed with kind: smtp (a unix socket is for kind: lmtp)");
+  }
+  if (l.role == ListenerRole::Submission) {
+    if (s.has("accept_domains")) s.fail_at("accept_domains", "not allowed with role: submission");
+    return;
+  }
+  if (s.has("allow_plaintext_auth_on_loopback")) {
+    s.fail_at("allow_plaintext_auth_on_loopback", "not allowed with role: inbound (no AUTH there)");
+  }
+  if (l.accept_domains.empty()) s.fail_at("accept_domains", "required with role: inbound and kind: lmtp");
+  if (l.kind == ListenerKind::Smtp && !s.has("port")) l.port = 25;
+  if (!s.has("dsn")) l.dsn = false;  // no backscatter to forged senders
+}
+
 void read_listeners(Section& root, Config& cfg, Checks& checks) {
   std::vector<ListenerConfig> listeners;
   const bool present = root.list("listeners", [&](Section& s) {
     ListenerConfig listener;
+    s.read("kind", listener.kind, {{"smtp", ListenerKind::Smtp}, {"lmtp", ListenerKind::Lmtp}});
+    s.read("role", listener.role, {{"submission", ListenerRole::Submission}, {"inbound", ListenerRole::Inbound}});
     if (s.read("address", listener.address) && !is_ip_address(listener.address)) {
       s.fail_at("address", "expected an IPv4 or IPv6 address, got " + quote(listener.address));
     }
     s.read("port", listener.port);
+    s.read("path", listener.path);
     s.read("tls", listener.tls,
            {{"starttls", ListenerTls::StartTls}, {"implicit", ListenerTls::Implicit}});
     s.read("allow_plaintext_auth_on_loopback", listener.allow_plaintext_auth_on_loopback);
+    listener.accept_domains = read_domains(s, "accept_domains");
+    s.read("dsn", listener.dsn);
+    check_listener_kind(s, listener);
     if (listener.tls == ListenerTls::Implicit) {
       checks.push_back([s, &cfg] {
         if (!cfg.tls) s.fail_at("tls", "implicit needs a tls section (certificate and key)");

@@ -30,11 +30,30 @@ enum class ListenerTls {
   Implicit,  // TLS from the first byte (port 465); needs a tls section
 };
 
+enum class ListenerKind {
+  Smtp,  // SMTP (RFC 5321)
+  Lmtp,  // LMTP (RFC 2033): a reply per recipient after the data; always inbound
+};
+
+enum class ListenerRole {
+  Submission,  // authenticated users send as the addresses they are granted (ports 587, 465, 9000)
+  Inbound,     // anyone sends to the accept_domains only: a catch-all for them (port 25 style)
+};
+
 struct ListenerConfig {
-  std::string address = "0.0.0.0";  // an IPv4 or IPv6 literal
-  std::uint16_t port = 9000;
+  ListenerKind kind = ListenerKind::Smtp;
+  ListenerRole role = ListenerRole::Submission;  // kind lmtp: always Inbound
+  std::string address = "0.0.0.0";  // an IPv4 or IPv6 literal; kind lmtp: 127.0.0.1 by default
+  std::uint16_t port = 9000;         // role inbound: 25; kind lmtp: 24
+  std::string path;                  // kind lmtp: a unix socket instead of TCP (address and port)
   ListenerTls tls = ListenerTls::StartTls;
   bool allow_plaintext_auth_on_loopback = false;  // AUTH without TLS from 127.0.0.0/8 and ::1
+  // Inbound and LMTP: the domains whose every mailbox is accepted (normalised); any other
+  // recipient is refused, so the listener relays nowhere else.
+  std::vector<std::string> accept_domains;
+  // Whether a recipient that finally fails makes a DSN to the sender: yes for submission; no for
+  // inbound and LMTP by default (their senders are forged: a DSN would be backscatter).
+  bool dsn = true;
 };
 
 struct TlsConfig {  // both paths are set; the files are read by the TLS set-up, not here

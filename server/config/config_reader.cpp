@@ -304,4 +304,16 @@ std::string read_domain(Section& s, std::string_view key) {
   return *domain;
 }
 
+std::vector<std::string> read_domains(Section& s, std::string_view key) {
+  std::vector<std::string> texts;
+  if (!s.read(key, texts)) return {};
+  std::vector<std::string> domains;
+  for (const std::string& text : texts) {
+    const auto domain = schema::normalize_domain(text);
+    if (!domain) s.fail_at(key, quote(text) + ": " + domain.error);
+    domains.push_back(*domain);
+  }
+  return domains;
+}
+
 }  // namespace postern::config::detail

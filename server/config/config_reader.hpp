@@ -46,6 +46,8 @@ bool is_plain_name(const std::string& name);
 class Section;
 std::string read_address(Section& s, std::string_view key);
 std::string read_domain(Section& s, std::string_view key);
+// A sequence of domains, each normalised; empty when the key is absent.
+std::vector<std::string> read_domains(Section& s, std::string_view key);
 
 // "file:line: path: message", or "file: path: message" when line is 0 (no place in the file).
 [[noreturn]] void fail(const std::string& file, int line, std::string_view path,

@@ -18,17 +18,57 @@ namespace postern::config::detail {
 namespace {
 
 using postern::delivery::DeliveryConfig;
+using postern::delivery::JournalFormat;
 using postern::delivery::PopBeforeSmtp;
 using postern::delivery::Route;
 using postern::delivery::Upstream;
 using postern::delivery::UpstreamKind;
 using postern::delivery::UpstreamSecurity;
 
-// The keys that mean something only for kind: smtp.
-constexpr std::array<std::string_view, 13> kSmtpOnlyKeys = {
-    "host", "port", "security", "verify_certificate", "ca_file", "username", "password_file",
-    "password_env", "ehlo_name", "max_connections", "timeout_seconds", "idle_seconds",
-    "pop_before_smtp"};
+// The keys each kind of upstream takes besides name and kind; any other is refused with it.
+struct KindKeys {
+  UpstreamKind kind;
+  std::string_view name;
+  std::vector<std::string_view> keys;
+};
+
+const std::vector<KindKeys>& kind_keys() {
+  static const std::vector<KindKeys> kinds = {
+      {UpstreamKind::Smtp, "smtp",
+       {"host", "port", "security", "verify_certificate", "ca_file", "username", "password_file", "password_env",
+        "ehlo_name", "max_connections", "timeout_seconds", "idle_seconds", "pop_before_smtp", "rewrite"}},
+      {UpstreamKind::Maildir, "maildir", {"path", "rewrite"}},
+      {UpstreamKind::Hpfeeds, "hpfeeds",
+       {"host", "port", "security", "verify_certificate", "ca_file", "timeout_seconds", "ident", "secret_file",
+        "secret_env", "channels", "format", "max_frame_bytes", "error_grace_milliseconds", "rewrite"}},
+      {UpstreamKind::Amqp, "amqp",
+       {"host", "port", "security", "verify_certificate", "ca_file", "timeout_seconds", "max_connections",
+        "username", "password_file", "password_env", "vhost", "exchange", "exchange_type", "declare_exchange",
+        "routing_key", "persistent", "mandatory", "format", "rewrite"}},
+  };
+  return kinds;
+}
+
+const KindKeys& keys_of(UpstreamKind kind) {
+  for (const KindKeys& k : kind_keys()) {
+    if (k.kind == kind) return k;
+  }
+  return kind_keys().front();
+}
+
+// Every key an upstream may have with some kind, so that one of another kind is named as such
+// rather than as unknown.
+void refuse_keys_of_other_kinds(const Section& s, UpstreamKind kind) {
+  const KindKeys& own = keys_of(kind);
+  for (const KindKeys& other : kind_keys()) {
+    for (const std::string_view key : other.keys) {
+      if (!s.has(key) || std::find(own.keys.begin(), own.keys.end(), key) != own.keys.end()) continue;
+      std::string message = "not allowed with kind: " + std::string(own.name);
+      if (key == "path") message += " (it is for kind: maildir)";
+      s.fail_at(key, message);
+    }
+  }
+}
 
 // The longest pause after a POP3 login: a delivery waits it out while holding its lease.
 constexpr unsigned kMaxPopWaitSeconds = 300;
@@ -89,21 +129,24 @@ void read_security(Section& s, UpstreamSecurity& security) {
           {"tls", UpstreamSecurity::Tls}});
 }
 
+// A secret from `<name>_file` or `<name>_env`, exactly one of them; `owner` is the key that
+// needs it (username, ident).
+std::string resolve_secret(const Section& s, const PasswordSource& source, const Environment& env,
+                           const std::string& name, std::string_view owner) {
+  const std::string file_key = name + "_file";
+  const std::string env_key = name + "_env";
+  if (source.has_file && source.has_env) s.fail_at(env_key, "cannot be combined with " + file_key);
+  if (source.has_file) return read_secret_file(s, file_key, source.file);
+  if (!source.has_env) s.fail_at(owner, "needs " + file_key + " or " + env_key);
+  const auto value = env(source.variable);
+  if (!value) s.fail_at(env_key, "environment variable " + source.variable + " is not set");
+  if (value->empty()) s.fail_at(env_key, "environment variable " + source.variable + " is empty");
+  return *value;
+}
+
 // The password behind username: from password_file or password_env, exactly one of them.
 std::string resolve_password(const Section& s, const PasswordSource& source, const Environment& env) {
-  if (source.has_file && source.has_env) {
-    s.fail_at("password_env", "cannot be combined with password_file");
-  }
-  if (source.has_file) return read_secret_file(s, "password_file", source.file);
-  if (!source.has_env) s.fail_at("username", "needs password_file or password_env");
-  const auto value = env(source.variable);
-  if (!value) {
-    s.fail_at("password_env", "environment variable " + source.variable + " is not set");
-  }
-  if (value->empty()) {
-    s.fail_at("password_env", "environment variable " + source.variable + " is empty");
-  }
-  return *value;
+  return resolve_secret(s, source, env, "password", "username");
 }
 
 // The certificate keys, which mean something only with TLS and verification.
@@ -126,20 +169,58 @@ void check_password_in_clear(const Section& s, UpstreamSecurity security, const 
                             "localhost, 127.0.0.0/8, ::1)");
 }
 
+// A journal broker speaks TLS from the first byte or not at all: security none or tls, tls by
+// default; then the port of the kind's TLS or plain service.
+void check_journal_transport(const Section& s, Upstream& u, std::string_view kind, std::uint16_t plain_port,
+                             std::uint16_t tls_port) {
+  if (u.host.empty()) s.fail_at("host", "required with kind: " + std::string(kind));
+  if (!s.has("security")) u.security = UpstreamSecurity::Tls;
+  if (u.security == UpstreamSecurity::StartTls) {
+    s.fail_at("security", "starttls is not spoken by kind: " + std::string(kind) + " (use none or tls)");
+  }
+  check_tls_keys(s, u.security, u.verify_certificate);
+  if (!s.has("port")) u.port = u.security == UpstreamSecurity::Tls ? tls_port : plain_port;
+}
+
+// The largest frame header and smallest payload room a PUBLISH needs: 5 header bytes, two
+// length-prefixed names of up to 255 bytes.
+constexpr std::size_t kMinHpfeedsFrame = 5 + 256 + 256 + 1;
+
+void check_hpfeeds(const Section& s, Upstream& u, const PasswordSource& secret, const Environment& env) {
+  check_journal_transport(s, u, "hpfeeds", 10000, 10000);
+  auto& h = u.hpfeeds;
+  if (h.ident.empty()) s.fail_at("ident", "required with kind: hpfeeds");
+  if (h.ident.size() > 255) s.fail_at("ident", "longer than 255 bytes");
+  if (h.channels.empty()) s.fail_at("channels", "required with kind: hpfeeds");
+  for (const std::string& channel : h.channels) {
+    if (channel.size() > 255) s.fail_at("channels", "channel " + quote(channel) + " is longer than 255 bytes");
+  }
+  if (h.max_frame_bytes < kMinHpfeedsFrame) {
+    s.fail_at("max_frame_bytes", "must be at least " + std::to_string(kMinHpfeedsFrame));
+  }
+  h.secret = resolve_secret(s, secret, env, "secret", "ident");
+}
+
+void check_amqp(const Section& s, Upstream& u, const PasswordSource& source, const Environment& env) {
+  check_journal_transport(s, u, "amqp", 5672, 5671);
+  if (u.username.empty()) s.fail_at("username", "required with kind: amqp");
+  check_password_in_clear(s, u.security, u.host);  // AMQP's PLAIN login shows it
+  u.password = resolve_password(s, source, env);
+}
+
 // Kind-dependent checks and defaults for one upstream, once the whole file has been read.
-void check_upstream(const Section& s, Upstream& u, const PasswordSource& source,
+void check_upstream(const Section& s, Upstream& u, const PasswordSource& source, const PasswordSource& secret,
                     const Environment& env) {
+  refuse_keys_of_other_kinds(s, u.kind);
   if (u.kind == UpstreamKind::Maildir) {
-    for (const std::string_view key : kSmtpOnlyKeys) {
-      if (s.has(key)) s.fail_at(key, "not allowed with kind: maildir");
-    }
     if (u.maildir.empty()) s.fail_at("path", "required with kind: maildir");
     if (u.maildir.front() != '/') {
       s.fail_at("path", "expected an absolute path, got " + quote(u.maildir));
     }
     return;
   }
-  if (s.has("path")) s.fail_at("path", "not allowed with kind: smtp (it is for kind: maildir)");
+  if (u.kind == UpstreamKind::Hpfeeds) return check_hpfeeds(s, u, secret, env);
+  if (u.kind == UpstreamKind::Amqp) return check_amqp(s, u, source, env);
   if (u.host.empty()) s.fail_at("host", "required with kind: smtp");
   check_tls_keys(s, u.security, u.verify_certificate);
   // AUTH PLAIN/LOGIN without TLS shows the password to anyone on the path.
@@ -196,6 +277,37 @@ std::optional<PopSection> read_pop_before_smtp(Section& s, Upstream& u) {
   return found;
 }
 
+void read_format(Section& s, JournalFormat& format) {
+  s.read("format", format, {{"json", JournalFormat::Json}, {"raw", JournalFormat::Raw}});
+}
+
+// The keys of kind: hpfeeds and kind: amqp; returns where hpfeeds' secret comes from.
+PasswordSource read_journal_keys(Section& s, Upstream& u) {
+  if (s.has("secret")) {
+    s.fail_at("secret", "inline secrets are not allowed: use secret_file or secret_env");
+  }
+  PasswordSource secret;
+  secret.has_file = s.read("secret_file", secret.file);
+  secret.has_env = s.read("secret_env", secret.variable);
+  auto& h = u.hpfeeds;
+  s.read("ident", h.ident);
+  s.read("channels", h.channels);
+  s.read("max_frame_bytes", h.max_frame_bytes);
+  s.read("error_grace_milliseconds", h.error_grace_milliseconds, 0, 60000);
+  auto& a = u.amqp;
+  s.read("vhost", a.vhost);
+  s.read("exchange", a.exchange);
+  s.read("exchange_type", a.exchange_type, {{"direct", std::string("direct")}, {"fanout", std::string("fanout")},
+                                            {"topic", std::string("topic")}, {"headers", std::string("headers")}});
+  s.read("declare_exchange", a.declare_exchange);
+  s.read("routing_key", a.routing_key, Empty::Allowed);
+  s.read("persistent", a.persistent);
+  s.read("mandatory", a.mandatory);
+  if (u.kind == UpstreamKind::Hpfeeds) read_format(s, h.format);
+  if (u.kind == UpstreamKind::Amqp) read_format(s, a.format);
+  return secret;
+}
+
 void read_upstreams(Section& root, DeliveryConfig& cfg, const Environment& env, Checks& checks) {
   root.list("upstreams", [&](Section& s) {
     Upstream u;
@@ -203,7 +315,11 @@ void read_upstreams(Section& root, DeliveryConfig& cfg, const Environment& env, 
     if (s.read("name", u.name) && !is_plain_name(u.name)) {
       s.fail_at("name", "expected letters, digits, '.', '_' or '-', got " + quote(u.name));
     }
-    s.read("kind", u.kind, {{"smtp", UpstreamKind::Smtp}, {"maildir", UpstreamKind::Maildir}});
+    s.read("kind", u.kind,
+           {{"smtp", UpstreamKind::Smtp},
+            {"maildir", UpstreamKind::Maildir},
+            {"hpfeeds", UpstreamKind::Hpfeeds},
+            {"amqp", UpstreamKind::Amqp}});
     u.host = read_host(s);
     s.read("port", u.port);
     read_security(s, u.security);
@@ -222,9 +338,10 @@ void read_upstreams(Section& root, DeliveryConfig& cfg, const Environment& env, 
       u.rewrite_reply_to = read_address(r, "reply_to");
     });
     const std::optional<PopSection> pop = read_pop_before_smtp(s, u);
+    const PasswordSource secret = read_journal_keys(s, u);
     const std::size_t index = cfg.upstreams.size();
     cfg.upstreams.push_back(std::move(u));
-    checks.push_back([s, index, source, pop, &cfg, &env] {
+    checks.push_back([s, index, source, secret, pop, &cfg, &env] {
       Upstream& upstream = cfg.upstreams[index];
       if (upstream.name.empty()) s.fail_at("name", "required");
       for (std::size_t i = 0; i < index; ++i) {
@@ -232,7 +349,7 @@ void read_upstreams(Section& root, DeliveryConfig& cfg, const Environment& env, 
           s.fail_at("name", "duplicate upstream name " + quote(upstream.name));
         }
       }
-      check_upstream(s, upstream, source, env);
+      check_upstream(s, upstream, source, secret, env);
       if (pop) check_pop_before_smtp(pop->section, *upstream.pop_before_smtp, pop->source, env);
     });
   });
@@ -245,21 +362,34 @@ bool read_routes(Section& root, DeliveryConfig& cfg, Checks& checks) {
     Route route;
     route.sender = ascii_lower(read_address(s, "sender"));
     route.sender_domain = read_domain(s, "sender_domain");
+    route.recipient_domain = read_domain(s, "recipient_domain");
     std::string upstream;
-    if (s.read("upstream", upstream)) route.upstreams.push_back(upstream);
+    const bool one = s.read("upstream", upstream);
+    if (one) route.upstreams.push_back(upstream);
+    const bool several = s.read("upstreams", route.upstreams);
     cfg.routes.push_back(route);
-    checks.push_back([s, route, &cfg] {
+    checks.push_back([s, route, one, several, &cfg] {
       if (cfg.upstreams.empty()) return;  // the whole section is refused below
-      if (route.sender.empty() && route.sender_domain.empty()) {
-        s.fail_here("expected sender or sender_domain");
+      const int matches = !route.sender.empty() + !route.sender_domain.empty() + !route.recipient_domain.empty();
+      if (matches == 0) s.fail_here("expected sender, sender_domain or recipient_domain");
+      if (matches > 1) {
+        s.fail_at(route.recipient_domain.empty() ? "sender_domain" : "recipient_domain",
+                  "cannot be combined with " +
+                      std::string(route.sender.empty() ? "sender_domain" : "sender") + " (one match per route)");
       }
-      if (!route.sender.empty() && !route.sender_domain.empty()) {
-        s.fail_at("sender_domain", "cannot be combined with sender");
+      if (one && several) s.fail_at("upstreams", "cannot be combined with upstream");
+      if (route.upstreams.empty()) s.fail_at("upstream", "required (or upstreams: a list, to fan out)");
+      const char* key = several ? "upstreams" : "upstream";
+      for (std::size_t i = 0; i < route.upstreams.size(); ++i) {
+        const std::string& name = route.upstreams[i];
+        const bool known = std::any_of(cfg.upstreams.begin(), cfg.upstreams.end(),
+                                       [&](const Upstream& u) { return u.name == name; });
+        if (!known) s.fail_at(key, "no upstream named " + quote(name));
+        if (std::find(route.upstreams.begin(), route.upstreams.begin() + static_cast<long>(i), name) !=
+            route.upstreams.begin() + static_cast<long>(i)) {
+          s.fail_at(key, "upstream " + quote(name) + " is named twice");
+        }
       }
-      if (route.upstreams.empty()) s.fail_at("upstream", "required");
-      const bool known = std::any_of(cfg.upstreams.begin(), cfg.upstreams.end(),
-                                     [&](const Upstream& u) { return u.name == route.upstreams.front(); });
-      if (!known) s.fail_at("upstream", "no upstream named " + quote(route.upstreams.front()));
     });
   });
 }

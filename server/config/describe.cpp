@@ -39,9 +39,18 @@ class Line {
 
 std::string listener_text(const ListenerConfig& l) {
   const bool v6 = l.address.find(':') != std::string::npos;
-  std::string text = (v6 ? "[" + l.address + "]" : l.address) + ":" + std::to_string(l.port);
-  text += l.tls == ListenerTls::Implicit ? "/implicit" : "/starttls";
+  std::string text = !l.path.empty() ? "unix:" + l.path
+                                     : (v6 ? "[" + l.address + "]" : l.address) + ":" + std::to_string(l.port);
+  if (l.kind == ListenerKind::Lmtp) {
+    text += "/lmtp";
+  } else {
+    text += l.tls == ListenerTls::Implicit ? "/implicit" : "/starttls";
+    if (l.role == ListenerRole::Inbound) text += "/inbound";
+  }
   if (l.allow_plaintext_auth_on_loopback) text += "+plaintext-auth-on-loopback";
+  for (std::size_t i = 0; i < l.accept_domains.size(); ++i) text += (i == 0 ? "(" : "+") + l.accept_domains[i];
+  if (!l.accept_domains.empty()) text += ")";
+  if (l.role == ListenerRole::Inbound && l.dsn) text += "+dsn";
   return text;
 }
 

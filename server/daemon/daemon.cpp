@@ -96,11 +96,17 @@ auth::FailureThrottle::Limits throttle_limits(const config::Config& config) {
 // Checks the spool directory now: a missing or read-only one stops the start, naming the key,
 // instead of failing every large message later.
 queue::IntakeOptions intake_options(const config::Config& config) {
-  queue::IntakeOptions options{config.hostname, config.check_header_from, config.add_message_id, config.add_date,
-                               config.add_received, config.add_x_peer};
+  queue::IntakeOptions options;
+  options.hostname = config.hostname;
+  options.check_header_from = config.check_header_from;
+  options.add_message_id = config.add_message_id;
+  options.add_date = config.add_date;
+  options.add_received = config.add_received;
+  options.add_x_peer = config.add_x_peer;
   options.received_shows_user = config.received_shows_user;
   options.refuse_address_like_display_names = config.refuse_address_like_display_names;
   options.spool.directory = config.spool_directory;
+  options.delivery = config.delivery;
   try {
     queue::check_spool_directory(options.spool);
   } catch (const queue::SpoolError& e) {
@@ -273,7 +279,20 @@ void Daemon::State::bind_listeners() {
     net::SessionSettings settings = shared;
     settings.implicit_tls = listener.tls == config::ListenerTls::Implicit;
     settings.allow_plaintext_auth_on_loopback = listener.allow_plaintext_auth_on_loopback;
-    listeners.push_back(std::make_unique<net::Listener>(io, listener.address, listener.port, settings));
+    settings.intake = listener.kind == config::ListenerKind::Lmtp        ? queue::Intake::Lmtp
+                      : listener.role == config::ListenerRole::Inbound ? queue::Intake::Inbound
+                                                                        : queue::Intake::Submission;
+    settings.protocol.service = settings.intake == queue::Intake::Lmtp      ? smtp::ProtocolOptions::Service::Lmtp
+                                : settings.intake == queue::Intake::Inbound ? smtp::ProtocolOptions::Service::Inbound
+                                                                            : smtp::ProtocolOptions::Service::Submission;
+    settings.offer_tls = listener.kind == config::ListenerKind::Smtp;  // LMTP stays on loopback, in clear
+    settings.accept_domains = listener.accept_domains;
+    settings.dsn = listener.dsn;
+    if (!listener.path.empty()) {
+      listeners.push_back(std::make_unique<net::Listener>(io, listener.path, settings));
+    } else {
+      listeners.push_back(std::make_unique<net::Listener>(io, listener.address, listener.port, settings));
+    }
   }
 }
 
@@ -281,8 +300,10 @@ void Daemon::State::start_listeners() {
   for (auto& listener : listeners) {
     listener->start(limiter, services);
     const auto& settings = listener->settings();
-    log::info("listening", {{"listener", listener->name()},
-                            {"tls", settings.implicit_tls ? "implicit" : (tls ? "starttls" : "none")},
+    log::info("listening", {{"listener", listener->name()}, {"intake", queue::intake_name(settings.intake)},
+                            {"tls", settings.implicit_tls             ? "implicit"
+                                    : (tls && settings.offer_tls)     ? "starttls"
+                                                                      : "none"},
                             {"plaintext_auth_on_loopback", settings.allow_plaintext_auth_on_loopback ? "yes" : "no"}});
   }
   listening = true;

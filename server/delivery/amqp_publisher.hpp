@@ -29,20 +29,20 @@ class BlockingPool;
 
 namespace postern::delivery {
 
-class AmqpPublisher {
+class AmqpPublisher : public JournalPublisher {
  public:
   explicit AmqpPublisher(const Upstream& upstream);
-  ~AmqpPublisher();
+  ~AmqpPublisher() override;
   AmqpPublisher(const AmqpPublisher&) = delete;
   AmqpPublisher& operator=(const AmqpPublisher&) = delete;
 
   // Publishes `payload` (already built by journal_payload) once to the exchange with the routing
   // key. Deferred, never thrown, when it cannot be done now.
-  boost::asio::awaitable<JournalResult> publish(std::shared_ptr<const std::string> payload);
+  boost::asio::awaitable<JournalResult> publish(std::shared_ptr<const std::string> payload) override;
 
   // Shutdown: waits for the publishes under way (each bounded by its timeouts), closes the
   // connections, stops the threads. Later publishes are Deferred.
-  void close();
+  void close() override;
 
  private:
   struct Connections;  // the upstream and its idle connections, shared with the work in flight

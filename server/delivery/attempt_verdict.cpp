@@ -94,8 +94,10 @@ void judge_share(const schema::ClaimedMessage& message, const schema::PendingRec
     const std::string_view diagnostic = failed.diagnostic;
     const std::size_t type_end = diagnostic.find("; ");
     const std::string count = recipient.shares ? std::to_string(recipient.shares->count) : "?";
-    failed.diagnostic = "x-postern; share " + std::to_string(share.index) + " of " + count + " to " +
-                        share.target.mailbox + " via " + share.target.upstream + ": " +
+    const bool copy = recipient.shares && recipient.shares->scheme == "copy";
+    failed.diagnostic = "x-postern; " + std::string(copy ? "copy " : "share ") + std::to_string(share.index) + " of " +
+                        count + (copy ? "" : " to " + share.target.mailbox) + " via " + share.target.upstream +
+                        ": " +
                         std::string(type_end == std::string_view::npos ? diagnostic : diagnostic.substr(type_end + 2));
     failed.address = recipient.address;
     verdict.failed.push_back(std::move(failed));
@@ -104,7 +106,7 @@ void judge_share(const schema::ClaimedMessage& message, const schema::PendingRec
 }
 
 bool bounces(const schema::ClaimedMessage& message, const std::vector<FailedRecipient>& failed) {
-  return !failed.empty() && !message.sender.empty();
+  return !failed.empty() && !message.sender.empty() && message.dsn;
 }
 
 std::optional<schema::QueuedMessage> bounce_for(const schema::ClaimedMessage& message,

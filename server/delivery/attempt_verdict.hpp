@@ -45,16 +45,18 @@ struct AttemptVerdict {
 AttemptVerdict judge_attempt(const schema::ClaimedMessage& message, const Attempt& attempt,
                              const DeliveryConfig& config, double jitter_unit);
 
-// One share of a shared recipient (its attempt went to the share's destination through the
-// share's upstream), judged as the recipient it was sent to and added to `verdict`: its result
-// to record.shares; its failure to the DSN's list under the mapped recipient's address, saying
-// which share, destination and upstream failed (never anything of the share itself).
+// One share of a shared recipient, or one copy of a fanned-out recipient (its attempt went to the
+// destination through its upstream), judged as the recipient it was sent to and added to
+// `verdict`: its result to record.shares; its failure to the DSN's list under the recipient's
+// address, saying which share (and destination) or copy and which upstream failed (never
+// anything of a share itself).
 void judge_share(const schema::ClaimedMessage& message, const schema::PendingRecipient& recipient,
                  const schema::PendingShare& share, const Attempt& attempt, const DeliveryConfig& config,
                  double jitter_unit, AttemptVerdict& verdict);
 
 // Whether failed recipients make a DSN: not for a message with the null sender (a DSN never
-// bounces, RFC 5321 §4.5.5).
+// bounces, RFC 5321 §4.5.5), nor for one whose listener sends none (inbound mail: its sender is
+// likely forged, and a DSN would be backscatter).
 bool bounces(const schema::ClaimedMessage& message, const std::vector<FailedRecipient>& failed);
 
 // The DSN to queue for the failed recipients, from the null sender to the original sender, with

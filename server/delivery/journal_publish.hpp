@@ -10,6 +10,10 @@
 
 #include "server/delivery/upstream.hpp"
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -24,6 +28,20 @@ struct JournalResult {
   Kind kind = Kind::Deferred;
   std::string detail;  // what happened, for the log and `mailadmin queue show`; empty when delivered
 };
+
+// A journal upstream's connection(s) to its broker, kept between messages.
+class JournalPublisher {
+ public:
+  virtual ~JournalPublisher() = default;
+  // Publishes `payload` (journal_payload's) once; every failure is in the result.
+  virtual boost::asio::awaitable<JournalResult> publish(std::shared_ptr<const std::string> payload) = 0;
+  // Shutdown: closes the connections.
+  virtual void close() = 0;
+};
+
+// The publisher for an upstream of kind hpfeeds or amqp.
+std::unique_ptr<JournalPublisher> make_journal_publisher(boost::asio::any_io_executor executor,
+                                                         const Upstream& upstream);
 
 // The bytes a journal publishes for `message` (the stored message, exactly as queued):
 //   Raw:  the message itself;

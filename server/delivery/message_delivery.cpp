@@ -2,6 +2,7 @@
 #include "server/delivery/message_delivery.hpp"
 
 #include "server/delivery/attempt_verdict.hpp"
+#include "server/delivery/journal_publish.hpp"
 #include "server/delivery/maildir.hpp"
 #include "server/delivery/queued_body.hpp"
 #include "server/delivery/routes.hpp"
@@ -14,6 +15,7 @@
 #include "server/sharing/share_map_cache.hpp"
 #include "server/sharing/share_seed.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <random>
 
@@ -37,11 +39,8 @@ void defer_failed(AttemptVerdict& verdict, const std::string& why) {
   if (verdict.record.last_error.empty()) verdict.record.last_error = "DSN deferred: " + why;
 }
 
-// The message with its plain recipients only: the shared ones go as shares.
-schema::ClaimedMessage without_shared_recipients(const schema::ClaimedMessage& message) {
-  schema::ClaimedMessage plain = message;
-  std::erase_if(plain.recipients, [](const schema::PendingRecipient& r) { return r.shares.has_value(); });
-  return plain;
+bool is_copy(const schema::PendingRecipient& recipient) {
+  return recipient.shares && recipient.shares->scheme == "copy";
 }
 
 // The same reply for every recipient: an attempt decided before any upstream answered.
@@ -50,6 +49,78 @@ Attempt every_recipient(std::size_t count, const smtp::Reply& reply, std::string
   attempt.results.assign(count, smtp_client::RecipientResult::of(reply));
   attempt.error = std::move(error);
   return attempt;
+}
+
+// A journal's verdict as the reply every recipient of the attempt gets.
+Attempt journal_attempt(std::size_t count, const JournalResult& result, const Upstream& upstream) {
+  switch (result.kind) {
+    case JournalResult::Kind::Delivered:
+      return every_recipient(count, smtp::Reply::line(250, "2.0.0", "published to " + upstream.name), "");
+    case JournalResult::Kind::Failed:
+      return every_recipient(count, smtp::Reply::line(554, "5.3.4", result.detail), result.detail);
+    case JournalResult::Kind::Deferred:
+      break;
+  }
+  return every_recipient(count, smtp::Reply::line(451, "4.4.0", result.detail), result.detail);
+}
+
+// The recipients of one attempt at a message that go out together through one upstream: its
+// plain recipients routed there, and the copies of fanned-out recipients destined there (a
+// journal publishes them once, an SMTP upstream takes them in one transaction).
+struct Leg {
+  std::string upstream;  // its name ("" when delivery is disabled)
+  std::vector<const schema::PendingRecipient*> plain;
+  std::vector<std::pair<const schema::PendingRecipient*, const schema::PendingShare*>> copies;
+
+  std::vector<std::string> addresses() const {
+    std::vector<std::string> all;
+    for (const auto* r : plain) all.push_back(r->address);
+    for (const auto& [recipient, copy] : copies) all.push_back(copy->target.mailbox);
+    return all;
+  }
+};
+
+// The legs of an attempt, in the order their first recipient comes. A handler's route, recorded
+// at intake, takes precedence over the routes for the plain recipients; shared recipients (their
+// shares differ per destination) go separately.
+std::vector<Leg> plan_legs(const schema::ClaimedMessage& message, const DeliveryConfig& config) {
+  std::vector<Leg> legs;
+  auto leg_for = [&](const std::string& upstream) -> Leg& {
+    for (Leg& leg : legs) {
+      if (leg.upstream == upstream) return leg;
+    }
+    return legs.emplace_back(Leg{upstream, {}, {}});
+  };
+  for (const auto& recipient : message.recipients) {
+    if (is_copy(recipient)) {
+      for (const auto& copy : recipient.shares->pending) leg_for(copy.target.upstream).copies.emplace_back(&recipient, &copy);
+    } else if (!recipient.shares) {
+      const Upstream* routed = select_upstream(config, message.sender, recipient.address);
+      leg_for(!message.upstream.empty() ? message.upstream : routed ? routed->name : "").plain.push_back(&recipient);
+    }
+  }
+  return legs;
+}
+
+// The part of a message one leg delivers: its plain recipients, and its copies as recipients.
+schema::ClaimedMessage part_for(const schema::ClaimedMessage& message, const std::vector<const schema::PendingRecipient*>& recipients) {
+  schema::ClaimedMessage part = message;
+  part.recipients.clear();
+  for (const auto* r : recipients) part.recipients.push_back({r->position, r->address, std::nullopt});
+  return part;
+}
+
+// Adds one leg's judged plain recipients to the attempt's verdict.
+void merge(AttemptVerdict& verdict, AttemptVerdict part) {
+  for (auto& r : part.record.recipients) verdict.record.recipients.push_back(std::move(r));
+  for (auto& f : part.failed) verdict.failed.push_back(std::move(f));
+  if (verdict.record.last_error.empty()) verdict.record.last_error = std::move(part.record.last_error);
+}
+
+bool anything_deferred(const schema::AttemptRecord& record) {
+  auto deferred = [](const auto& update) { return update.outcome == schema::RecipientOutcome::Deferred; };
+  return std::any_of(record.recipients.begin(), record.recipients.end(), deferred) ||
+         std::any_of(record.shares.begin(), record.shares.end(), deferred);
 }
 
 }  // namespace
@@ -69,6 +140,9 @@ MessageDelivery::MessageDelivery(boost::asio::any_io_executor executor, Blocking
     if (upstream.kind == UpstreamKind::Smtp) {
       upstreams_.emplace(upstream.name, std::make_unique<UpstreamPool>(executor, upstream, hostname_));
     }
+    if (upstream.kind == UpstreamKind::Hpfeeds || upstream.kind == UpstreamKind::Amqp) {
+      journals_.emplace(upstream.name, make_journal_publisher(executor, upstream));
+    }
   }
 }
 
@@ -76,31 +150,51 @@ MessageDelivery::~MessageDelivery() = default;
 
 void MessageDelivery::close_idle() {
   for (auto& [name, upstream] : upstreams_) upstream->close_idle();
+  for (auto& [name, journal] : journals_) journal->close();
 }
 
 boost::asio::awaitable<void> MessageDelivery::deliver(schema::ClaimedMessage message,
                                                      std::shared_ptr<const std::atomic<bool>> lease_lost) {
-  // The plain recipients go together through the sender's route; each share of a shared
-  // recipient goes alone, to its destination through its own upstream.
-  schema::ClaimedMessage plain = without_shared_recipients(message);
-  // A handler's route, recorded at intake, takes precedence over the routes.
-  const Upstream* upstream = message.upstream.empty() ? select_upstream(config_, message.sender)
-                                                      : find_upstream(config_, message.upstream);
-  Attempt attempt;
-  if (!plain.recipients.empty()) attempt = co_await attempt_delivery(plain, upstream);
   const double jitter_unit = jitter();
-  AttemptVerdict verdict = judge_attempt(plain, attempt, config_, jitter_unit);
-  const std::string_view upstream_name = upstream ? std::string_view(upstream->name) : "none";
-  for (std::size_t i = 0; i < plain.recipients.size(); ++i) {
-    const char* outcome = to_string(verdict.verdicts[i]);
-    log::info("delivery", {{"id", message.id}, {"recipient", plain.recipients[i].address},
-                           {"upstream", std::string(upstream_name)}, {"result", outcome},
-                           {"attempt", std::to_string(message.attempts)},
-                           {"reply", verdict.record.recipients[i].reply}});
-    metrics::delivery().results.inc({upstream_name, outcome});
+  AttemptVerdict verdict = judge_attempt(part_for(message, {}), Attempt{}, config_, jitter_unit);
+  // The plain recipients and the copies go in one attempt per upstream; each share of a shared
+  // recipient goes alone, to its destination through its own upstream.
+  for (const Leg& leg : plan_legs(message, config_)) {
+    const Attempt attempt = co_await attempt_leg(message, leg.upstream, leg.addresses());
+    const std::string_view upstream_name = leg.upstream.empty() ? std::string_view("none") : leg.upstream;
+    if (!leg.plain.empty()) {
+      Attempt plain = attempt;
+      plain.results.resize(leg.plain.size());
+      AttemptVerdict judged = judge_attempt(part_for(message, leg.plain), plain, config_, jitter_unit);
+      for (std::size_t i = 0; i < leg.plain.size(); ++i) {
+        const char* outcome = to_string(judged.verdicts[i]);
+        log::info("delivery", {{"id", message.id}, {"recipient", leg.plain[i]->address},
+                               {"upstream", std::string(upstream_name)}, {"result", outcome},
+                               {"attempt", std::to_string(message.attempts)},
+                               {"reply", judged.record.recipients[i].reply}});
+        metrics::delivery().results.inc({upstream_name, outcome});
+      }
+      merge(verdict, std::move(judged));
+    }
+    for (std::size_t i = 0; i < leg.copies.size(); ++i) {
+      const auto& [recipient, copy] = leg.copies[i];
+      const std::size_t at = leg.plain.size() + i;
+      Attempt one{{at < attempt.results.size() ? attempt.results[at]
+                                               : smtp_client::RecipientResult::of(
+                                                     smtp::Reply::line(451, "4.3.0", "no reply for recipient"))},
+                  attempt.error, attempt.remote_mta};
+      judge_share(message, *recipient, *copy, one, config_, jitter_unit, verdict);
+      const char* outcome = to_string(verdict.share_verdicts.back());
+      log::info("delivery", {{"id", message.id}, {"recipient", recipient->address},
+                             {"copy", std::to_string(copy->index) + "/" + std::to_string(recipient->shares->count)},
+                             {"upstream", std::string(upstream_name)}, {"result", outcome},
+                             {"attempt", std::to_string(message.attempts)},
+                             {"reply", verdict.record.shares.back().reply}});
+      metrics::delivery().results.inc({upstream_name, outcome});
+    }
   }
   for (const auto& recipient : message.recipients) {
-    if (!recipient.shares) continue;
+    if (!recipient.shares || is_copy(recipient)) continue;
     for (const auto& share : recipient.shares->pending) {
       const Attempt share_attempt = co_await attempt_share(message, recipient, share);
       judge_share(message, recipient, share, share_attempt, config_, jitter_unit, verdict);
@@ -113,6 +207,7 @@ boost::asio::awaitable<void> MessageDelivery::deliver(schema::ClaimedMessage mes
       metrics::delivery().results.inc({share.target.upstream, outcome});
     }
   }
+  if (!message.dsn) keep_failures(message, verdict);
   verdict.record.owner = owner_;
   if (bounces(message, verdict.failed)) {
     std::optional<std::string> header_section = co_await original_header_section(message);
@@ -143,18 +238,22 @@ boost::asio::awaitable<void> MessageDelivery::deliver(schema::ClaimedMessage mes
   memory::after_message(message.size);
 }
 
-boost::asio::awaitable<Attempt> MessageDelivery::attempt_delivery(const schema::ClaimedMessage& message,
-                                                                  const Upstream* upstream) {
-  const std::size_t count = message.recipients.size();
-  if (upstream == nullptr && !message.upstream.empty()) {
-    // A handler named it at intake; the configuration changed since. It may come back.
-    co_return every_recipient(count, smtp::Reply::line(451, "4.3.5", "upstream " + message.upstream +
-                                                                         " is not configured on this relay"),
-                              "no upstream " + message.upstream);
-  }
-  if (upstream == nullptr) {
+// No temporaries in an awaited expression (GCC 12 may destroy them twice): locals first.
+boost::asio::awaitable<Attempt> MessageDelivery::attempt_leg(const schema::ClaimedMessage& message,
+                                                             const std::string& upstream_name,
+                                                             std::vector<std::string> recipients) {
+  const std::size_t count = recipients.size();
+  if (upstream_name.empty()) {
     co_return every_recipient(count, smtp::Reply::line(451, "4.3.5", "No upstream configured for delivery"),
                               "no upstream configured");
+  }
+  const Upstream* upstream = find_upstream(config_, upstream_name);
+  if (upstream == nullptr) {
+    // A handler or a fan-out route named it at intake; the configuration changed since. It may
+    // come back.
+    co_return every_recipient(count, smtp::Reply::line(451, "4.3.5", "upstream " + upstream_name +
+                                                                         " is not configured on this relay"),
+                              "no upstream " + upstream_name);
   }
   std::unique_ptr<QueuedBody> body;
   try {
@@ -169,9 +268,13 @@ boost::asio::awaitable<Attempt> MessageDelivery::attempt_delivery(const schema::
     Attempt attempt = co_await to_maildir(upstream->maildir, *body, count);
     co_return attempt;
   }
+  if (upstream->kind == UpstreamKind::Hpfeeds || upstream->kind == UpstreamKind::Amqp) {
+    Attempt attempt = co_await to_journal(*upstream, *body, count);
+    co_return attempt;
+  }
   OutboundMessage outbound;
   outbound.sender = message.sender;
-  for (const auto& r : message.recipients) outbound.recipients.push_back(r.address);
+  outbound.recipients = std::move(recipients);
   outbound.body = body.get();
   outbound.eight_bit_mime = message.eight_bit_mime;
   outbound.smtputf8 = message.smtputf8;
@@ -271,6 +374,47 @@ boost::asio::awaitable<Attempt> MessageDelivery::to_maildir(const std::string& r
     co_return every_recipient(count, smtp::Reply::line(451, "4.3.0", std::string("maildir: ") + e.what()), e.what());
   }
   co_return every_recipient(count, smtp::Reply::line(250, "2.0.0", "delivered to maildir"), "");
+}
+
+// The message whole (a journal frame carries it in one piece; it is at most the size limit),
+// made into the journal's payload and published.
+boost::asio::awaitable<Attempt> MessageDelivery::to_journal(const Upstream& upstream, BodySource& body,
+                                                            std::size_t count) {
+  std::shared_ptr<const std::string> payload;
+  try {
+    std::string whole;
+    while (!body.finished()) {
+      std::string piece = co_await body.next_piece();
+      whole += piece;
+    }
+    const JournalFormat format = upstream.kind == UpstreamKind::Hpfeeds ? upstream.hpfeeds.format : upstream.amqp.format;
+    payload = std::make_shared<const std::string>(journal_payload(whole, format));
+  } catch (const std::exception& e) {
+    co_return every_recipient(count, smtp::Reply::line(451, "4.3.0", e.what()), e.what());
+  }
+  JournalResult result = co_await journals_.at(upstream.name)->publish(std::move(payload));
+  co_return journal_attempt(count, result, upstream);
+}
+
+// Mail whose listener sends no DSNs (inbound): its failed recipients are logged and counted, and
+// the message stays queued with them until its lifetime ends (or `mailadmin queue delete`); then
+// a claim finds nothing pending and deletes it.
+void MessageDelivery::keep_failures(const schema::ClaimedMessage& message, AttemptVerdict& verdict) const {
+  for (const FailedRecipient& failed : verdict.failed) {
+    log::warning("undeliverable", {{"id", message.id}, {"recipient", failed.address}, {"dsn", "none"},
+                                   {"reason", failed.diagnostic}});
+    metrics::delivery().undeliverable_without_dsn.inc();
+  }
+  const auto lifetime = static_cast<long long>(config_.lifetime_seconds);
+  if (message.age_seconds >= lifetime) {
+    if (message.recipients.empty()) log::info("kept_message_expired", {{"id", message.id}});
+    return;  // deleted once nothing is pending
+  }
+  verdict.record.keep_failed = true;
+  if (!anything_deferred(verdict.record)) {
+    verdict.record.retry_after_seconds = static_cast<int>(std::max<long long>(1, lifetime - message.age_seconds));
+    if (!verdict.failed.empty()) verdict.record.last_error = "undeliverable, no DSN (kept until it expires)";
+  }
 }
 
 // The original's header section for its DSN; nullopt (logged) when it cannot be read now.

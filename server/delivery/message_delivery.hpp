@@ -21,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace postern {
 class BlockingPool;
@@ -32,8 +33,10 @@ class ShareMapCache;
 namespace postern::delivery {
 
 class BodySource;
+class JournalPublisher;
 class UpstreamPool;
 struct Attempt;
+struct AttemptVerdict;
 
 class MessageDelivery {
  public:
@@ -53,12 +56,16 @@ class MessageDelivery {
   const std::string& owner() const { return owner_; }
 
  private:
-  // Hands the message to its upstream; every failure is in the returned attempt.
-  boost::asio::awaitable<Attempt> attempt_delivery(const schema::ClaimedMessage& message, const Upstream* upstream);
+  // Hands the message to the named upstream for `recipients`; every failure is in the returned
+  // attempt, one result per recipient.
+  boost::asio::awaitable<Attempt> attempt_leg(const schema::ClaimedMessage& message, const std::string& upstream_name,
+                                              std::vector<std::string> recipients);
   boost::asio::awaitable<Attempt> attempt_share(const schema::ClaimedMessage& message,
                                                 const schema::PendingRecipient& recipient,
                                                 const schema::PendingShare& share);
   boost::asio::awaitable<Attempt> to_maildir(const std::string& root, BodySource& body, std::size_t count);
+  boost::asio::awaitable<Attempt> to_journal(const Upstream& upstream, BodySource& body, std::size_t count);
+  void keep_failures(const schema::ClaimedMessage& message, AttemptVerdict& verdict) const;
   boost::asio::awaitable<std::optional<std::string>> original_header_section(const schema::ClaimedMessage& message);
   boost::asio::awaitable<void> record(const schema::AttemptRecord& record, bool lease_lost);
 
@@ -71,6 +78,7 @@ class MessageDelivery {
   std::string hostname_;
   std::string owner_;
   std::map<std::string, std::unique_ptr<UpstreamPool>> upstreams_;
+  std::map<std::string, std::unique_ptr<JournalPublisher>> journals_;
 };
 
 }  // namespace postern::delivery

@@ -12,16 +12,25 @@ const Upstream* find_upstream(const DeliveryConfig& config, std::string_view nam
   return it == config.upstreams.end() ? nullptr : &*it;
 }
 
-const Upstream* select_upstream(const DeliveryConfig& config, std::string_view envelope_sender) {
-  if (config.upstreams.empty()) return nullptr;
-  if (!envelope_sender.empty()) {
-    for (const Route& route : config.routes) {
-      if (schema::address_matches(envelope_sender, route.sender, route.sender_domain, config.subaddress_delimiter)) {
-        return find_upstream(config, route.upstreams.front());
-      }
-    }
+const Route* matching_route(const DeliveryConfig& config, std::string_view envelope_sender,
+                            std::string_view recipient) {
+  const std::string_view delimiter = config.subaddress_delimiter;
+  for (const Route& route : config.routes) {
+    const bool matches =
+        route.recipient_domain.empty()
+            ? !envelope_sender.empty() &&
+                  schema::address_matches(envelope_sender, route.sender, route.sender_domain, delimiter)
+            : schema::address_matches(recipient, "", route.recipient_domain, delimiter);
+    if (matches) return &route;
   }
-  return find_upstream(config, config.default_upstream);
+  return nullptr;
+}
+
+const Upstream* select_upstream(const DeliveryConfig& config, std::string_view envelope_sender,
+                                std::string_view recipient) {
+  if (config.upstreams.empty()) return nullptr;
+  const Route* route = matching_route(config, envelope_sender, recipient);
+  return find_upstream(config, route ? route->upstreams.front() : config.default_upstream);
 }
 
 }  // namespace postern::delivery

@@ -28,6 +28,7 @@ std::string comment(std::string_view text) { return "(" + sanitized(text, "()\\"
 
 // RFC 5321 §4.1.3 address literal: "[192.0.2.1]" or "[IPv6:2001:db8::1]".
 std::string address_literal(std::string_view ip) {
+  if (ip == "local") return "local";  // a unix socket: no address
   const bool v6 = ip.find(':') != std::string_view::npos;
   return (v6 ? "[IPv6:" : "[") + sanitized(ip, "[]()\\ ") + "]";
 }
@@ -54,14 +55,18 @@ std::string folded(const std::vector<std::vector<std::string>>& lines) {
   return out;
 }
 
+// RFC 3848 §2: ESMTP or LMTP, then S under TLS, then A when authenticated.
+std::string protocol_name(const SubmissionContext& ctx) {
+  return std::string(ctx.lmtp ? "LMTP" : "ESMTP") + (ctx.tls ? "S" : "") + (ctx.auth_user.empty() ? "" : "A");
+}
+
 // RFC 5321 §4.4 Time-stamp-line, with the TLS parameters (and, when configured, the
 // authenticated user) as comments and the protocol named per RFC 3848 §2 (ESMTPA, or ESMTPSA under TLS).
 std::string received(const SubmissionContext& ctx) {
   std::vector<std::vector<std::string>> lines{
       {"Received: from " + sanitized(ctx.client_helo, " ()<>\\;\""),
        "(" + address_literal(ctx.client_ip) + ")"},
-      {"by " + ctx.hostname, "(Postern)", ctx.tls ? "with ESMTPSA" : "with ESMTPA",
-       "id " + ctx.queue_id}};
+      {"by " + ctx.hostname, "(Postern)", "with " + protocol_name(ctx), "id " + ctx.queue_id}};
   if (ctx.tls && (!ctx.tls_version.empty() || !ctx.tls_cipher.empty())) {
     std::string using_tls = ctx.tls_version.empty() ? "" : "using " + ctx.tls_version;
     if (!ctx.tls_cipher.empty()) {
@@ -69,7 +74,9 @@ std::string received(const SubmissionContext& ctx) {
     }
     lines.push_back({comment(using_tls)});
   }
-  if (ctx.received_shows_user) lines.push_back({comment("authenticated user " + ctx.auth_user)});
+  if (ctx.received_shows_user && !ctx.auth_user.empty()) {
+    lines.push_back({comment("authenticated user " + ctx.auth_user)});
+  }
   if (!ctx.envelope_recipient_if_single.empty()) {
     lines.push_back({"for <" + sanitized(ctx.envelope_recipient_if_single, "<>") + ">"});
   }

@@ -18,8 +18,10 @@ namespace postern::filters {
 struct SubmissionContext {
   std::string hostname;     // our name: Received "by" and the Message-ID right side
   std::string client_helo;  // the EHLO argument
-  std::string client_ip;    // "203.0.113.5" or "2001:db8::1"
-  std::string auth_user;    // the authenticated user, named in Received only when received_shows_user
+  std::string client_ip;    // "203.0.113.5" or "2001:db8::1"; "local" for a unix socket
+  std::string auth_user;    // the authenticated user, named in Received only when received_shows_user;
+                            // empty for inbound mail (then "with ESMTP", no "A": RFC 3848)
+  bool lmtp = false;        // it came over LMTP: "with LMTP" (RFC 3848 §2)
   std::string queue_id;     // the id the message is queued as; dot-atom text (Message-ID left)
   bool tls = false;         // ESMTPSA rather than ESMTPA (RFC 3848 §2)
   std::string tls_version;  // e.g. "TLSv1.3"; optional, shown in a Received comment

@@ -1,4 +1,4 @@
-// One listening socket of the relay. The constructor binds it; start() runs its accept loop,
+// One listening socket of the relay, TCP or (for LMTP) a unix socket. The constructor binds it; start() runs its accept loop,
 // which gives every connection its own strand and a connection slot, then runs the session —
 // or, over the limits, answers 421 and hangs up. close() stops accepting and leaves the open
 // sessions to finish (the daemon's drain waits for them through the SessionRegistry).
@@ -13,6 +13,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -25,10 +26,13 @@ class Listener {
   // Binds and listens; throws std::runtime_error "cannot listen on ADDRESS:PORT: reason".
   Listener(boost::asio::io_context& io, const std::string& address, std::uint16_t port,
            SessionSettings settings);
+  // A unix socket at `path` (a stale socket file there is replaced; the file is removed at
+  // close()), mode 0666: the folder's permissions decide who may connect. Throws as above.
+  Listener(boost::asio::io_context& io, const std::string& path, SessionSettings settings);
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
 
-  // "address:port", as the logs name this listener.
+  // "address:port" or "unix:path", as the logs name this listener.
   const std::string& name() const { return name_; }
   const SessionSettings& settings() const { return settings_; }
 
@@ -40,9 +44,16 @@ class Listener {
 
  private:
   boost::asio::awaitable<void> accept_loop(ConnectionLimiter& limiter, SessionServices& services);
+  // The next connection, as a socket of the TCP type either way (a unix socket's descriptor is
+  // moved into one: everything after the accept only reads and writes it).
+  boost::asio::awaitable<boost::asio::ip::tcp::socket> accept(const boost::asio::any_io_executor& strand,
+                                                              boost::system::error_code& ec);
+  bool is_open() const;
 
   boost::asio::io_context& io_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::local::stream_protocol::acceptor unix_acceptor_;
+  std::string path_;  // the unix socket's, or empty for TCP
   SessionSettings settings_;
   std::string name_;
   std::atomic<bool> closed_{false};  // set before the acceptor closes: its accept error is expected

@@ -4,6 +4,7 @@
 #include "server/auth/credential_check.hpp"
 #include "server/net/tls_context.hpp"
 #include "server/net/transport.hpp"
+#include "postern/schema/address.hpp"
 #include "server/policy/grant_check.hpp"
 #include "server/policy/sending_limits.hpp"
 #include "server/queue/message_intake.hpp"
@@ -13,6 +14,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <optional>
@@ -137,7 +139,8 @@ class SessionDriver {
       in_data_ = false;
     }
     Limit limit{in_data_ ? data_deadline_ : command_deadline_, "timeout"};
-    if (protocol_.authenticated_user().empty() && auth_deadline_ < limit.deadline) {
+    const bool needs_auth = settings_.intake == queue::Intake::Submission;
+    if (needs_auth && protocol_.authenticated_user().empty() && auth_deadline_ < limit.deadline) {
       limit = {auth_deadline_, "authentication timeout"};
     }
     if (session_deadline_ < limit.deadline) limit = {session_deadline_, "session timeout"};
@@ -201,10 +204,15 @@ class SessionDriver {
     protocol_.sender_checked(std::move(result.outcome));
   }
 
-  // From memory (the share maps' cache): no wait, so nothing to flush first.
+  // From memory (the listener's domains, the share maps' cache): no wait, so nothing to flush
+  // first. Inbound mail has no user, so no sending limits.
   void check_recipient(const smtp::CheckRecipient& recipient) {
-    smtp::Outcome outcome = services_.share_maps.check(recipient.address);
-    if (outcome.verdict == smtp::Outcome::Verdict::Accepted) outcome = services_.limits.check_recipient(budget_);
+    const bool inbound = settings_.intake != queue::Intake::Submission;
+    smtp::Outcome outcome = inbound ? accept_domain(recipient.address) : smtp::Outcome::accepted();
+    if (outcome.verdict == smtp::Outcome::Verdict::Accepted) outcome = services_.share_maps.check(recipient.address);
+    if (outcome.verdict == smtp::Outcome::Verdict::Accepted && !inbound) {
+      outcome = services_.limits.check_recipient(budget_);
+    }
     if (outcome.verdict != smtp::Outcome::Verdict::Accepted) {
       log::info("recipient_refused", {{"client", client_}, {"user", recipient.user},
                                       {"recipient", recipient.address},
@@ -213,6 +221,23 @@ class SessionDriver {
                                                      : std::string("share maps not loaded")}});
     }
     protocol_.recipient_checked(std::move(outcome));
+  }
+
+  // An inbound listener takes mail for its accept_domains only, every mailbox there (and the
+  // bare <postmaster>, RFC 5321 §4.5.1): anything else would make it an open relay.
+  smtp::Outcome accept_domain(const std::string& address) {
+    const std::size_t at = address.rfind('@');
+    if (at == std::string::npos) return smtp::Outcome::accepted();  // <postmaster>, the only form without '@'
+    const auto domain = schema::normalize_domain(address.substr(at + 1));
+    const auto& domains = settings_.accept_domains;
+    if (domain && std::find(domains.begin(), domains.end(), *domain) != domains.end()) {
+      return smtp::Outcome::accepted();
+    }
+    metrics::smtp().messages_rejected.inc("relay_denied");
+    if (settings_.intake == queue::Intake::Lmtp) {
+      return smtp::Outcome::refused(smtp::Reply::line(550, "5.1.1", "Recipient address rejected: domain not accepted here"));
+    }
+    return smtp::Outcome::refused(smtp::Reply::line(554, "5.7.1", "Relay access denied"));
   }
 
   // Pieces are appended here, on the I/O thread: each is at most 64 KiB, written sequentially
@@ -246,7 +271,8 @@ class SessionDriver {
     }
     queue::MessageSpool content = spool_ ? std::move(*spool_) : services_.intake.new_spool();  // none: empty
     drop_spool();
-    queue::SessionFacts facts{client_, connection_.encrypted(), connection_.tls_version(), connection_.tls_cipher()};
+    queue::SessionFacts facts{client_,           connection_.encrypted(), connection_.tls_version(),
+                              connection_.tls_cipher(), settings_.intake,      settings_.dsn};
     auto outcome = co_await services_.intake.accept(std::move(message.envelope), std::move(content), facts, grants_);
     if (outcome.verdict == smtp::Outcome::Verdict::Accepted) ++messages_;
     protocol_.message_handled(std::move(outcome));
@@ -284,7 +310,7 @@ asio::awaitable<void> run_session(tcp::socket socket, const SessionSettings& set
   Transport connection{std::move(socket), services.tls ? services.tls->current() : nullptr, Transport::Role::Server};
   const std::string client = connection.peer_address();
   smtp::ProtocolOptions options = settings.protocol;
-  options.tls_available = services.tls != nullptr;
+  options.tls_available = services.tls != nullptr && settings.offer_tls;
   options.tls_active = settings.implicit_tls;
   options.auth_without_tls = settings.allow_plaintext_auth_on_loopback && connection.peer_is_loopback();
 
@@ -292,7 +318,8 @@ asio::awaitable<void> run_session(tcp::socket socket, const SessionSettings& set
   auto registration = services.registry.add([connection]() mutable {
     asio::post(connection.executor(), [connection]() mutable { connection.abort(); });
   });
-  log::info("connect", {{"client", client}, {"tls", settings.implicit_tls ? "implicit" : "none"}});
+  log::info("connect", {{"client", client}, {"intake", queue::intake_name(settings.intake)},
+                        {"tls", settings.implicit_tls ? "implicit" : "none"}});
   bool secured = true;  // no co_await inside && (see start_tls)
   if (settings.implicit_tls) secured = co_await handshake(connection, settings.handshake_timeout);
   if (!secured) {

@@ -7,6 +7,7 @@
 
 #include "server/net/connection_limiter.hpp"
 #include "server/net/session_registry.hpp"
+#include "server/queue/intake.hpp"
 #include "server/smtp/protocol.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -41,7 +42,13 @@ struct SessionServices {
 struct SessionSettings {
   smtp::ProtocolOptions protocol;  // tls_available/tls_active/auth_without_tls set per session
   bool implicit_tls = false;
+  bool offer_tls = true;  // STARTTLS when a certificate is configured (not on LMTP listeners)
   bool allow_plaintext_auth_on_loopback = false;
+  // Inbound and LMTP listeners (protocol.service says which): no AUTH, recipients only in
+  // accept_domains, `dsn` decides whether failures make DSNs.
+  queue::Intake intake = queue::Intake::Submission;
+  std::vector<std::string> accept_domains;
+  bool dsn = true;
   std::chrono::seconds command_timeout{300};   // one command line, from its first byte
   std::chrono::seconds data_timeout{600};      // one DATA phase, from the 354 to the final dot
   std::chrono::seconds handshake_timeout{30};

@@ -1,6 +1,8 @@
 // See transport.hpp.
 #include "server/net/transport.hpp"
 
+#include <sys/socket.h>
+
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -24,6 +26,16 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 namespace {
+
+// A connection of an LMTP listener on a unix socket, whose descriptor sits in a TCP socket
+// object (listener.hpp): it has no IP address.
+bool is_unix_socket(const asio::ip::tcp::socket& socket) {
+  int domain = 0;
+  socklen_t size = sizeof domain;
+  auto& mutable_socket = const_cast<asio::ip::tcp::socket&>(socket);
+  return ::getsockopt(mutable_socket.native_handle(), SOL_SOCKET, SO_DOMAIN, &domain, &size) == 0 &&
+         domain == AF_UNIX;
+}
 
 asio::ip::address unmapped(asio::ip::address address) {
   if (address.is_v6() && address.to_v6().is_v4_mapped()) {
@@ -292,6 +304,7 @@ tcp::socket& Transport::socket() { return state_->socket; }
 const asio::any_io_executor& Transport::executor() const { return state_->executor; }
 
 std::string Transport::peer_address() const {
+  if (is_unix_socket(state_->socket)) return "local";
   boost::system::error_code ec;
   auto endpoint = state_->socket.remote_endpoint(ec);
   if (ec) return "unknown";
@@ -299,6 +312,7 @@ std::string Transport::peer_address() const {
 }
 
 bool Transport::peer_is_loopback() const {
+  if (is_unix_socket(state_->socket)) return true;
   boost::system::error_code ec;
   auto endpoint = state_->socket.remote_endpoint(ec);
   return !ec && unmapped(endpoint.address()).is_loopback();

@@ -86,8 +86,9 @@ class Transport {
   boost::asio::ip::tcp::socket& socket();
   const boost::asio::any_io_executor& executor() const;
 
-  // The peer's address as text ("192.0.2.1", "::1", an IPv4-mapped IPv6 address as IPv4), or
-  // "unknown"; and whether it is a loopback address.
+  // The peer's address as text ("192.0.2.1", "::1", an IPv4-mapped IPv6 address as IPv4),
+  // "local" on a unix socket, or "unknown"; and whether it is a loopback address (a unix socket
+  // is).
   std::string peer_address() const;
   bool peer_is_loopback() const;
 

@@ -3,6 +3,7 @@
 
 #include "postern/schema/queue_store.hpp"
 #include "server/filters/header_senders.hpp"
+#include "server/delivery/routes.hpp"
 #include "server/filters/submission_headers.hpp"
 #include "server/queue/handler_chain.hpp"
 #include "server/queue/spooled_message.hpp"
@@ -20,6 +21,16 @@
 #include <optional>
 
 namespace postern::queue {
+
+const char* intake_name(Intake intake) {
+  switch (intake) {
+    case Intake::Submission: return "submission";
+    case Intake::Inbound: return "inbound";
+    case Intake::Lmtp: return "lmtp";
+  }
+  return "submission";
+}
+
 namespace {
 
 // `recipients`: the envelope's as the handlers left them (the Received header names a lone one).
@@ -31,14 +42,17 @@ filters::SubmissionContext submission_context(const IntakeOptions& options, cons
   context.client_helo = envelope.helo;
   context.client_ip = facts.client_address;
   context.auth_user = envelope.user;
+  context.lmtp = facts.intake == Intake::Lmtp;
   context.queue_id = queue_id;
   context.tls = facts.tls;
   context.tls_version = facts.tls_version;
   context.tls_cipher = facts.tls_cipher;
   if (recipients.size() == 1) context.envelope_recipient_if_single = recipients.front();
   context.now = std::time(nullptr);
-  context.add_message_id = options.add_message_id;
-  context.add_date = options.add_date;
+  // Inbound mail is kept as it came, with only our trace field (RFC 6409 §8 is for submission).
+  const bool submitted = facts.intake == Intake::Submission;
+  context.add_message_id = options.add_message_id && submitted;
+  context.add_date = options.add_date && submitted;
   context.add_received = options.add_received;
   context.add_x_peer = options.add_x_peer;
   context.received_shows_user = options.received_shows_user;
@@ -85,7 +99,19 @@ schema::QueuedMessage to_queue(const IntakeOptions& options, const smtp::Envelop
   queued.smtputf8 = envelope.smtputf8;
   queued.recipients = std::move(message.recipients);
   queued.upstream = std::move(message.upstream);
+  queued.intake = intake_name(facts.intake);
+  queued.dsn = facts.dsn;
   return queued;
+}
+
+// A recipient whose route names several upstreams, as one copy of the message for each.
+std::optional<schema::SharedRecipient> copies_for(const delivery::DeliveryConfig& config, const std::string& sender,
+                                                  const std::string& recipient, int position) {
+  const delivery::Route* route = delivery::matching_route(config, sender, recipient);
+  if (route == nullptr || route->upstreams.size() < 2) return std::nullopt;
+  schema::SharedRecipient copies{position, "copy", static_cast<int>(route->upstreams.size()), "", {}};
+  for (const std::string& upstream : route->upstreams) copies.targets.push_back({recipient, upstream, ""});
+  return copies;
 }
 
 // The user's grants, and the addresses handlers vouched for, for the header From policy.
@@ -151,8 +177,9 @@ boost::asio::awaitable<smtp::Outcome> MessageIntake::accept(smtp::Envelope envel
         co_return smtp::Outcome::temporary_failure(std::move(handled.reply));
     }
   }
-  // After the handlers: one that changed From: is judged like the client.
-  if (options_.check_header_from) {
+  // After the handlers: one that changed From: is judged like the client. Inbound mail has no
+  // user whose grants could vouch for its From:.
+  if (options_.check_header_from && facts.intake == Intake::Submission) {
     auto check = filters::check_header_senders(message.head.header_section,
                                                message.vouched_senders.empty()
                                                    ? grants
@@ -179,7 +206,13 @@ boost::asio::awaitable<smtp::Outcome> MessageIntake::accept(smtp::Envelope envel
       metrics::smtp().messages_rejected.inc("temp_failure");
       co_return std::move(found.refusal);
     }
-    if (found.map) shared.push_back(sharing::plan_shares(static_cast<int>(i + 1), *found.map));
+    const int position = static_cast<int>(i + 1);
+    if (found.map) {
+      shared.push_back(sharing::plan_shares(position, *found.map));
+    } else if (message.upstream.empty()) {
+      auto copies = copies_for(options_.delivery, message.sender, message.recipients[i], position);
+      if (copies) shared.push_back(std::move(*copies));
+    }
   }
   auto queued = std::make_shared<schema::QueuedMessage>(to_queue(options_, envelope, std::move(message), facts, size));
   if (!shared.empty()) {

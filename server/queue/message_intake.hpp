@@ -1,5 +1,6 @@
 // End of DATA: the handlers (handler_chain.hpp), the message filters (header From/Sender
-// policy, submission headers of RFC 6409 §8) and then the queue. The session spools the
+// policy, submission headers of RFC 6409 §8; for inbound mail only the Received trace field) and
+// then the queue. The session spools the
 // message's content (message_spool.hpp, a spool from new_spool()) and hands it over with the
 // envelope; accept() answers AcceptMessage: Accepted with "250 2.0.0 Ok: queued as <id>" only
 // after the PostgreSQL transaction that stores the message has committed (or when a handler
@@ -8,7 +9,9 @@
 // when a handler defers it, it could not be stored, or a recipient's share map is not usable any
 // more (then 451 4.3.5 with the reason). Recipients with a usable share map
 // (sharing/share_map_cache.hpp, asked again here) are queued with a copy of their map and the
-// message's share seed: they are delivered as shares.
+// message's share seed: they are delivered as shares. Recipients whose route names several
+// upstreams (and for which no handler chose one) are queued with one copy per upstream, each
+// tracked on its own.
 //
 //   MessageSpool spool = intake.new_spool();   // spool.append(piece) for each MessageData
 //   smtp::Outcome outcome = co_await intake.accept(std::move(envelope), std::move(spool), facts, grants);
@@ -19,6 +22,8 @@
 #pragma once
 
 #include "postern/schema/sender_rule.hpp"
+#include "server/delivery/upstream.hpp"
+#include "server/queue/intake.hpp"
 #include "server/queue/message_spool.hpp"
 #include "server/smtp/reply.hpp"
 #include "server/smtp/step.hpp"
@@ -48,7 +53,10 @@ struct IntakeOptions {
   bool received_shows_user = false;  // submission.received_shows_user
   bool refuse_address_like_display_names = true;  // policy.address_like_display_names
   SpoolSettings spool{default_spool_directory()};  // queue.spool_directory
+  // The routes: a recipient whose route names several upstreams is queued as one copy for each.
+  postern::delivery::DeliveryConfig delivery;
 };
+
 
 // What the session knows about its client, for the trace header and the log.
 struct SessionFacts {
@@ -56,6 +64,8 @@ struct SessionFacts {
   bool tls = false;
   std::string tls_version;
   std::string tls_cipher;
+  Intake intake = Intake::Submission;
+  bool dsn = true;  // the listener's `dsn`: failed recipients make a DSN to the sender
 };
 
 class MessageIntake {

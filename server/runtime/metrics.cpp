@@ -171,6 +171,7 @@ std::string render_prometheus() {
   q.database_up.render(out);
   delivery().results.render(out);
   delivery().pop_logins.render(out);
+  delivery().undeliverable_without_dsn.render(out);
   return out;
 }
 

@@ -119,11 +119,12 @@ struct Smtp {
   // long lines; temp_failure: 451 because the message could not be committed (or a recipient's
   // share map is not usable any more); privmail_shape: 554 for a message the privmail share
   // format cannot carry; handler_reject, handler_defer: a handler's 5xx or 4xx.
+  // relay_denied: RCPT outside an inbound or LMTP listener's accept_domains.
   CounterFamily messages_rejected{"postern_messages_rejected_total",
                                   "Transactions refused, by reason.", {"reason"},
                                   {{"sender_denied"}, {"sender_temp_failure"}, {"header_from"}, {"size"},
                                    {"bad_data"}, {"temp_failure"}, {"privmail_shape"}, {"handler_reject"},
-                                   {"handler_defer"}}};
+                                   {"handler_defer"}, {"relay_denied"}}};
   // Each handler whose `when` held, by how the message went on (series declared per handler).
   CounterFamily handler_results{"postern_handler_results_total",
                                 "Handlers run on messages, by handler and result (continue, discard, reject, defer).",
@@ -157,6 +158,10 @@ struct Delivery {
   // login), failed (connect, TLS, a server that times out or speaks garbage).
   CounterFamily pop_logins{"postern_pop_logins_total", "POP3 logins for POP before SMTP by upstream and result.",
                            {"upstream", "result"}};
+  // Recipients of mail without DSNs (inbound, LMTP) that finally failed: no DSN went to the
+  // (likely forged) sender; the message stays in the queue until deleted or expired.
+  Counter undeliverable_without_dsn{"postern_undeliverable_without_dsn_total",
+                                    "Recipients that finally failed on mail whose listener sends no DSNs."};
 };
 
 Smtp& smtp();

@@ -201,12 +201,13 @@ class _PortTaken(RuntimeError):
 class RelayServer:
     """One postern process with its own config, certificate and log, on two free ports."""
 
-    def __init__(self, db_url, start=True, listener_options=None, as_owner=False, **overrides):
+    def __init__(self, db_url, start=True, listener_options=None, as_owner=False, extra_listeners=(), **overrides):
         """db_url: the database as its owner (what mailadmin uses); postern connects to it as the
         relay role (pgcluster.relay_url), as deployed, unless as_owner (the database is not
         migrated, so the role may not exist yet). listener_options: keys merged into the STARTTLS
         listener (e.g. address "::1" or allow_plaintext_auth_on_loopback), keeping its free port;
-        overrides: config sections."""
+        extra_listeners: more listeners after the two of every relay (inbound, LMTP), with their
+        own ports; overrides: config sections."""
         self.dir = tempfile.mkdtemp(prefix="postern-e2e-")
         self.certificate, self.key = make_certificate(self.dir)
         self.cafile = self.certificate  # self-signed: the certificate is its own CA
@@ -238,6 +239,7 @@ class RelayServer:
             "queue": {"spool_directory": self.spool_dir},
         }
         config["listeners"][0].update(listener_options or {})
+        config["listeners"].extend(copy.deepcopy(list(extra_listeners)))
         self.host = config["listeners"][0]["address"]
         self._own_ports = "listeners" not in overrides
         self.config = _merge(config, copy.deepcopy(overrides))

@@ -351,7 +351,7 @@ upstreams:
   - { name: local, kind: mbox }
 default_upstream: local
 )yaml",
-     R"err(postern.yaml:4: upstreams[0].kind: expected one of smtp, maildir, got "mbox")err"},
+     R"err(postern.yaml:4: upstreams[0].kind: expected one of smtp, maildir, hpfeeds, amqp, got "mbox")err"},
     {"upstream-inline-password",
      R"yaml(database:
   url: postgresql://postern@db/postern
@@ -530,7 +530,7 @@ routes:
   - { sender: alerts@example.org, sender_domain: example.org, upstream: provider }
 default_upstream: provider
 )yaml",
-     R"err(postern.yaml:6: routes[0].sender_domain: cannot be combined with sender)err"},
+     R"err(postern.yaml:6: routes[0].sender_domain: cannot be combined with sender (one match per route))err"},
     {"route-without-sender",
      R"yaml(database:
   url: postgresql://postern@db/postern
@@ -540,7 +540,7 @@ routes:
   - upstream: provider
 default_upstream: provider
 )yaml",
-     R"err(postern.yaml:6: routes[0]: expected sender or sender_domain)err"},
+     R"err(postern.yaml:6: routes[0]: expected sender, sender_domain or recipient_domain)err"},
     {"route-invalid-sender",
      R"yaml(database:
   url: postgresql://postern@db/postern

@@ -90,14 +90,19 @@ TEST(ConfigExample, CommentedUpstreamsParse) {
   std::string text = read_text(fs::path(POSTERN_SOURCE_DIR) / "postern.example.yaml");
   text = uncomment(text, "# upstreams:", "# default_upstream: provider");
   const Config c = parse(text, environment({{"POSTERN_DATABASE_URL", "postgresql://db/p"},
-                                            {"PROVIDER_PASSWORD", "pw"}}));
+                                            {"PROVIDER_PASSWORD", "pw"},
+                                            {"HPFEEDS_SECRET", "hs"},
+                                            {"AMQP_PASSWORD", "ap"}}));
   const delivery::DeliveryConfig& d = c.delivery;
-  ASSERT_EQ(d.upstreams.size(), 2u);
+  ASSERT_EQ(d.upstreams.size(), 4u);
   EXPECT_EQ(d.upstreams[0].host, "smtp.provider.example");
   EXPECT_EQ(d.upstreams[0].password, "pw");
   EXPECT_EQ(d.upstreams[1].maildir, "/var/lib/postern/maildir");
-  ASSERT_EQ(d.routes.size(), 2u);
-  EXPECT_EQ(d.routes[1].sender, "alerts@example.org");
+  EXPECT_EQ(d.upstreams[2].hpfeeds.secret, "hs");
+  EXPECT_EQ(d.upstreams[3].password, "ap");
+  ASSERT_EQ(d.routes.size(), 3u);
+  EXPECT_EQ(d.routes[0].upstreams, (std::vector<std::string>{"feed", "local"}));
+  EXPECT_EQ(d.routes[2].sender, "alerts@example.org");
   EXPECT_EQ(d.default_upstream, "provider");
 }
 
@@ -114,7 +119,9 @@ TEST(ConfigExample, CommentedHandlersParse) {
     text.replace(at, from.size(), to);
   }
   const Config c = parse(text, environment({{"POSTERN_DATABASE_URL", "postgresql://db/p"},
-                                            {"PROVIDER_PASSWORD", "pw"}}));
+                                            {"PROVIDER_PASSWORD", "pw"},
+                                            {"HPFEEDS_SECRET", "hs"},
+                                            {"AMQP_PASSWORD", "ap"}}));
   ASSERT_EQ(c.handlers.handlers.size(), 9u);
   EXPECT_EQ(c.handlers.handlers.front().name, "tag-invoices");
   EXPECT_EQ(std::get<handlers::Command>(c.handlers.handlers.back().action).argv.front(), "/bin/cat");

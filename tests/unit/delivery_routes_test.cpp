@@ -21,7 +21,7 @@ DeliveryConfig config() {
 }
 
 std::string chosen(const DeliveryConfig& c, std::string_view sender) {
-  const Upstream* u = select_upstream(c, sender);
+  const Upstream* u = select_upstream(c, sender, "someone@recipient.example");
   return u == nullptr ? "(none)" : u->name;
 }
 
@@ -98,8 +98,8 @@ TEST(DeliveryRoutes, UnmatchedAndNullSenderGoToTheDefault) {
 }
 
 TEST(DeliveryRoutes, DisabledDeliveryHasNoUpstream) {
-  EXPECT_EQ(select_upstream(DeliveryConfig{}, "alerts@example.org"), nullptr);
-  EXPECT_EQ(select_upstream(DeliveryConfig{}, ""), nullptr);
+  EXPECT_EQ(select_upstream(DeliveryConfig{}, "alerts@example.org", "x@example.net"), nullptr);
+  EXPECT_EQ(select_upstream(DeliveryConfig{}, "", "x@example.net"), nullptr);
 }
 
 TEST(DeliveryRoutes, FindUpstreamByExactName) {
@@ -107,6 +107,47 @@ TEST(DeliveryRoutes, FindUpstreamByExactName) {
   EXPECT_EQ(find_upstream(c, "local"), &c.upstreams[1]);
   EXPECT_EQ(find_upstream(c, "Local"), nullptr);
   EXPECT_EQ(find_upstream(c, "x"), nullptr);
+}
+
+}  // namespace
+}  // namespace postern::delivery
+
+namespace postern::delivery {
+namespace {
+
+std::string to(const DeliveryConfig& c, std::string_view sender, std::string_view recipient) {
+  const Upstream* u = select_upstream(c, sender, recipient);
+  return u == nullptr ? "(none)" : u->name;
+}
+
+TEST(DeliveryRoutes, RecipientDomainRouteMatchesPerRecipient) {
+  DeliveryConfig c = config();
+  c.routes.insert(c.routes.begin(), Route{"", "", "trap.example", {"local"}});
+  EXPECT_EQ(to(c, "carol@example.net", "anything@trap.example"), "local");
+  EXPECT_EQ(to(c, "carol@example.net", "Anything+x@TRAP.example"), "local");
+  EXPECT_EQ(to(c, "carol@example.net", "bob@mail.trap.example"), "provider");  // not its subdomains
+  EXPECT_EQ(to(c, "carol@example.net", "bob@elsewhere.example"), "provider");
+  EXPECT_EQ(to(c, "", "bounce@trap.example"), "local");  // the null sender too
+  EXPECT_EQ(to(c, "carol@example.net", "postmaster"), "provider");
+}
+
+TEST(DeliveryRoutes, FirstMatchWinsAcrossRouteKinds) {
+  DeliveryConfig c = config();
+  c.routes.push_back(Route{"", "", "trap.example", {"local"}});
+  EXPECT_EQ(to(c, "alerts@example.org", "x@trap.example"), "local");   // the sender route comes first
+  EXPECT_EQ(to(c, "carol@example.net", "x@trap.example"), "local");
+  c.routes.insert(c.routes.begin(), Route{"", "", "trap.example", {"other"}});
+  EXPECT_EQ(to(c, "alerts@example.org", "x@trap.example"), "other");
+}
+
+TEST(DeliveryRoutes, FanOutRouteIsFoundWithAllItsUpstreams) {
+  DeliveryConfig c = config();
+  c.routes = {Route{"", "", "trap.example", {"other", "local"}}};
+  const Route* route = matching_route(c, "", "x@trap.example");
+  ASSERT_NE(route, nullptr);
+  EXPECT_EQ(route->upstreams, (std::vector<std::string>{"other", "local"}));
+  EXPECT_EQ(to(c, "", "x@trap.example"), "other");  // the first, for mail queued without its copies
+  EXPECT_EQ(matching_route(c, "a@example.org", "x@example.org"), nullptr);
 }
 
 }  // namespace

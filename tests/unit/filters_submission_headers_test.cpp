@@ -66,6 +66,28 @@ TEST(FiltersSubmissionHeaders, ReceivedWithTlsAndOneRecipient) {
             "\tfor <bob@example.org>; Sun, 22 Nov 2026 04:20:00 +0000\r\n");
 }
 
+// Inbound mail (no AUTH) says ESMTP or ESMTPS, LMTP mail LMTP or LMTPS (RFC 3848 §2), and never
+// names a user.
+TEST(FiltersSubmissionHeaders, ReceivedNamesTheProtocolOfInboundMail) {
+  auto ctx = context();
+  ctx.auth_user.clear();
+  EXPECT_EQ(received_for(ctx),
+            "Received: from client.example ([203.0.113.5])\r\n"
+            "\tby relay.example (Postern) with ESMTPS id 4ABC12\r\n"
+            "\t(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384)\r\n"
+            "\tfor <bob@example.org>; Sun, 22 Nov 2026 04:20:00 +0000\r\n");
+  ctx.tls = false;
+  EXPECT_NE(received_for(ctx).find(" with ESMTP id 4ABC12"), std::string::npos);
+  ctx.lmtp = true;
+  EXPECT_NE(received_for(ctx).find(" with LMTP id 4ABC12"), std::string::npos);
+  ctx.tls = true;
+  EXPECT_NE(received_for(ctx).find(" with LMTPS id 4ABC12"), std::string::npos);
+  ctx.auth_user = "alice";
+  ctx.tls = false;
+  EXPECT_NE(received_for(ctx).find(" with LMTPA id 4ABC12"), std::string::npos);  ctx.client_ip = "local";  // an LMTP client on a unix socket
+  EXPECT_TRUE(received_for(ctx).starts_with("Received: from client.example (local)\r\n")) << received_for(ctx);
+}
+
 TEST(FiltersSubmissionHeaders, ReceivedLeavesTheUserOutByDefault) {
   SubmissionContext defaults;
   EXPECT_FALSE(defaults.received_shows_user);

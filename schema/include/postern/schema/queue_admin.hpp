@@ -18,8 +18,10 @@ namespace pqxx { class connection_base; }
 namespace postern::schema {
 
 // One share of a shared recipient (migration 0008): its own destination, upstream and status.
+// Where a shared recipient's share, or a fanned-out recipient's copy, goes.
 struct QueueDestination {
-  int index = 0;  // the share's index, 1..n
+  int index = 0;  // the share's (or copy's) index, 1..n
+  bool copy = false;  // the whole message, to one of the upstreams of a fan-out route
   std::string mailbox;
   std::string upstream;
   std::string status;      // "pending", "delivered" or "failed"
@@ -55,7 +57,7 @@ struct QueueEntry {
 // `queue show`: everything but the body.
 struct QueuedMessageDetails {
   QueueEntry entry;                    // recipients with attempts, last reply, updated_at
-  std::string auth_user;
+  std::string auth_user;               // empty for inbound mail
   std::string client_address;
   std::string helo;
   std::string body_type;               // "7BIT" or "8BITMIME"
@@ -64,6 +66,8 @@ struct QueuedMessageDetails {
   std::string lease_owner;             // empty when not leased
   std::string lease_until;
   std::string upstream;                // chosen by a handler at intake; empty: by the routes
+  std::string intake;                  // the listener kind: "submission", "inbound" or "lmtp"
+  bool dsn = true;                     // failures make a DSN (off: kept in the queue instead)
   std::string headers;                 // the header section, without the blank line ending it
   bool headers_truncated = false;      // no blank line within the first kQueueHeaderLimit bytes
 };

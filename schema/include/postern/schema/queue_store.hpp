@@ -38,7 +38,7 @@ struct SharedRecipient {
 struct QueuedMessage {
   std::string id;
   std::string sender;
-  std::string auth_user;
+  std::string auth_user;  // empty for inbound mail (stored as NULL)
   std::string client_address;
   std::string helo;
   bool eight_bit_mime = false;
@@ -56,6 +56,10 @@ struct QueuedMessage {
   // The upstream a handler chose (its `route` action) for the recipients without a share map;
   // empty: the routes decide at delivery.
   std::string upstream;
+  // The kind of listener that took it: "submission", "inbound" or "lmtp".
+  std::string intake = "submission";
+  // Whether recipients that finally fail make a DSN (off for inbound mail: no backscatter).
+  bool dsn = true;
 };
 
 // The LISTEN/NOTIFY channel that wakes delivery workers.
@@ -114,6 +118,7 @@ struct ClaimedMessage {
   std::vector<PendingRecipient> recipients;
   std::string share_seed;  // 32 bytes when a recipient is shared
   std::string upstream;    // chosen at intake (QueuedMessage::upstream); empty: by the routes
+  bool dsn = true;         // QueuedMessage::dsn
   // The stored message, all `size` bytes, when it came with the claim (at most
   // kClaimedBodyLimit); null otherwise. Shared: a delivery may read it more than once.
   std::shared_ptr<const std::string> body;
@@ -169,6 +174,9 @@ struct AttemptRecord {
   std::string last_error;
   std::optional<QueuedMessage> bounce;
   std::vector<ShareUpdate> shares;  // shared recipients' shares
+  // A message without DSNs whose recipients failed stays queued, visible to `mailadmin queue`,
+  // until it is deleted or its lifetime ends (then retry_after_seconds is the time left).
+  bool keep_failed = false;
 };
 
 // Extends a lease while its delivery is still running, so a slow upstream never makes a healthy
