@@ -46,23 +46,23 @@ namespace detail {
 struct HpfeedsPublisherState;
 }
 
-class HpfeedsPublisher {
+class HpfeedsPublisher : public JournalPublisher {
  public:
   // Logs a warning when the broker's certificate is not verified, and an error (then every
   // publish is deferred) when its CA file cannot be loaded.
   HpfeedsPublisher(boost::asio::any_io_executor executor, const Upstream& upstream);
-  ~HpfeedsPublisher();  // close()
+  ~HpfeedsPublisher() override;  // close()
   HpfeedsPublisher(const HpfeedsPublisher&) = delete;
   HpfeedsPublisher& operator=(const HpfeedsPublisher&) = delete;
 
   // Publishes `payload` (already built by journal_payload) to every channel of the upstream.
   // Never throws (but std::bad_alloc): every failure is in the result.
-  boost::asio::awaitable<JournalResult> publish(std::shared_ptr<const std::string> payload);
+  boost::asio::awaitable<JournalResult> publish(std::shared_ptr<const std::string> payload) override;
 
   // Shutdown: closes the connection as soon as no publish is queued or within its grace (at
   // once when idle). Publishes still running finish; a later publish connects again and its
   // connection closes once idle too.
-  void close();
+  void close() override;
 
  private:
   std::shared_ptr<detail::HpfeedsPublisherState> state_;
