@@ -90,6 +90,18 @@ std::string upstream_text(const delivery::Upstream& u) {
     if (!u.username.empty()) text += "+auth=" + u.username;
     if (u.pop_before_smtp) text += pop_text(*u.pop_before_smtp);
   }
+  const auto format = [](delivery::JournalFormat f) { return f == delivery::JournalFormat::Json ? "+json" : "+raw"; };
+  if (u.kind == delivery::UpstreamKind::Hpfeeds) {
+    text.insert(u.name.size() + 1, "hpfeeds:");
+    text += "+ident=" + u.hpfeeds.ident + "+channels=";
+    for (std::size_t i = 0; i < u.hpfeeds.channels.size(); ++i) text += (i == 0 ? "" : "|") + u.hpfeeds.channels[i];
+    text += format(u.hpfeeds.format);
+  }
+  if (u.kind == delivery::UpstreamKind::Amqp) {
+    text.insert(u.name.size() + 1, "amqp:");
+    text += "+vhost=" + u.amqp.vhost + "+exchange=" + u.amqp.exchange + "(" + u.amqp.exchange_type +
+            ")+routing_key=" + u.amqp.routing_key + format(u.amqp.format);
+  }
   if (!u.rewrite_return_path.empty()) text += "+return-path=" + u.rewrite_return_path;
   if (!u.rewrite_reply_to.empty()) text += "+reply-to=" + u.rewrite_reply_to;
   return text;

@@ -125,6 +125,35 @@ default_upstream: v6
   EXPECT_TRUE(line.ends_with(expected)) << line;
 }
 
+TEST(ConfigDescribe, JournalsListenersAndFanOutWithoutSecrets) {
+  const TempFile secret("s3cret-hpf");
+  const Config c = parse(kMinimal + R"(
+listeners:
+  - { port: 587 }
+  - { role: inbound, accept_domains: [trap.example, trap2.example] }
+  - { kind: lmtp, path: /run/postern/lmtp.sock, accept_domains: [trap.example], dsn: true }
+upstreams:
+  - { name: feed, kind: hpfeeds, host: 127.0.0.1, security: none, ident: collector,
+      secret_file: )" + secret.path() + R"(, channels: [spam.mails, spam.raw] }
+  - { name: rabbit, kind: amqp, host: 127.0.0.1, security: none, username: u, password_file: )" +
+                         secret.path() + R"( }
+routes:
+  - { recipient_domain: trap.example, upstreams: [feed, rabbit] }
+default_upstream: rabbit
+)");
+  const std::string line = describe(c);
+  EXPECT_EQ(line.find("s3cret"), std::string::npos);
+  EXPECT_NE(line.find(" listeners=0.0.0.0:587/starttls,0.0.0.0:25/starttls/inbound(trap.example+trap2.example),"
+                      "unix:/run/postern/lmtp.sock/lmtp(trap.example)+dsn "),
+            std::string::npos)
+      << line;
+  const std::string expected =
+      " upstreams=feed=hpfeeds:127.0.0.1:10000/none+ident=collector+channels=spam.mails|spam.raw+json,"
+      "rabbit=amqp:127.0.0.1:5672/none+auth=u+vhost=/+exchange=spam(topic)+routing_key=spam.mails+raw "
+      "routes=to:trap.example>feed+rabbit default_upstream=rabbit";
+  EXPECT_TRUE(line.ends_with(expected)) << line;
+}
+
 TEST(ConfigDescribe, PopBeforeSmtpWithoutItsPassword) {
   const Config c = parse(kMinimal + R"(
 upstreams:
