@@ -18,6 +18,8 @@ import threading
 import time
 import unittest
 
+from certificates import issue, make_ca
+from drivers import driver_path
 from rabbitmq import RabbitMQ
 
 HOST = "127.0.0.1"
@@ -28,42 +30,12 @@ BROKER = None
 FOLDER = None
 
 
-def driver_path():
-    explicit = os.environ.get("POSTERN_AMQP_DRIVER")
-    if explicit:
-        return explicit
-    build = os.environ.get("POSTERN_BUILD_DIR")
-    if not build:
-        source = os.environ.get("POSTERN_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
-        build = os.path.join(source, "build")
-    for candidate in ("tests/amqp-publish-driver", "amqp-publish-driver"):
-        path = os.path.join(build, candidate)
-        if os.access(path, os.X_OK):
-            return path
-    return None
-
-
-def openssl(*args, cwd):
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
-
-
-def make_certificates(folder):
-    """ca.pem, and broker.pem/broker.key signed by it for IP:127.0.0.1 only (not for localhost)."""
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=Postern Test CA",
-            "-keyout", "ca.key", "-out", "ca.pem", "-addext", "basicConstraints=critical,CA:TRUE",
-            "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=folder)
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=postern-test-broker", "-keyout", "broker.key",
-            "-out", "broker.csr", cwd=folder)
-    with open(os.path.join(folder, "broker.ext"), "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
-    openssl("x509", "-req", "-in", "broker.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-            "-days", "2", "-extfile", "broker.ext", "-out", "broker.pem", cwd=folder)
-
-
 def setUpModule():
     global BROKER, FOLDER
     FOLDER = tempfile.mkdtemp(prefix="postern-amqp-")
-    make_certificates(FOLDER)
+    # ca.pem, and broker.pem signed by it for IP:127.0.0.1 only (not for localhost)
+    make_ca(FOLDER)
+    issue(FOLDER, "broker", "IP:127.0.0.1", common_name="postern-test-broker")
     BROKER = RabbitMQ(tls_cert=os.path.join(FOLDER, "broker.pem"), tls_key=os.path.join(FOLDER, "broker.key"),
                       max_message_size=MAX_MESSAGE_SIZE)
     BROKER.start()
@@ -127,7 +99,7 @@ class AmqpPublisherTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         # A missing driver fails the suite: a skip would pass CI with the publisher untested.
-        cls.driver = driver_path()
+        cls.driver = driver_path("POSTERN_AMQP_DRIVER", "amqp-publish-driver")
         if cls.driver is None:
             raise AssertionError("amqp-publish-driver is missing (not found under POSTERN_BUILD_DIR): build the "
                                  "amqp-publish-driver target or set POSTERN_AMQP_DRIVER")

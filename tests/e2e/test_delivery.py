@@ -143,6 +143,24 @@ class DeliveryTestCase(RelayTestCase):
         self.assertEqual(code, 250, reply)
         return re.search(rb"queued as (\S+)", reply).group(1).decode()
 
+    def lmtp_send(self, port, data, recipients, sender="spammer@forged.example"):
+        """One transaction over LMTP (smtplib.LMTP, to an LMTP listener on `port`): every recipient
+        accepted, then one 250 per recipient after the data (RFC 2033 §4.2); returns the queue id."""
+        client = smtplib.LMTP("127.0.0.1", port, local_hostname="mx.client.test", timeout=15)
+        try:
+            client.ehlo_or_helo_if_needed()
+            code, reply = client.mail(sender)
+            self.assertEqual(code, 250, reply)
+            for r in recipients:
+                self.assertEqual(client.rcpt(r)[0], 250)
+            code, reply = client.data(data)
+            self.assertEqual(code, 250, reply)
+            for _ in recipients[1:]:
+                self.assertEqual(client.getreply()[0], 250)
+            return re.search(rb"queued as (\S+)", reply).group(1).decode()
+        finally:
+            self._quietly_close(client)
+
     def logged_in(self, user=ALICE, relay=None):
         relay = relay or self.relay
         client = smtplib.SMTP("127.0.0.1", relay.port, local_hostname="client.test", timeout=30)

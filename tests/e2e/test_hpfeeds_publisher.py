@@ -11,7 +11,6 @@ import json
 import os
 import queue
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
@@ -21,7 +20,10 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from certificates import issue, make_ca, self_signed  # noqa: E402
+from drivers import driver_path  # noqa: E402
 from hpfeeds_broker import HpfeedsBroker, HpfeedsSubscriber, MAX_PUBLISH_FRAME  # noqa: E402
+from relay import free_port  # noqa: E402
 
 HOST = "127.0.0.1"
 IDENT, SECRET = "collector", "Coll-secret-4e1b9a"
@@ -33,47 +35,6 @@ AUTH = {
     READER: {"owner": "tests", "secret": READER_SECRET, "pubchans": [], "subchans": CHANNELS},
 }
 MESSAGE = b"From: trap@example.net\r\nSubject: win\r\n\r\nbody \x00\xff\xfe bytes\r\n"
-
-
-def driver_path():
-    explicit = os.environ.get("POSTERN_HPFEEDS_DRIVER")
-    if explicit:
-        return explicit
-    build = os.environ.get("POSTERN_BUILD_DIR")
-    if not build:
-        source = os.environ.get("POSTERN_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
-        build = os.path.join(source, "build")
-    for candidate in ("tests/hpfeeds-publish-driver", "hpfeeds-publish-driver"):
-        path = os.path.join(build, candidate)
-        if os.access(path, os.X_OK):
-            return path
-    return None
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def openssl(*args, cwd):
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
-
-
-def make_certificates(folder):
-    """ca.pem and localhost.pem (by the CA, for localhost and 127.0.0.1); selfsigned.pem (no CA)."""
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=Postern Test CA",
-            "-keyout", "ca.key", "-out", "ca.pem", "-addext", "basicConstraints=critical,CA:TRUE",
-            "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=folder)
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "localhost.key",
-            "-out", "localhost.csr", cwd=folder)
-    with open(os.path.join(folder, "localhost.ext"), "w") as f:
-        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
-    openssl("x509", "-req", "-in", "localhost.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-            "-days", "2", "-extfile", "localhost.ext", "-out", "localhost.pem", cwd=folder)
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
-            "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-            "-keyout", "selfsigned.key", "-out", "selfsigned.pem", cwd=folder)
 
 
 def is_result(line):
@@ -117,13 +78,16 @@ class HpfeedsPublisherTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         # A missing prerequisite fails the suite: a skip would pass CI with the publisher untested.
-        cls.driver = driver_path()
+        cls.driver = driver_path("POSTERN_HPFEEDS_DRIVER", "hpfeeds-publish-driver")
         if cls.driver is None or not os.access(cls.driver, os.X_OK):
             where = cls.driver or "not found under POSTERN_BUILD_DIR"
             raise AssertionError(f"hpfeeds-publish-driver is missing ({where}):"
                                  " build the hpfeeds-publish-driver target or set POSTERN_HPFEEDS_DRIVER")
         cls.folder = tempfile.mkdtemp(prefix="postern-hpfeeds-")
-        make_certificates(cls.folder)
+        # ca.pem, localhost.pem (by the CA, for localhost and 127.0.0.1), selfsigned.pem (no CA)
+        make_ca(cls.folder)
+        issue(cls.folder, "localhost", "DNS:localhost,IP:127.0.0.1")
+        self_signed(cls.folder, "selfsigned", "DNS:localhost,IP:127.0.0.1")
 
     @classmethod
     def tearDownClass(cls):

@@ -11,7 +11,6 @@ import base64
 import hashlib
 import json
 import os
-import smtplib
 import unittest
 
 from rabbitmq import RabbitMQ
@@ -63,22 +62,6 @@ class AmqpJournal(DeliveryTestCase):
             "delivery": FAST_RETRIES,
         }
 
-    def lmtp(self, data, recipients=("catch@trap.example",)):
-        client = smtplib.LMTP("127.0.0.1", self.lmtp_port, local_hostname="mx.client.test", timeout=15)
-        try:
-            client.ehlo_or_helo_if_needed()
-            code, reply = client.mail("spammer@forged.example")
-            self.assertEqual(code, 250, reply)
-            for r in recipients:
-                self.assertEqual(client.rcpt(r)[0], 250)
-            code, reply = client.data(data)
-            self.assertEqual(code, 250, reply)
-            for _ in recipients[1:]:
-                self.assertEqual(client.getreply()[0], 250)
-            return reply.split()[-1].decode()
-        finally:
-            self._quietly_close(client)
-
     def collected(self, queue, into):
         into.extend(broker.messages(queue))
         return into
@@ -90,7 +73,7 @@ class AmqpJournal(DeliveryTestCase):
                         body=f"message {i}\r\n" + ("\u00e9t\u00e9 \xff\r\n" if i == 3 else ""))
             if i == 3:
                 data = data.replace("\u00e9t\u00e9 \xff".encode(), b"\xe9t\xe9 \xff")  # not UTF-8
-            queue_id = self.lmtp(data, ["catch@trap.example", "other@trap.example"])
+            queue_id = self.lmtp_send(self.lmtp_port, data, ["catch@trap.example", "other@trap.example"])
             sent[subject_of(data)] = (queue_id, data)
         got = []
         wait_until(lambda: len(self.collected("journal-all", got)) >= 5, 20, 0.2, message="5 messages in RabbitMQ")
@@ -108,7 +91,7 @@ class AmqpJournal(DeliveryTestCase):
     def test_the_json_form_carries_the_sha256_of_the_raw_bytes(self):
         data = mail("spammer@forged.example", to="x@json.example", body="caf\xe9 \r\n")
         data = data.replace("caf\xe9".encode(), b"caf\xe9")  # Latin-1: not UTF-8
-        queue_id = self.lmtp(data, ["x@json.example"])
+        queue_id = self.lmtp_send(self.lmtp_port, data, ["x@json.example"])
         got = []
         wait_until(lambda: self.collected("journal-json", got), 20, 0.2, message="the JSON message")
         self.wait_until_gone(queue_id)
@@ -125,7 +108,7 @@ class AmqpJournal(DeliveryTestCase):
             if i == 6:
                 broker.stop()
             data = mail("spammer@forged.example", to="catch@trap.example")
-            self.lmtp(data)  # accepted and queued whether the broker is up or not
+            self.lmtp_send(self.lmtp_port, data, ["catch@trap.example"])  # queued, the broker up or not
             subjects.append(subject_of(data))
         shown = wait_until(lambda: [m for m in self.queue_list() if "amqp" in (m["last_error"] or "")], 20, 0.2,
                            message="a deferral while the broker is down")
@@ -139,7 +122,7 @@ class AmqpJournal(DeliveryTestCase):
 
     def test_an_unroutable_message_stays_queued_until_a_queue_is_bound(self):
         data = mail("spammer@forged.example", to="lost@trap2.example")
-        queue_id = self.lmtp(data, ["lost@trap2.example"])
+        queue_id = self.lmtp_send(self.lmtp_port, data, ["lost@trap2.example"])
         shown = self.wait_until_deferred(queue_id, "unroutable")
         self.assertIn("312 NO_ROUTE", shown["last_error"])
         self.assertEqual(shown["recipients"][0]["status"], "pending")

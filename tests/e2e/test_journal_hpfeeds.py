@@ -84,21 +84,6 @@ class HpfeedsJournal(DeliveryTestCase):
         self.addCleanup(self.subscriber.close)
         self.broker.wait_for_subscribers("spam.copy")
 
-    def lmtp(self, data, recipients):
-        client = smtplib.LMTP("127.0.0.1", self.lmtp_port, local_hostname="mx.client.test", timeout=15)
-        try:
-            client.ehlo_or_helo_if_needed()
-            self.assertEqual(client.mail("spammer@forged.example")[0], 250)
-            for r in recipients:
-                self.assertEqual(client.rcpt(r)[0], 250)
-            code, reply = client.data(data)
-            self.assertEqual(code, 250, reply)
-            for _ in recipients[1:]:
-                self.assertEqual(client.getreply()[0], 250)
-            return reply.split()[-1].decode()
-        finally:
-            self._quietly_close(client)
-
     def published(self, subject, channel="spam.mails", timeout=20):
         """The JSON objects the subscriber got on `channel` for the message with this Subject."""
         def found():
@@ -117,7 +102,7 @@ class HpfeedsJournal(DeliveryTestCase):
 
     def test_lmtp_mail_reaches_the_subscriber_and_the_maildir(self):
         data = mail("spammer@forged.example", to="catch@trap.example")
-        queue_id = self.lmtp(data, ["catch@trap.example", "other@trap.example"])
+        queue_id = self.lmtp_send(self.lmtp_port, data, ["catch@trap.example", "other@trap.example"])
         [(obj, raw)] = self.published(subject_of(data))
         self.assertEqual(sorted(obj), ["msg", "sha256"])
         self.assert_seed_json(obj, raw, data)
@@ -148,7 +133,7 @@ class HpfeedsJournal(DeliveryTestCase):
     def test_mail_that_is_not_utf8_arrives_losslessly(self):
         data = mail("spammer@forged.example", to="x@trap2.example", body="PLACEHOLDER\r\n")
         data = data.replace(b"PLACEHOLDER", b"Gr\xfc\xdfe \xff\xfe \xe2\x82 cut")
-        self.lmtp(data, ["x@trap2.example"])
+        self.lmtp_send(self.lmtp_port, data, ["x@trap2.example"])
         [(obj, raw)] = self.published(subject_of(data))
         self.assertEqual(sorted(obj), ["msg", "msg_base64", "sha256"])
         self.assert_seed_json(obj, raw, data)
@@ -161,7 +146,7 @@ class HpfeedsJournal(DeliveryTestCase):
         try:
             for _ in range(5):
                 data = mail("spammer@forged.example", to="x@trap2.example")
-                queue_id = self.lmtp(data, ["x@trap2.example"])
+                queue_id = self.lmtp_send(self.lmtp_port, data, ["x@trap2.example"])
                 subjects.append(subject_of(data))
             shown = self.wait_until_deferred(queue_id, "connect")
             self.assertEqual(shown["recipients"][0]["status"], "pending")
@@ -177,7 +162,7 @@ class HpfeedsJournal(DeliveryTestCase):
 
     def test_a_wrong_secret_shows_the_brokers_error(self):
         data = mail("spammer@forged.example", to="x@wrong.example")
-        queue_id = self.lmtp(data, ["x@wrong.example"])
+        queue_id = self.lmtp_send(self.lmtp_port, data, ["x@wrong.example"])
         shown = self.wait_until_deferred(queue_id, "Authentication failed")
         self.assertIn("hpfeeds broker: Authentication failed for collector", shown["last_error"])
         text = self.admin.ok("queue", "show", queue_id)
@@ -187,7 +172,7 @@ class HpfeedsJournal(DeliveryTestCase):
 
     def test_a_message_too_large_for_a_frame_fails_with_a_clear_reason(self):
         data = mail("spammer@forged.example", to="x@small.example", body=("z" * 76 + "\r\n") * 60)
-        queue_id = self.lmtp(data, ["x@small.example"])
+        queue_id = self.lmtp_send(self.lmtp_port, data, ["x@small.example"])
         shown = wait_until(lambda: (lambda m: m if m and m["recipients_pending"] == 0 else None)(self.show(queue_id)),
                            15, 0.05, message="the recipient failed")
         reply = shown["recipients"][0]["last_reply"]

@@ -182,10 +182,7 @@ class FanOut(InboundTestCase):
 
     def test_a_recipient_goes_to_every_upstream_of_its_route(self):
         data = mail("spammer@forged.example", to="catch@trap.example")
-        client = smtplib.LMTP("127.0.0.1", self.lmtp_port, local_hostname="mx.client.test", timeout=15)
-        self.addCleanup(self._quietly_close, client)
-        client.ehlo_or_helo_if_needed()
-        queue_id = self.transaction(client, data, "spammer@forged.example", ["catch@trap.example"])
+        queue_id = self.lmtp_send(self.lmtp_port, data, ["catch@trap.example"])
         got = self.wait_for_subject(self.sinks["sink"], subject_of(data))
         self.assertEqual(got["rcpt_tos"], ["catch@trap.example"])
         wait_until(lambda: [m for m in maildir_files(self.backup).values() if subject_of(m) == subject_of(data)],

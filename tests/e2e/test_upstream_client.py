@@ -10,7 +10,6 @@ import logging
 import os
 import re
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
@@ -30,55 +29,16 @@ try:
 except ImportError:  # pragma: no cover
     Controller = None
 
+from certificates import issue, make_ca, self_signed
+from drivers import driver_path
+from relay import free_port
+
 logging.getLogger("mail.log").setLevel(logging.CRITICAL)  # aiosmtpd's tracebacks for refused TLS
 warnings.filterwarnings("ignore", category=DeprecationWarning, module="aiosmtpd")
 
 HOST = "127.0.0.1"
 USER, PASSWORD = "relay-user", "Up-pw-93c1d0"
 SENDER = "alice@example.com"
-
-
-def driver_path():
-    explicit = os.environ.get("POSTERN_UPSTREAM_DRIVER")
-    if explicit:
-        return explicit
-    build = os.environ.get("POSTERN_BUILD_DIR")
-    if not build:
-        source = os.environ.get("POSTERN_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
-        build = os.path.join(source, "build")
-    for candidate in ("tests/upstream-client-driver", "upstream-client-driver"):
-        path = os.path.join(build, candidate)
-        if os.access(path, os.X_OK):
-            return path
-    return None
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def openssl(*args, cwd):
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
-
-
-def make_certificates(folder):
-    """ca.pem, and server certificates: localhost.pem (by the CA, for localhost and 127.0.0.1),
-    other.pem (by the CA, for mx.test only), selfsigned.pem (for localhost, no CA)."""
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=Postern Test CA",
-            "-keyout", "ca.key", "-out", "ca.pem", "-addext", "basicConstraints=critical,CA:TRUE",
-            "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=folder)
-    for name, san in (("localhost", "DNS:localhost,IP:127.0.0.1"), ("other", "DNS:mx.test")):
-        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}", "-keyout", f"{name}.key",
-                "-out", f"{name}.csr", cwd=folder)
-        with open(os.path.join(folder, f"{name}.ext"), "w") as f:
-            f.write(f"subjectAltName={san}\nextendedKeyUsage=serverAuth\n")
-        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-                "-days", "2", "-extfile", f"{name}.ext", "-out", f"{name}.pem", cwd=folder)
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
-            "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-            "-keyout", "selfsigned.key", "-out", "selfsigned.pem", cwd=folder)
 
 
 class Recorder:
@@ -201,12 +161,17 @@ class UpstreamClientTest(unittest.TestCase):
         # A missing prerequisite fails the suite: a skip would pass CI with the client untested.
         if Controller is None:
             raise AssertionError("aiosmtpd is missing: install Debian's python3-aiosmtpd")
-        cls.driver = driver_path()
+        cls.driver = driver_path("POSTERN_UPSTREAM_DRIVER", "upstream-client-driver")
         if cls.driver is None or not os.access(cls.driver, os.X_OK):
             raise AssertionError(f"upstream-client-driver is missing ({cls.driver or 'not found under POSTERN_BUILD_DIR'}):"
                                  " build the upstream-client-driver target or set POSTERN_UPSTREAM_DRIVER")
         cls.folder = tempfile.mkdtemp(prefix="postern-upstream-")
-        make_certificates(cls.folder)
+        # ca.pem, localhost.pem (by the CA, for localhost and 127.0.0.1), other.pem (by the CA, for
+        # mx.test only), selfsigned.pem (for localhost, no CA)
+        make_ca(cls.folder)
+        issue(cls.folder, "localhost", "DNS:localhost,IP:127.0.0.1")
+        issue(cls.folder, "other", "DNS:mx.test")
+        self_signed(cls.folder, "selfsigned", "DNS:localhost,IP:127.0.0.1")
 
     @classmethod
     def tearDownClass(cls):
