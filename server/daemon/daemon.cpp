@@ -151,6 +151,25 @@ queue::ChainOptions chain_options(const config::Config& config, const queue::Int
   return {sender_policy(config), intake.spool, config.max_message_size};
 }
 
+// A listener's own settings on top of what every session shares: its TLS mode, and whether it
+// takes submission, inbound or LMTP mail.
+net::SessionSettings listener_settings(net::SessionSettings settings, const config::ListenerConfig& listener) {
+  using Service = smtp::ProtocolOptions::Service;
+  settings.implicit_tls = listener.tls == config::ListenerTls::Implicit;
+  settings.allow_plaintext_auth_on_loopback = listener.allow_plaintext_auth_on_loopback;
+  if (listener.kind == config::ListenerKind::Lmtp) {
+    settings.intake = queue::Intake::Lmtp;
+    settings.protocol.service = Service::Lmtp;
+    settings.offer_tls = false;  // LMTP stays on loopback or a unix socket, in clear
+  } else if (listener.role == config::ListenerRole::Inbound) {
+    settings.intake = queue::Intake::Inbound;
+    settings.protocol.service = Service::Inbound;
+  }
+  settings.accept_domains = listener.accept_domains;
+  settings.dsn = listener.dsn;
+  return settings;
+}
+
 // What every session shares; each listener sets its own TLS mode on a copy.
 net::SessionSettings session_settings(const config::Config& config) {
   net::SessionSettings settings;
@@ -276,18 +295,7 @@ Daemon::State::State(const config::Config& cfg)
 void Daemon::State::bind_listeners() {
   const net::SessionSettings shared = session_settings(config);
   for (const auto& listener : config.listeners) {
-    net::SessionSettings settings = shared;
-    settings.implicit_tls = listener.tls == config::ListenerTls::Implicit;
-    settings.allow_plaintext_auth_on_loopback = listener.allow_plaintext_auth_on_loopback;
-    settings.intake = listener.kind == config::ListenerKind::Lmtp        ? queue::Intake::Lmtp
-                      : listener.role == config::ListenerRole::Inbound ? queue::Intake::Inbound
-                                                                        : queue::Intake::Submission;
-    settings.protocol.service = settings.intake == queue::Intake::Lmtp      ? smtp::ProtocolOptions::Service::Lmtp
-                                : settings.intake == queue::Intake::Inbound ? smtp::ProtocolOptions::Service::Inbound
-                                                                            : smtp::ProtocolOptions::Service::Submission;
-    settings.offer_tls = listener.kind == config::ListenerKind::Smtp;  // LMTP stays on loopback, in clear
-    settings.accept_domains = listener.accept_domains;
-    settings.dsn = listener.dsn;
+    const net::SessionSettings settings = listener_settings(shared, listener);
     if (!listener.path.empty()) {
       listeners.push_back(std::make_unique<net::Listener>(io, listener.path, settings));
     } else {

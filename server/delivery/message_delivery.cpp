@@ -93,7 +93,9 @@ std::vector<Leg> plan_legs(const schema::ClaimedMessage& message, const Delivery
   };
   for (const auto& recipient : message.recipients) {
     if (is_copy(recipient)) {
-      for (const auto& copy : recipient.shares->pending) leg_for(copy.target.upstream).copies.emplace_back(&recipient, &copy);
+      for (const auto& copy : recipient.shares->pending) {
+        leg_for(copy.target.upstream).copies.emplace_back(&recipient, &copy);
+      }
     } else if (!recipient.shares) {
       const Upstream* routed = select_upstream(config, message.sender, recipient.address);
       leg_for(!message.upstream.empty() ? message.upstream : routed ? routed->name : "").plain.push_back(&recipient);
@@ -102,8 +104,9 @@ std::vector<Leg> plan_legs(const schema::ClaimedMessage& message, const Delivery
   return legs;
 }
 
-// The part of a message one leg delivers: its plain recipients, and its copies as recipients.
-schema::ClaimedMessage part_for(const schema::ClaimedMessage& message, const std::vector<const schema::PendingRecipient*>& recipients) {
+// The message with only these (plain) recipients, for judge_attempt().
+schema::ClaimedMessage part_for(const schema::ClaimedMessage& message,
+                                const std::vector<const schema::PendingRecipient*>& recipients) {
   schema::ClaimedMessage part = message;
   part.recipients.clear();
   for (const auto* r : recipients) part.recipients.push_back({r->position, r->address, std::nullopt});
@@ -387,7 +390,8 @@ boost::asio::awaitable<Attempt> MessageDelivery::to_journal(const Upstream& upst
       std::string piece = co_await body.next_piece();
       whole += piece;
     }
-    const JournalFormat format = upstream.kind == UpstreamKind::Hpfeeds ? upstream.hpfeeds.format : upstream.amqp.format;
+    const JournalFormat format =
+        upstream.kind == UpstreamKind::Hpfeeds ? upstream.hpfeeds.format : upstream.amqp.format;
     payload = std::make_shared<const std::string>(journal_payload(whole, format));
   } catch (const std::exception& e) {
     co_return every_recipient(count, smtp::Reply::line(451, "4.3.0", e.what()), e.what());

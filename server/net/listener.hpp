@@ -1,6 +1,6 @@
-// One listening socket of the relay, TCP or (for LMTP) a unix socket. The constructor binds it; start() runs its accept loop,
-// which gives every connection its own strand and a connection slot, then runs the session —
-// or, over the limits, answers 421 and hangs up. close() stops accepting and leaves the open
+// One listening socket of the relay, TCP or (for LMTP) a unix socket. The constructor binds it;
+// start() runs its accept loop, which gives every connection its own strand and a connection
+// slot, then runs the session — or, over the limits, answers 421 and hangs up. close() stops accepting and leaves the open
 // sessions to finish (the daemon's drain waits for them through the SessionRegistry).
 //
 //   Listener listener{io, "0.0.0.0", 587, settings};

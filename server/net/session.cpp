@@ -235,7 +235,8 @@ class SessionDriver {
     }
     metrics::smtp().messages_rejected.inc("relay_denied");
     if (settings_.intake == queue::Intake::Lmtp) {
-      return smtp::Outcome::refused(smtp::Reply::line(550, "5.1.1", "Recipient address rejected: domain not accepted here"));
+      return smtp::Outcome::refused(
+          smtp::Reply::line(550, "5.1.1", "Recipient address rejected: domain not accepted here"));
     }
     return smtp::Outcome::refused(smtp::Reply::line(554, "5.7.1", "Relay access denied"));
   }
