@@ -19,7 +19,7 @@ import time
 import unittest
 
 from certificates import issue, make_ca
-from drivers import driver_path
+from drivers import require_driver
 from rabbitmq import RabbitMQ
 
 HOST = "127.0.0.1"
@@ -99,10 +99,7 @@ class AmqpPublisherTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         # A missing driver fails the suite: a skip would pass CI with the publisher untested.
-        cls.driver = driver_path("POSTERN_AMQP_DRIVER", "amqp-publish-driver")
-        if cls.driver is None:
-            raise AssertionError("amqp-publish-driver is missing (not found under POSTERN_BUILD_DIR): build the "
-                                 "amqp-publish-driver target or set POSTERN_AMQP_DRIVER")
+        cls.driver = require_driver("POSTERN_AMQP_DRIVER", "amqp-publish-driver")
 
     def setUp(self):
         # Names of this test's own: exchanges, queues and routing keys never meet another test's.

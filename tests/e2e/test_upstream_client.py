@@ -30,7 +30,7 @@ except ImportError:  # pragma: no cover
     Controller = None
 
 from certificates import issue, make_ca, self_signed
-from drivers import driver_path
+from drivers import require_driver
 from relay import free_port
 
 logging.getLogger("mail.log").setLevel(logging.CRITICAL)  # aiosmtpd's tracebacks for refused TLS
@@ -161,10 +161,7 @@ class UpstreamClientTest(unittest.TestCase):
         # A missing prerequisite fails the suite: a skip would pass CI with the client untested.
         if Controller is None:
             raise AssertionError("aiosmtpd is missing: install Debian's python3-aiosmtpd")
-        cls.driver = driver_path("POSTERN_UPSTREAM_DRIVER", "upstream-client-driver")
-        if cls.driver is None or not os.access(cls.driver, os.X_OK):
-            raise AssertionError(f"upstream-client-driver is missing ({cls.driver or 'not found under POSTERN_BUILD_DIR'}):"
-                                 " build the upstream-client-driver target or set POSTERN_UPSTREAM_DRIVER")
+        cls.driver = require_driver("POSTERN_UPSTREAM_DRIVER", "upstream-client-driver")
         cls.folder = tempfile.mkdtemp(prefix="postern-upstream-")
         # ca.pem, localhost.pem (by the CA, for localhost and 127.0.0.1), other.pem (by the CA, for
         # mx.test only), selfsigned.pem (for localhost, no CA)

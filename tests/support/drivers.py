@@ -3,6 +3,7 @@ end-to-end tests run as processes. Each is found through its own environment var
 $POSTERN_BUILD_DIR (default: the source tree's build/).
 
     path = driver_path("POSTERN_HPFEEDS_DRIVER", "hpfeeds-publish-driver")   # None: not built
+    path = require_driver("POSTERN_HPFEEDS_DRIVER", "hpfeeds-publish-driver")  # or AssertionError
 """
 import os
 
@@ -20,3 +21,13 @@ def driver_path(variable, name):
         if os.access(path, os.X_OK):
             return path
     return None
+
+
+def require_driver(variable, name):
+    """The driver's path; a missing one fails the suite (a skip would pass CI with what it drives
+    untested)."""
+    path = driver_path(variable, name)
+    if path is None or not os.access(path, os.X_OK):
+        raise AssertionError(f"{name} is missing ({path or 'not found under POSTERN_BUILD_DIR'}):"
+                             f" build the {name} target or set {variable}")
+    return path
