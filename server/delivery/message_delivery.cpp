@@ -159,6 +159,8 @@ void MessageDelivery::close_idle() {
 boost::asio::awaitable<void> MessageDelivery::deliver(schema::ClaimedMessage message,
                                                      std::shared_ptr<const std::atomic<bool>> lease_lost) {
   const double jitter_unit = jitter();
+  // The attempt's verdict starts empty (the message's id and retry time); each leg and share adds
+  // its recipients.
   AttemptVerdict verdict = judge_attempt(part_for(message, {}), Attempt{}, config_, jitter_unit);
   // The plain recipients and the copies go in one attempt per upstream; each share of a shared
   // recipient goes alone, to its destination through its own upstream.

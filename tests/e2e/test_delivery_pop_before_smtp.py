@@ -41,32 +41,22 @@ class PopBeforeSmtp(DeliveryTestCase):
     often@ -> "often": interval_seconds 1, wait_seconds 0."""
 
     @classmethod
-    def setUpClass(cls):
-        # A folder of its own, which Dovecot's unprivileged processes can get through.
-        cls.dovecot_dir = tempfile.mkdtemp(prefix="postern-dovecot-")
-        cls.dovecot = Dovecot(cls.dovecot_dir, POP_USERS, protocol="pop3")
+    def _cleanup_sinks(cls):
         try:
-            cls.dovecot.start()
-            super().setUpClass()
-        except BaseException:
-            cls._stop_dovecot()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            super().tearDownClass()
+            if getattr(cls, "dovecot", None) is not None:
+                cls.dovecot.stop()
+            if getattr(cls, "dovecot_dir", None) and not os.environ.get("POSTERN_KEEP_E2E_DIRS"):
+                shutil.rmtree(cls.dovecot_dir, ignore_errors=True)
         finally:
-            cls._stop_dovecot()
-
-    @classmethod
-    def _stop_dovecot(cls):
-        cls.dovecot.stop()
-        if not os.environ.get("POSTERN_KEEP_E2E_DIRS"):
-            shutil.rmtree(cls.dovecot_dir, ignore_errors=True)
+            super()._cleanup_sinks()
 
     @classmethod
     def make_sinks(cls):
+        # Dovecot first, stopped with the sinks: in a folder of its own, which Dovecot's
+        # unprivileged processes can get through.
+        cls.dovecot_dir = tempfile.mkdtemp(prefix="postern-dovecot-")
+        cls.dovecot = Dovecot(cls.dovecot_dir, POP_USERS, protocol="pop3")
+        cls.dovecot.start()
         users = {"stls": "pop-stls", "pop3s": "pop-tls", "wrong": "pop-wrong", "timer-a": "pop-a",
                  "timer-b": "pop-b", "often": "pop-often"}
         return {name: Sink(rules={"pop_before_smtp": {"log": cls.dovecot.log, "user": user,
