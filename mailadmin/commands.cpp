@@ -13,6 +13,8 @@
 #include "postern/schema/errors.hpp"
 #include "postern/schema/migrations.hpp"
 #include "postern/schema/queue_admin.hpp"
+#include "postern/schema/queue_seal.hpp"
+#include "postern/schema/seal.hpp"
 #include "postern/schema/relay_role.hpp"
 #include "postern/schema/sender_rule.hpp"
 #include "postern/schema/sending_limits.hpp"
@@ -77,6 +79,11 @@ Commands:
   queue show ID                         envelope, recipients with their status and last reply,
                                         state, and the header section (never the body)
   queue show ID --body                  the message exactly as queued (headers and body), raw
+                                        (a sealed one opened with the seal keys, see below)
+  queue reseal                          seal every queued message under the first seal key: the
+                                        ones queued in clear, and those under an older key (which
+                                        can then be retired); a message being delivered right
+                                        now is left for the next run
   queue retry ID | queue retry --all    make due now and wake the workers (--all: every message
                                         not held; a held message stays held)
   queue hold ID / queue release ID      keep a message from delivery / let it go, due now
@@ -108,6 +115,8 @@ Options (anywhere on the line):
   --json              machine-readable output for list, show, limit, check, audit, migrate and
                       queue (queue retry/hold/release/delete: {"retried": N}, {"held": N}, ...)
   -v, --verbose       confirm each change (changes print nothing by default)
+  --seal-key-file F   a seal key file (the relay's queue.seal_key_files), repeatable, the first
+                      seals (default: $POSTERN_SEAL_KEY_FILES, comma-separated)
   -h, --help          this text
 
 Exit codes: 0 ok, 1 other failure, 2 usage, 3 not found, 4 already exists, 5 invalid input,
@@ -232,6 +241,11 @@ class CommandLine {
   Node* deepest_parsed();
 
   schema::Store& store() { return session_.store(database_url(s_)); }
+  // Read from the files when first needed; none given: empty.
+  const schema::SealKeys& seal_keys() {
+    if (!seal_keys_) seal_keys_ = schema::load_seal_keys(s_.seal_key_files);
+    return *seal_keys_;
+  }
   Format format() const { return s_.json ? Format::Json : Format::Human; }
   void confirm(const std::string& what) const {
     if (s_.verbose) std::cout << what << '\n';
@@ -271,6 +285,7 @@ class CommandLine {
   bool contract_ = false;
   std::string relay_role_ = schema::kDefaultRelayRole;
   std::string relay_password_file_;
+  std::optional<schema::SealKeys> seal_keys_;
 };
 
 CommandLine::Node* CommandLine::node(Node* parent, const std::string& name,
@@ -297,6 +312,7 @@ void CommandLine::build() {
   app_.add_flag("-v,--verbose", s_.verbose, "confirm changes");
   db_option_ = app_.add_option("--db", s_.db_url, "PostgreSQL URL");
   app_.add_option("--actor", s_.actor, "audit actor");
+  app_.add_option("--seal-key-file", s_.seal_key_files, "seal key file");
   // Advanced, for tests and small machines: weaker Argon2id costs. Not in help_text().
   app_.add_option("--argon2-memory-kib", s_.argon2.memory_kib)->group("Advanced");
   app_.add_option("--argon2-iterations", s_.argon2.iterations)->group("Advanced");
@@ -463,13 +479,20 @@ void CommandLine::build() {
   });
   n = node(queue, "show", "queue show ID [--body]", [this] {
     if (body_) return queue_show_body();
-    auto message = schema::show_queued(store().connection(), a1_);
+    auto message = schema::show_queued(store().connection(), a1_, seal_keys());
     if (!message) throw schema::NotFound("queued message " + a1_ + " does not exist");
     print_queued_message(std::cout, *message, format());
     return 0;
   });
   positional(n, "ID", a1_);
   n->app->add_flag("--body", body_);
+  node(queue, "reseal", "queue reseal [--seal-key-file F]...", [this] {
+    const schema::SealKeys& keys = seal_keys();
+    if (keys.empty()) throw UsageError("queue reseal needs the seal keys: --seal-key-file or POSTERN_SEAL_KEY_FILES");
+    const schema::ResealOutcome outcome = schema::reseal_queue(store().connection(), keys, s_.actor);
+    print_resealed(std::cout, keys.sealing().id, outcome, format());
+    return outcome.unopenable.empty() ? 0 : 1;
+  });
   n = node(queue, "retry", "queue retry ID | queue retry --all", [this] { return queue_retry(); });
   n->app->add_option("ID", a1_);
   n->app->add_flag("--all", all_);
@@ -674,7 +697,7 @@ int CommandLine::migrate() {
 // The message as queued, raw: for a file or a pipe, so never JSON.
 int CommandLine::queue_show_body() {
   if (s_.json) throw UsageError("queue show --body writes the message as queued, not JSON: leave out --json");
-  schema::write_queued_message(store().connection(), a1_, std::cout);
+  schema::write_queued_message(store().connection(), a1_, std::cout, seal_keys());
   std::cout.flush();
   return 0;
 }
@@ -750,6 +773,14 @@ Settings default_settings() {
   s.actor = default_actor();
   env_number("POSTERN_ARGON2_MEMORY_KIB", s.argon2.memory_kib);
   env_number("POSTERN_ARGON2_ITERATIONS", s.argon2.iterations);
+  if (const char* files = std::getenv("POSTERN_SEAL_KEY_FILES"); files != nullptr) {
+    std::string_view rest = files;
+    while (!rest.empty()) {
+      const std::size_t comma = std::min(rest.find(','), rest.size());
+      if (comma > 0) s.seal_key_files.emplace_back(rest.substr(0, comma));
+      rest.remove_prefix(std::min(comma + 1, rest.size()));
+    }
+  }
   return s;
 }
 

@@ -20,6 +20,7 @@ struct Settings {
   schema::Argon2Params argon2; // --argon2-memory-kib/-iterations, $POSTERN_ARGON2_*
   bool json = false;           // --json
   bool verbose = false;        // -v: mutating commands confirm what they did
+  std::vector<std::string> seal_key_files;  // --seal-key-file...; else $POSTERN_SEAL_KEY_FILES
 };
 
 // Defaults from the environment. Throws UsageError for a malformed POSTERN_ARGON2_* value.

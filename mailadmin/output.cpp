@@ -557,6 +557,8 @@ void print_queued_message(std::ostream& out, const schema::QueuedMessageDetails&
     message["upstream"] = null_if_empty(m.upstream);
     message["headers"] = m.headers;
     message["headers_truncated"] = m.headers_truncated;
+    message["seal_key"] = null_if_empty(m.seal_key);
+    message["seal_problem"] = null_if_empty(m.seal_problem);
     emit(out, json{{"message", message}});
     return;
   }
@@ -571,6 +573,7 @@ void print_queued_message(std::ostream& out, const schema::QueuedMessageDetails&
       << (m.smtputf8 ? ", SMTPUTF8" : "") << '\n';
   if (!m.upstream.empty()) out << "  Upstream: " << printable_line(m.upstream) << " (chosen by a handler)\n";
   if (!m.dsn) out << "  DSN: none (failed recipients stay listed here until deleted or expired)\n";
+  if (!m.seal_key.empty()) out << "  Sealed: under key " << printable_line(m.seal_key) << '\n';
   out << "  Attempts: " << e.attempts << '\n';
   out << "  Next attempt: " << e.next_attempt_at << " (" << when_due(e.next_attempt_in_seconds)
       << ")\n";
@@ -600,6 +603,7 @@ void print_queued_message(std::ostream& out, const schema::QueuedMessageDetails&
     }
   }
   out << "  Headers:\n";
+  if (!m.seal_problem.empty()) out << "    (sealed: " << printable_line(m.seal_problem) << ")\n";
   std::size_t start = 0;
   while (start < m.headers.size()) {
     std::size_t end = m.headers.find('\n', start);
@@ -616,6 +620,29 @@ void print_queued_message(std::ostream& out, const schema::QueuedMessageDetails&
 
 void print_queue_change(std::ostream& out, const char* key, std::size_t count) {
   emit(out, json{{key, count}});
+}
+
+void print_resealed(std::ostream& out, const std::string& key_id, const schema::ResealOutcome& outcome,
+                    Format format) {
+  if (format == Format::Json) {
+    emit(out, json{{"resealed", outcome.resealed},
+                   {"key", key_id},
+                   {"in_delivery", outcome.in_delivery},
+                   {"legacy", outcome.legacy},
+                   {"unopenable", outcome.unopenable}});
+    return;
+  }
+  out << plural(static_cast<long long>(outcome.resealed), "message", "messages") << " resealed under key "
+      << printable_line(key_id) << '\n';
+  if (outcome.in_delivery > 0) {
+    out << plural(static_cast<long long>(outcome.in_delivery), "message", "messages")
+        << " being delivered right now: run queue reseal again later\n";
+  }
+  if (outcome.legacy > 0) {
+    out << plural(static_cast<long long>(outcome.legacy), "message", "messages")
+        << " queued whole by a release older than migration 5: left in clear\n";
+  }
+  for (const auto& problem : outcome.unopenable) out << "not resealed: " << printable_line(problem) << '\n';
 }
 
 namespace {

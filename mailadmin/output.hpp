@@ -5,6 +5,7 @@
 
 #include "postern/schema/migrations.hpp"
 #include "postern/schema/queue_admin.hpp"
+#include "postern/schema/queue_seal.hpp"
 #include "postern/schema/relay_role.hpp"
 #include "postern/schema/sender_rule.hpp"
 #include "postern/schema/sending_limits.hpp"
@@ -85,6 +86,9 @@ void print_queued_message(std::ostream& out, const schema::QueuedMessageDetails&
                           Format format);
 // The JSON answer of queue retry/hold/release/delete: {"retried":n}, {"held":n}, ...
 void print_queue_change(std::ostream& out, const char* key, std::size_t count);
+// `queue reseal`: how many messages are under the sealing key now, and which were left.
+void print_resealed(std::ostream& out, const std::string& key_id, const schema::ResealOutcome& outcome,
+                    Format format);
 
 // list shares: {"shares":[{"recipient","usable","problem"|null,"format","threshold"|null,
 //   "destinations":[{"index","mailbox","upstream"}],"envelope_from":{UPSTREAM: ADDRESS}}]},

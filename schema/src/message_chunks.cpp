@@ -2,6 +2,7 @@
 #include "postern/schema/message_chunks.hpp"
 
 #include "guarded.hpp"
+#include "postern/schema/seal.hpp"
 
 #include <pqxx/pqxx>
 
@@ -43,16 +44,32 @@ void take_chunk(const ChunkSource& source, std::string& chunk) {
   }
 }
 
-std::uint64_t store_chunks(pqxx::transaction_base& tx, const std::string& message_id, const ChunkSource& source,
-                           int first_seq) {
+bool ChunkStream::next(std::string& chunk) {
+  if (done_) return false;
+  if (ahead_.empty()) {
+    take_chunk(source_, chunk);
+  } else {
+    chunk.swap(ahead_);
+    ahead_.clear();
+  }
+  if (chunk.empty()) {
+    done_ = true;
+    return false;
+  }
+  if (chunk.size() == kChunkSize) take_chunk(source_, ahead_);
+  done_ = ahead_.empty();
+  return true;
+}
+
+std::uint64_t store_chunks(pqxx::transaction_base& tx, const std::string& message_id, ChunkStream& stream,
+                           int first_seq, const SealKey* seal) {
   std::string chunk;
   std::uint64_t total = 0;
-  for (int seq = first_seq;; ++seq) {
-    take_chunk(source, chunk);
-    if (chunk.empty()) break;
-    tx.exec_prepared("chunk_insert", message_id, seq, pqxx::binarystring(chunk.data(), chunk.size()));
+  for (int seq = first_seq; stream.next(chunk); ++seq) {
+    const std::string stored = seal ? seal_chunk(*seal, message_id, seq, stream.last(), chunk) : std::string();
+    const std::string& data = seal ? stored : chunk;
+    tx.exec_prepared("chunk_insert", message_id, seq, pqxx::binarystring(data.data(), data.size()));
     total += chunk.size();
-    if (chunk.size() < kChunkSize) break;  // the source ran dry inside this chunk
   }
   return total;
 }

@@ -6,9 +6,11 @@
 #include "postern/schema/errors.hpp"
 #include "postern/schema/message_chunks.hpp"
 #include "postern/schema/queue_store.hpp"
+#include "postern/schema/seal.hpp"
 
 #include <pqxx/pqxx>
 
+#include <algorithm>
 #include <map>
 #include <ostream>
 #include <string_view>
@@ -47,14 +49,15 @@ constexpr const char* kDestinationsOf =
     "WHERE d.message_id = $1 ORDER BY d.position, d.share_index";
 
 // $2: how many bytes of the message to read (the header section is within them, or cut): the
-// start of its first chunk, or of a body an older replica queued whole (migrations/0005).
+// start of its first chunk, or of a body an older replica queued whole (migrations/0005). A
+// sealed chunk comes whole: it opens only whole.
 constexpr const char* kShow =
     "SELECT " POSTERN_ENTRY_COLUMNS ", COALESCE(q.auth_user, ''), q.client_address, q.helo, q.body_type, "
     "q.smtputf8, q.size, COALESCE(q.lease_owner, ''), COALESCE(" POSTERN_TS("q.lease_until") ", ''), "
     "COALESCE(q.upstream, ''), q.intake, q.dsn, "
-    "COALESCE((SELECT substring(c.data FROM 1 FOR $2) FROM postern_message_chunks c "
-    "          WHERE c.message_id = q.id AND c.seq = 0), "
-    "         postern_legacy_message_slice(q.id, 0, $2), ''::bytea), q.size "
+    "COALESCE((SELECT CASE WHEN q.seal_key IS NULL THEN substring(c.data FROM 1 FOR $2) ELSE c.data END "
+    "            FROM postern_message_chunks c WHERE c.message_id = q.id AND c.seq = 0), "
+    "         postern_legacy_message_slice(q.id, 0, $2), ''::bytea), q.size, COALESCE(q.seal_key, '') "
     "FROM postern_queue q WHERE q.id = $1";
 
 #undef POSTERN_ENTRY_COLUMNS
@@ -79,7 +82,7 @@ constexpr const char* kRelease =
     "WHERE id = $1 AND held RETURNING id) "
     "SELECT pg_notify($2, id) FROM released";
 
-constexpr const char* kExists = "SELECT 1 FROM postern_queue WHERE id = $1";
+constexpr const char* kExists = "SELECT size, COALESCE(seal_key, '') FROM postern_queue WHERE id = $1";
 
 // RETURNING sees the recipients as they were before the cascade removes them.
 constexpr const char* kDelete =
@@ -156,7 +159,8 @@ std::vector<QueueEntry> list_queue(pqxx::connection_base& db) {
   });
 }
 
-std::optional<QueuedMessageDetails> show_queued(pqxx::connection_base& db, const std::string& id) {
+std::optional<QueuedMessageDetails> show_queued(pqxx::connection_base& db, const std::string& id,
+                                               const SealKeys& keys) {
   return guarded([&]() -> std::optional<QueuedMessageDetails> {
     Snapshot tx{db};
     auto rows = tx.exec_params(kShow, id, static_cast<int>(kQueueHeaderLimit));
@@ -176,8 +180,18 @@ std::optional<QueuedMessageDetails> show_queued(pqxx::connection_base& db, const
     d.upstream = row[c++].as<std::string>();
     d.intake = row[c++].as<std::string>();
     d.dsn = row[c++].as<bool>();
-    const std::string start = pqxx::binarystring(row[c++]).str();
+    std::string start = pqxx::binarystring(row[c++]).str();
     const auto stored = row[c++].as<long long>();
+    d.seal_key = row[c++].as<std::string>();
+    if (!d.seal_key.empty() && !start.empty()) {
+      try {
+        start = open_chunk(keys, id, 0, last_chunk_seq(static_cast<std::uint64_t>(stored)) == 0, start);
+        start.resize(std::min(start.size(), kQueueHeaderLimit));
+      } catch (const std::exception& e) {
+        d.seal_problem = e.what();
+        start.clear();
+      }
+    }
     if (!d.entry.leased) {  // an expired lease is history, not state
       d.lease_owner.clear();
       d.lease_until.clear();
@@ -185,7 +199,7 @@ std::optional<QueuedMessageDetails> show_queued(pqxx::connection_base& db, const
     const std::size_t end = header_section_end(start);
     if (end != std::string_view::npos) {
       d.headers = start.substr(0, end);
-    } else {
+    } else if (d.seal_problem.empty()) {
       d.headers = start;
       d.headers_truncated = stored > static_cast<long long>(start.size());
     }
@@ -202,16 +216,20 @@ std::optional<QueuedMessageDetails> show_queued(pqxx::connection_base& db, const
   });
 }
 
-void write_queued_message(pqxx::connection_base& db, const std::string& id, std::ostream& out) {
+void write_queued_message(pqxx::connection_base& db, const std::string& id, std::ostream& out, const SealKeys& keys) {
   prepare_chunk_statements(db);
   guarded([&] {
     Snapshot tx{db};  // every chunk from one picture, even if delivery finishes meanwhile
-    if (tx.exec_params(kExists, id).empty()) not_found(id);
+    const auto message = tx.exec_params(kExists, id);
+    if (message.empty()) not_found(id);
+    const auto last = last_chunk_seq(message[0][0].as<std::uint64_t>());
+    const auto seal_key = message[0][1].as<std::string>();
     for (int seq = 0;; ++seq) {
       const auto rows = tx.exec_prepared("chunk_read", id, seq, static_cast<int>(kChunkSize));
       if (rows.empty() || rows[0][0].is_null()) break;
-      const pqxx::binarystring chunk{rows[0][0]};
-      out.write(chunk.get(), static_cast<std::streamsize>(chunk.size()));
+      std::string chunk = pqxx::binarystring(rows[0][0]).str();
+      if (!seal_key.empty()) chunk = open_chunk(keys, id, seq, seq == last, chunk);
+      out.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
     }
     tx.commit();
   });

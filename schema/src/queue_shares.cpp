@@ -3,6 +3,7 @@
 
 #include "statements.hpp"
 #include "postern/schema/errors.hpp"
+#include "postern/schema/seal.hpp"
 
 #include <map>
 #include <set>
@@ -65,7 +66,9 @@ void prepare_share_statements(pqxx::connection_base& db) {
 void insert_shares(pqxx::transaction_base& tx, const QueuedMessage& message) {
   if (message.shared.empty()) return;
   if (message.share_seed.size() != 32) throw InvalidInput("a message with shared recipients needs a 32-byte seed");
-  tx.exec_prepared("queue_share_seed", message.id, pqxx::binarystring(message.share_seed));
+  const std::string seed =
+      message.seal ? seal_field(*message.seal, message.id, kShareSeedField, message.share_seed) : message.share_seed;
+  tx.exec_prepared("queue_share_seed", message.id, pqxx::binarystring(seed));
   for (const auto& recipient : message.shared) {
     tx.exec_prepared("queue_share_recipient", message.id, recipient.position, recipient.scheme,
                      recipient.threshold, recipient.format);

@@ -19,12 +19,12 @@ namespace {
 // The envelope, its recipients and the message's first chunk in one statement, which also
 // notifies the workers (on commit). A message past one chunk stores the rest in the same
 // transaction, then its size. Recipients travel LF-joined (the protocol never lets CR or LF into
-// an address). An empty message has no chunk.
+// an address). $13 is the first chunk's size before sealing; an empty message has no chunk.
 constexpr const char* kEnqueue = R"sql(
 WITH message AS (
   INSERT INTO postern_queue (id, sender, auth_user, client_address, helo, body_type, smtputf8, size, upstream,
-                             intake, dsn)
-  VALUES ($1, $2, NULLIF($3, ''), $4, $5, $6, $7, octet_length($9::bytea), NULLIF($10, ''), $11, $12)
+                             intake, dsn, seal_key)
+  VALUES ($1, $2, NULLIF($3, ''), $4, $5, $6, $7, $13, NULLIF($10, ''), $11, $12, NULLIF($14, ''))
   RETURNING id
 ), recipients AS (
   INSERT INTO postern_queue_recipients (message_id, position, recipient)
@@ -33,7 +33,7 @@ WITH message AS (
   RETURNING 1
 ), first_chunk AS (
   INSERT INTO postern_message_chunks (message_id, seq, data)
-  SELECT message.id, 0, $9::bytea FROM message WHERE octet_length($9::bytea) > 0
+  SELECT message.id, 0, $9::bytea FROM message WHERE $13 > 0
 )
 SELECT pg_notify('postern_queue', (SELECT id FROM message)), (SELECT count(*) FROM recipients)
 )sql";
@@ -59,7 +59,7 @@ UPDATE postern_queue q
  WHERE q.id = due.id AND )sql" POSTERN_NO_FLUSH_WAIT R"sql(
 RETURNING q.id, q.sender, q.body_type, q.smtputf8, q.size, q.attempts,
           extract(epoch FROM now() - q.created_at)::bigint, extract(epoch FROM q.created_at)::bigint,
-          q.share_seed, q.upstream, q.dsn,
+          q.share_seed, q.upstream, q.dsn, q.seal_key,
           (SELECT string_agg(r.position || ' ' || (r.share_scheme IS NOT NULL)::integer || ' ' || r.recipient,
                              chr(10) ORDER BY r.position)
              FROM postern_queue_recipients r WHERE r.message_id = q.id AND r.status = 'pending'),
@@ -144,34 +144,40 @@ ChunkSource text_source(const std::string& text) {
 }
 
 // A message's bytes as the queue takes them: the first chunk read ahead (it travels with the
-// envelope, and it tells whether more follow), then the rest of the source.
+// envelope), sealed when the message is, then the rest of the source.
 class Body {
  public:
   explicit Body(const QueuedMessage& message)
-      : whole_(message.content ? ChunkSource() : text_source(message.message)),
-        rest_(message.content ? message.content : whole_) {
-    take_chunk(rest_, first_);
+      : stream_(message.content ? message.content : text_source(message.message)) {
+    stream_.next(first_);
+    one_chunk_ = stream_.last();
+    if (message.seal && !first_.empty()) stored_first_ = seal_chunk(*message.seal, message.id, 0, one_chunk_, first_);
   }
   Body(const Body&) = delete;
   Body& operator=(const Body&) = delete;
 
-  const std::string& first() const { return first_; }
-  const ChunkSource& rest() const { return rest_; }
-  bool one_chunk() const { return first_.size() < kChunkSize; }
+  // Chunk 0 as stored (sealed or not), and its size before sealing.
+  const std::string& stored_first() const { return stored_first_.empty() ? first_ : stored_first_; }
+  std::size_t first_size() const { return first_.size(); }
+  ChunkStream& rest() { return stream_; }
+  bool one_chunk() const { return one_chunk_; }
 
  private:
-  ChunkSource whole_;  // a message given whole (message.message) as a source
-  const ChunkSource& rest_;
+  ChunkStream stream_;
   std::string first_;
+  std::string stored_first_;  // chunk 0 sealed; empty when the message is not sealed
+  bool one_chunk_ = true;
 };
 
 // The envelope, the recipients and the first chunk, in one statement.
-void insert_envelope(pqxx::transaction_base& tx, const QueuedMessage& message, const std::string& first_chunk) {
+void insert_envelope(pqxx::transaction_base& tx, const QueuedMessage& message, const Body& body) {
+  const std::string& first = body.stored_first();
   auto rows = tx.exec_prepared("queue_enqueue", message.id, message.sender, message.auth_user,
                                message.client_address, message.helo, message.eight_bit_mime ? "8BITMIME" : "7BIT",
                                message.smtputf8, join_recipients(message.recipients),
-                               pqxx::binarystring(first_chunk.data(), first_chunk.size()), message.upstream,
-                               message.intake, message.dsn);
+                               pqxx::binarystring(first.data(), first.size()), message.upstream,
+                               message.intake, message.dsn, static_cast<long long>(body.first_size()),
+                               message.seal ? message.seal->id : std::string());
   if (rows.empty() || rows[0][1].as<std::size_t>() != message.recipients.size()) {
     throw DatabaseUnavailable("queue insert stored an unexpected number of recipients");
   }
@@ -179,13 +185,29 @@ void insert_envelope(pqxx::transaction_base& tx, const QueuedMessage& message, c
 
 // All of the message inside the caller's transaction: the envelope with the first chunk, the
 // other chunks and then the size they make together, the shares.
-void insert_message(pqxx::transaction_base& tx, const QueuedMessage& message, const Body& body) {
-  insert_envelope(tx, message, body.first());
+void insert_message(pqxx::transaction_base& tx, const QueuedMessage& message, Body& body) {
+  insert_envelope(tx, message, body);
   if (!body.one_chunk()) {
-    const std::uint64_t more = store_chunks(tx, message.id, body.rest(), 1);
-    if (more > 0) tx.exec_prepared("queue_set_size", message.id, static_cast<long long>(body.first().size() + more));
+    const SealKey* seal = message.seal ? &*message.seal : nullptr;
+    const std::uint64_t more = store_chunks(tx, message.id, body.rest(), 1, seal);
+    tx.exec_prepared("queue_set_size", message.id, static_cast<long long>(body.first_size() + more));
   }
   insert_shares(tx, message);
+}
+
+// A sealed message's body (when it came with the claim) and share seed, opened; when one does
+// not open, both are dropped and seal_error says why (its delivery defers with it).
+void open_claimed(ClaimedMessage& message, const SealKeys& keys) {
+  try {
+    if (message.body) {
+      message.body = std::make_shared<const std::string>(open_chunk(keys, message.id, 0, true, *message.body));
+    }
+    if (!message.share_seed.empty()) message.share_seed = open_field(keys, message.id, kShareSeedField, message.share_seed);
+  } catch (const std::exception& e) {
+    message.body = nullptr;
+    message.share_seed.clear();
+    message.seal_error = e.what();
+  }
 }
 
 // Each pending recipient line of a claim: "position shared address" (kClaim).
@@ -257,15 +279,18 @@ void prepare_queue_statements(pqxx::connection_base& db) {
   db.prepare("queue_next_due", kNextDue);
   db.prepare("queue_renew_lease", kRenewLease);
   db.prepare("queue_release_earlier_boots", kReleaseEarlierBoots);
+  // Claims by connections without this setting skip sealed messages: they are replicas older
+  // than migration 13, which would deliver the ciphertext (migrations/0013).
+  db.set_variable("postern.opens_seals", "on");
 }
 
 void enqueue(pqxx::connection_base& db, const QueuedMessage& message) {
   guarded([&] {
-    const Body body{message};
+    Body body{message};
     if (body.one_chunk() && message.shared.empty()) {
       // A lone statement is its own transaction, committed (and flushed) before it returns.
       pqxx::nontransaction tx{db};
-      insert_envelope(tx, message, body.first());
+      insert_envelope(tx, message, body);
       return;
     }
     pqxx::work tx{db};
@@ -282,7 +307,7 @@ long release_earlier_boots(pqxx::connection_base& db, const LeaseOwner& owner) {
 }
 
 std::vector<ClaimedMessage> claim_due(pqxx::connection_base& db, const std::string& owner, int limit,
-                                      int lease_seconds) {
+                                      int lease_seconds, const SealKeys& keys) {
   return guarded([&] {
     std::vector<ClaimedMessage> claimed;
     std::vector<std::vector<int>> shared;  // per message: the positions of its shared recipients
@@ -303,8 +328,10 @@ std::vector<ClaimedMessage> claim_due(pqxx::connection_base& db, const std::stri
         if (!row[8].is_null()) m.share_seed = pqxx::binarystring(row[8]).str();
         if (!row[9].is_null()) m.upstream = row[9].as<std::string>();
         m.dsn = row[10].as<bool>();
-        add_claimed_recipients(m, row[11].is_null() ? std::string() : row[11].as<std::string>(), shared.emplace_back());
-        if (!row[12].is_null()) m.body = std::make_shared<const std::string>(pqxx::binarystring(row[12]).str());
+        if (!row[11].is_null()) m.seal_key = row[11].as<std::string>();
+        add_claimed_recipients(m, row[12].is_null() ? std::string() : row[12].as<std::string>(), shared.emplace_back());
+        if (!row[13].is_null()) m.body = std::make_shared<const std::string>(pqxx::binarystring(row[13]).str());
+        if (!m.seal_key.empty()) open_claimed(m, keys);
         claimed.push_back(std::move(m));
       }
     }
@@ -345,7 +372,10 @@ bool record_attempt(pqxx::connection_base& db, const AttemptRecord& record) {
       tx.exec_prepared("queue_update_recipient", record.message_id, r.position, status_name(r.outcome), r.reply);
     }
     record_shares(tx, record);
-    if (record.bounce) insert_message(tx, *record.bounce, Body{*record.bounce});
+    if (record.bounce) {
+      Body bounce_body{*record.bounce};
+      insert_message(tx, *record.bounce, bounce_body);
+    }
     if (tx.exec_prepared("queue_finish_if_done", record.message_id, record.keep_failed).affected_rows() == 0) {
       tx.exec_prepared("queue_release", record.message_id, record.retry_after_seconds, record.last_error);
     }

@@ -94,7 +94,9 @@ std::string open(const SealKeys& keys, std::string_view message_id, const std::s
   const Parsed parsed = parse(sealed);
   const SealKey* key = keys.find(parsed.key_id);
   if (key == nullptr) {
-    throw SealKeyMissing("seal key " + std::string(parsed.key_id) + " is not available", std::string(parsed.key_id));
+    throw SealKeyMissing("sealed under seal key " + std::string(parsed.key_id) +
+                             ", which is not among the seal keys here (queue.seal_key_files)",
+                         std::string(parsed.key_id));
   }
   const std::string ad = binding(key->id, message_id, part);
   std::string plain(parsed.ciphertext.size() - kTagSize, '\0');
@@ -182,29 +184,9 @@ std::string open_field(const SealKeys& keys, std::string_view message_id, std::s
 
 std::string sealed_key_id(std::string_view sealed) { return std::string(parse(sealed).key_id); }
 
-// The last-chunk flag is bound, not stored: a chunk is opened as one that is not the last and,
-// failing that, as the last; a genuine chunk opens under exactly one of the two (the second try
-// costs one more tag check, on the last chunk and on broken ones only).
-std::string ChunkOpener::open(std::int64_t seq, std::string_view sealed) {
-  const std::string what = "chunk " + std::to_string(seq);
-  if (ended_) throw SealBroken(what + " of message " + message_id_ + " comes after its last chunk");
-  if (seq != next_) throw SealBroken(what + " of message " + message_id_ + " is out of order");
-  std::string plain;
-  try {
-    plain = schema::open(keys_, message_id_, chunk_part(seq, false), sealed, what);
-  } catch (const SealBroken&) {
-    plain = schema::open(keys_, message_id_, chunk_part(seq, true), sealed, what);
-    ended_ = true;
-  }
-  ++next_;
-  return plain;
-}
-
-void ChunkOpener::finish() const {
-  if (!ended_) {
-    throw SealBroken("message " + message_id_ + " is cut off: its last chunk is missing (" +
-                     std::to_string(next_) + " chunks opened)");
-  }
+std::string open_chunk(const SealKeys& keys, std::string_view message_id, std::int64_t seq, bool last,
+                       std::string_view sealed) {
+  return open(keys, message_id, chunk_part(seq, last), sealed, "chunk " + std::to_string(seq));
 }
 
 }  // namespace postern::schema

@@ -283,6 +283,13 @@ void read_queue(Section& root, Config& cfg, const Environment& env) {
     if (s.read("spool_directory", cfg.spool_directory) && !cfg.spool_directory.starts_with('/')) {
       s.fail_at("spool_directory", "expected an absolute path, got " + quote(cfg.spool_directory));
     }
+    if (s.read("seal_key_files", cfg.seal_key_files) && !cfg.seal_key_files.empty()) {
+      try {
+        cfg.delivery.seal_keys = std::make_shared<const schema::SealKeys>(schema::load_seal_keys(cfg.seal_key_files));
+      } catch (const schema::SealKeyFileError& e) {
+        s.fail_at("seal_key_files", e.what());
+      }
+    }
   });
   if (!cfg.spool_directory.empty()) return;
   // The system's temporary directory, as std::filesystem::temp_directory_path() finds it.

@@ -133,6 +133,9 @@ struct Config {
   // the system's temporary directory ($TMPDIR, else /tmp). An absolute path; the daemon checks
   // at start-up that it can make a file there.
   std::string spool_directory;
+  // queue.seal_key_files: the key files (seal.hpp) loaded into delivery.seal_keys; the first
+  // seals every message queued from now on, each one opens. Empty: mail is queued in clear.
+  std::vector<std::string> seal_key_files;
   // delivery:, upstreams:, routes:, default_upstream: (no upstreams: delivery is disabled and
   // the relay only queues)
   postern::delivery::DeliveryConfig delivery;

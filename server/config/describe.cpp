@@ -183,6 +183,12 @@ std::string describe(const Config& c) {
   line.add("shutdown_grace_seconds", c.shutdown_grace_seconds);
   line.add("threads.io", c.io_threads);
   line.add("queue.spool_directory", c.spool_directory);
+  // Key ids only: the start-up line says which key seals, never a key.
+  std::string seal_keys;
+  for (const schema::SealKey& key : delivery::seal_keys(c.delivery).all()) {
+    seal_keys += (seal_keys.empty() ? "" : ",") + key.id;
+  }
+  line.add("queue.seal_keys", seal_keys.empty() ? "none" : seal_keys);
   std::string handlers;
   for (const handlers::Handler& h : c.handlers.handlers) {
     handlers += (handlers.empty() ? "" : ",") + h.name + ":" + handlers::action_name(h.action);

@@ -155,8 +155,11 @@ std::string original_headers(std::string_view message) {
 
 std::string notification(const DsnInput& in) {
   std::string text = "This is the mail system at " + seven_bit(in.reporting_host) + ".\r\n\r\n";
-  text += fold("Your message could not be delivered to one or more recipients. The reasons are "
-               "given below; the headers of your message are attached.",
+  text += fold(in.original_header_section.empty()
+                   ? "Your message could not be delivered to one or more recipients. The reasons are "
+                     "given below."
+                   : "Your message could not be delivered to one or more recipients. The reasons are "
+                     "given below; the headers of your message are attached.",
                "");
   if (!in.original_queue_id.empty()) {
     text += "\r\nQueue ID: " + seven_bit(in.original_queue_id) + "\r\n";
@@ -206,17 +209,20 @@ std::string build_dsn(const DsnInput& in) {
   }
   const std::string headers = original_headers(in.original_header_section);
   const bool eight_bit = !is_ascii(headers);
-  const std::string parts[] = {
+  std::vector<std::string> parts = {
       "Content-Type: text/plain; charset=us-ascii\r\n"
       "Content-Description: Notification\r\n\r\n" +
           notification(in),
       "Content-Type: message/delivery-status\r\n"
       "Content-Description: Delivery report\r\n\r\n" +
           delivery_status(in),
-      "Content-Type: text/rfc822-headers\r\n"
-      "Content-Description: Undelivered message headers\r\n" +
-          std::string(eight_bit ? "Content-Transfer-Encoding: 8bit\r\n" : "") + "\r\n" + headers,
   };
+  // Without the original's headers (they could not be read), the report ends with its status.
+  if (!headers.empty()) {
+    parts.push_back("Content-Type: text/rfc822-headers\r\n"
+                    "Content-Description: Undelivered message headers\r\n" +
+                    std::string(eight_bit ? "Content-Transfer-Encoding: 8bit\r\n" : "") + "\r\n" + headers);
+  }
   // RFC 2046 §5.1.1: the boundary must not occur in any part.
   std::string boundary = "postern-dsn-" + seed;
   while (std::any_of(std::begin(parts), std::end(parts), [&](const std::string& part) {

@@ -6,7 +6,7 @@
 // The message is a multipart/report (RFC 6522) with report-type=delivery-status, marked
 // Auto-Submitted: auto-replied (RFC 3834 §5), in three parts: a text/plain note naming each
 // failed recipient and the reason, the message/delivery-status report, and the original
-// message's header section as text/rfc822-headers (never its body). CRLF line endings; every
+// message's header section as text/rfc822-headers (never its body; left out when empty). CRLF line endings; every
 // line under 998 octets (long fields are folded, an unbreakable run of over 900 characters cut).
 //
 // 7-bit: in the first two parts, non-ASCII text is escaped as \x{HEX} code points (RFC 6533
@@ -39,7 +39,8 @@ struct DsnInput {
   std::string original_sender;          // the envelope sender to notify; never empty
   std::string original_queue_id;        // shown in the note and as X-Postern-Queue-ID
   // The original message's header section (delivery reads only that: queued_body.hpp's
-  // read_header_section()); anything after its end, such as a body, is left out.
+  // read_header_section()); anything after its end, such as a body, is left out. Empty when it
+  // cannot be read (sealed under a key that is gone): the DSN then has no third part.
   std::string original_header_section;
   std::time_t arrival_time = 0;         // Arrival-Date
   std::vector<FailedRecipient> failed;  // at least one

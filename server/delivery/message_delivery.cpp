@@ -221,6 +221,7 @@ boost::asio::awaitable<void> MessageDelivery::deliver(schema::ClaimedMessage mes
     } else {
       std::optional<schema::QueuedMessage> bounce = bounce_for(message, std::move(*header_section), verdict.failed,
                                                                hostname_, std::time(nullptr), schema::new_queue_id());
+      if (const auto& keys = seal_keys(config_); !keys.empty()) bounce->seal = keys.sealing();
       switch (share_if_mapped(*bounce)) {
         case BounceRoute::Send:
           log::info("bounce_queued", {{"id", bounce->id}, {"original", message.id}, {"to", message.sender},
@@ -263,7 +264,7 @@ boost::asio::awaitable<Attempt> MessageDelivery::attempt_leg(const schema::Claim
   std::unique_ptr<QueuedBody> body;
   try {
     // No temporaries in an awaited expression (GCC 12 may destroy them twice): locals first.
-    ChunkReader chunks = claimed_chunks(pool_, message);
+    ChunkReader chunks = claimed_chunks(pool_, message, config_.seal_keys);
     std::unique_ptr<QueuedBody> opened = co_await QueuedBody::open(std::move(chunks), message.size, *upstream);
     body = std::move(opened);
   } catch (const std::exception& e) {
@@ -313,9 +314,10 @@ boost::asio::awaitable<Attempt> MessageDelivery::attempt_share(const schema::Cla
   }
   std::unique_ptr<BodySource> body;
   try {
+    if (!message.seal_error.empty()) throw std::runtime_error(message.seal_error);  // no seed to draw from
     const shares::Seed group_seed = sharing::recipient_seed(message.share_seed, recipient.address);
     const auto index = static_cast<unsigned>(share.index);
-    ChunkReader chunks = claimed_chunks(pool_, message);
+    ChunkReader chunks = claimed_chunks(pool_, message, config_.seal_keys);
     if (recipient.shares->format == "privmail") {
       // Made whole: intake let only messages of at most 1 MiB through for this format.
       const auto count = static_cast<unsigned>(recipient.shares->count);
@@ -426,8 +428,13 @@ void MessageDelivery::keep_failures(const schema::ClaimedMessage& message, Attem
 // The original's header section for its DSN; nullopt (logged) when it cannot be read now.
 boost::asio::awaitable<std::optional<std::string>> MessageDelivery::original_header_section(
     const schema::ClaimedMessage& message) {
+  if (!message.seal_key.empty() && seal_keys(config_).find(message.seal_key) == nullptr) {
+    // Its key is gone: the DSN is made from the envelope alone, rather than never.
+    log::warning("bounce_without_headers", {{"id", message.id}, {"seal_key", message.seal_key}});
+    co_return std::string();
+  }
   try {
-    ChunkReader chunks = claimed_chunks(pool_, message);
+    ChunkReader chunks = claimed_chunks(pool_, message, config_.seal_keys);
     std::string header_section = co_await read_header_section(std::move(chunks), message.size);
     co_return header_section;
   } catch (const std::exception& e) {

@@ -3,6 +3,9 @@
 
 #include "server/delivery/rewrite.hpp"
 #include "server/runtime/blocking_pool.hpp"
+#include "postern/schema/seal.hpp"
+
+#include <pqxx/connection_base>
 
 #include <algorithm>
 #include <string_view>
@@ -15,10 +18,28 @@ namespace {
 
 constexpr std::size_t npos = std::string::npos;
 
-asio::awaitable<std::optional<std::string>> read_on_pool(BlockingPool& pool, std::string message_id, int seq) {
+// How a sealed message's chunks open: with these keys, chunk `last` being its last.
+struct Unsealing {
+  std::shared_ptr<const schema::SealKeys> keys;  // null: none here
+  std::int64_t last = 0;
+};
+
+std::optional<std::string> read_stored(pqxx::connection_base& db, const std::string& id, int seq,
+                                       const std::optional<Unsealing>& unsealing) {
+  std::optional<std::string> stored = schema::read_chunk(db, id, seq);
+  if (!stored || !unsealing) return stored;
+  static const schema::SealKeys none;
+  return schema::open_chunk(unsealing->keys ? *unsealing->keys : none, id, seq, seq == unsealing->last, *stored);
+}
+
+// The chunk is read, and opened, on the pool: opening is CPU work too.
+asio::awaitable<std::optional<std::string>> read_on_pool(BlockingPool& pool, std::string message_id, int seq,
+                                                         std::optional<Unsealing> unsealing) {
   std::optional<std::string> chunk = co_await pool.run(
-      [](BlockingContext& c, const std::string& id, int n) { return schema::read_chunk(c.store().connection(), id, n); },
-      std::move(message_id), seq);
+      [](BlockingContext& c, const std::string& id, int n, const std::optional<Unsealing>& u) {
+        return read_stored(c.store().connection(), id, n, u);
+      },
+      std::move(message_id), seq, std::move(unsealing));
   co_return chunk;
 }
 
@@ -62,13 +83,12 @@ asio::awaitable<Head> read_head(ChunkCursor& cursor) {
 
 }  // namespace
 
-ChunkReader pool_chunks(BlockingPool& pool, std::string message_id) {
-  return [&pool, id = std::move(message_id)](int seq) { return read_on_pool(pool, id, seq); };
-}
-
-ChunkReader claimed_chunks(BlockingPool& pool, const schema::ClaimedMessage& message) {
-  if (!message.body) return pool_chunks(pool, message.id);
-  return [body = message.body](int seq) { return held_chunk(body, seq); };
+ChunkReader claimed_chunks(BlockingPool& pool, const schema::ClaimedMessage& message,
+                           std::shared_ptr<const schema::SealKeys> keys) {
+  if (message.body) return [body = message.body](int seq) { return held_chunk(body, seq); };
+  std::optional<Unsealing> unsealing;
+  if (!message.seal_key.empty()) unsealing = Unsealing{std::move(keys), schema::last_chunk_seq(message.size)};
+  return [&pool, id = message.id, unsealing](int seq) { return read_on_pool(pool, id, seq, unsealing); };
 }
 
 // ---- ChunkCursor ------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 // header section is held (intake refuses one over 256 KiB), the body streams past. Memory per
 // message: the header section and a chunk or two, whatever the message's size.
 //
-//   ChunkReader chunks = claimed_chunks(pool, message);  // a local: GCC 12 and awaited temporaries
+//   ChunkReader chunks = claimed_chunks(pool, message, keys);  // a local: GCC 12 and awaited temporaries
 //   std::unique_ptr<QueuedBody> body = co_await QueuedBody::open(std::move(chunks), message.size, upstream);
 //   outbound.body = body.get();   // a BodySource (body_source.hpp): UpstreamSession pulls it
 //
@@ -39,11 +39,11 @@ namespace postern::delivery {
 // Chunk `seq` (0-based) of one stored message, nullopt past its end; throws when it cannot be read.
 using ChunkReader = std::function<boost::asio::awaitable<std::optional<std::string>>(int seq)>;
 
-// The chunks of queued message `message_id`, each read by schema::read_chunk() on the pool.
-ChunkReader pool_chunks(BlockingPool& pool, std::string message_id);
-
-// The chunks of a claimed message: the body it came with (a small one), else pool_chunks().
-ChunkReader claimed_chunks(BlockingPool& pool, const schema::ClaimedMessage& message);
+// The chunks of a claimed message: the body it came with (a small one, opened at the claim),
+// else each read by schema::read_chunk() on the pool and, when the message is sealed, opened
+// there with `keys` (null: this replica has none, and a sealed chunk fails with SealKeyMissing).
+ChunkReader claimed_chunks(BlockingPool& pool, const schema::ClaimedMessage& message,
+                           std::shared_ptr<const schema::SealKeys> keys);
 
 // The most of a message read to find the end of its header section: intake's 256 KiB limit plus
 // the trace fields it adds, rounded up to two chunks.

@@ -6,8 +6,11 @@
 // it.
 #pragma once
 
+#include "postern/schema/seal.hpp"
+
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -115,6 +118,15 @@ struct DeliveryConfig {
   unsigned first_retry_seconds = 60;      // backoff starts here, doubles, with jitter
   unsigned max_retry_seconds = 3600;      // and is capped here
   unsigned poll_seconds = 30;             // safety net when a NOTIFY was missed
+  // queue.seal_key_files, loaded: the first seals what is queued, every one opens; null when
+  // unset (the queue holds mail in clear). Shared: every copy of the settings holds the same keys.
+  std::shared_ptr<const schema::SealKeys> seal_keys;
 };
+
+// The keys of `config`, none when sealing is off.
+inline const schema::SealKeys& seal_keys(const DeliveryConfig& config) {
+  static const schema::SealKeys none;
+  return config.seal_keys ? *config.seal_keys : none;
+}
 
 }  // namespace postern::delivery

@@ -101,6 +101,7 @@ schema::QueuedMessage to_queue(const IntakeOptions& options, const smtp::Envelop
   queued.upstream = std::move(message.upstream);
   queued.intake = intake_name(facts.intake);
   queued.dsn = facts.dsn;
+  if (const auto& keys = delivery::seal_keys(options.delivery); !keys.empty()) queued.seal = keys.sealing();
   return queued;
 }
 

@@ -3,7 +3,7 @@
 // share of a 25 MiB message holds no more memory than any delivery. The same message, seed and
 // fields give the same mail byte for byte on every attempt.
 //
-//   ChunkReader chunks = pool_chunks(pool, message.id);
+//   ChunkReader chunks = claimed_chunks(pool, message, keys);
 //   ShareBody body{std::move(chunks), message.size, fields, group_seed};
 //   outbound.body = &body;   // a BodySource (body_source.hpp)
 //

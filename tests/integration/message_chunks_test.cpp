@@ -148,14 +148,16 @@ TEST_F(MessageChunks, StoreChunksRunsInTheCallersTransaction) {
     pqxx::work tx{db()};
     tx.exec_params("INSERT INTO postern_queue (id, sender, auth_user, client_address, size) "
                    "VALUES ($1, 'a@b.example', 'a', '192.0.2.1', 0)", id);
-    EXPECT_EQ(store_chunks(tx, id, uneven_source(body)), body.size());
+    ChunkStream stream{uneven_source(body)};
+    EXPECT_EQ(store_chunks(tx, id, stream), body.size());
   }  // rolled back
   EXPECT_EQ(count("SELECT count(*) FROM postern_message_chunks"), 0);
   {
     pqxx::work tx{db()};
     tx.exec_params("INSERT INTO postern_queue (id, sender, auth_user, client_address, size) "
                    "VALUES ($1, 'a@b.example', 'a', '192.0.2.1', 0)", id);
-    store_chunks(tx, id, uneven_source(body));
+    ChunkStream stream{uneven_source(body)};
+    store_chunks(tx, id, stream);
     tx.commit();
   }
   std::size_t chunks = 0;

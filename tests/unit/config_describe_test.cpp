@@ -89,7 +89,7 @@ listeners:
             "submission.add_message_id=true submission.add_date=true "
             "submission.add_received=true submission.add_x_peer=false "
             "submission.received_shows_user=false logging.level=info "
-            "shutdown_grace_seconds=30 threads.io=0 queue.spool_directory=/tmp handlers=none handler_commands.workers=4 handler_commands.queue=100 "
+            "shutdown_grace_seconds=30 threads.io=0 queue.spool_directory=/tmp queue.seal_keys=none handlers=none handler_commands.workers=4 handler_commands.queue=100 "
             "delivery.workers=16 "
             "delivery.lease_seconds=30 delivery.lifetime_seconds=432000 "
             "delivery.first_retry_seconds=60 delivery.max_retry_seconds=3600 "

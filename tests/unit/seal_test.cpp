@@ -31,12 +31,14 @@ std::vector<std::string> sealed_message(const std::string& id, int chunks) {
   return out;
 }
 
+// Opens a message of chunks.size() chunks, as a reader does that knows from the stored size how
+// many there are (and so which one is the last).
 std::string open_all(const std::vector<std::string>& chunks, const std::string& id = kId,
                      const SealKeys& keys = kKeys) {
-  ChunkOpener opener{keys, id};
   std::string all;
-  for (std::size_t seq = 0; seq < chunks.size(); ++seq) all += opener.open(static_cast<std::int64_t>(seq), chunks[seq]);
-  opener.finish();
+  for (std::size_t seq = 0; seq < chunks.size(); ++seq) {
+    all += open_chunk(keys, id, static_cast<std::int64_t>(seq), seq + 1 == chunks.size(), chunks[seq]);
+  }
   return all;
 }
 
@@ -47,10 +49,8 @@ TEST(Seal, ChunksRoundTrip) {
 
 TEST(Seal, EmptyAndLargeValuesRoundTrip) {
   const std::string big(256 * 1024, 'x');
-  ChunkOpener opener{kKeys, kId};
-  EXPECT_EQ(opener.open(0, seal_chunk(kKeys.sealing(), kId, 0, false, big)), big);
-  EXPECT_EQ(opener.open(1, seal_chunk(kKeys.sealing(), kId, 1, true, "")), "");
-  EXPECT_NO_THROW(opener.finish());
+  EXPECT_EQ(open_chunk(kKeys, kId, 0, false, seal_chunk(kKeys.sealing(), kId, 0, false, big)), big);
+  EXPECT_EQ(open_chunk(kKeys, kId, 1, true, seal_chunk(kKeys.sealing(), kId, 1, true, "")), "");
 }
 
 TEST(Seal, CiphertextHidesThePlaintextAndNeverRepeats) {
@@ -85,6 +85,7 @@ TEST(Seal, AChunkOfAnotherMessageIsRefused) {
   EXPECT_THROW(open_all(sealed_message(kId, 2), "ANOTHERMESSAGEID0000"), SealBroken);
 }
 
+// Cut off at the end (its size lowered to match): the new last chunk was sealed as not the last.
 TEST(Seal, ADroppedLastChunkIsRefused) {
   auto chunks = sealed_message(kId, 3);
   chunks.pop_back();
@@ -92,27 +93,27 @@ TEST(Seal, ADroppedLastChunkIsRefused) {
     open_all(chunks);
     FAIL() << "a message without its last chunk opened";
   } catch (const SealBroken& e) {
-    EXPECT_EQ(std::string(e.what()), "message " + kId + " is cut off: its last chunk is missing (2 chunks opened)");
+    EXPECT_EQ(std::string(e.what()),
+              "chunk 1 of message " + kId + " does not open: tampered with, out of place, or from another message");
   }
 }
 
+// Made longer (its size raised to match): the old last chunk was sealed as the last.
 TEST(Seal, AChunkAfterTheLastIsRefused) {
   auto chunks = sealed_message(kId, 2);
   chunks.push_back(seal_chunk(kKeys.sealing(), kId, 2, true, "more"));
   EXPECT_THROW(open_all(chunks), SealBroken);
-  ChunkOpener opener{kKeys, kId};
-  EXPECT_THROW(opener.open(1, sealed_message(kId, 2)[1]), SealBroken);  // out of order
 }
 
 TEST(Seal, AMissingKeyIsNotABrokenValue) {
   const std::string sealed = seal_chunk(key("2025-01", 9), kId, 0, true, "x");
-  ChunkOpener opener{kKeys, kId};
   try {
-    opener.open(0, sealed);
+    open_chunk(kKeys, kId, 0, true, sealed);
     FAIL() << "opened without its key";
   } catch (const SealKeyMissing& e) {
     EXPECT_EQ(e.key_id, "2025-01");
-    EXPECT_EQ(std::string(e.what()), "seal key 2025-01 is not available");
+    EXPECT_EQ(std::string(e.what()),
+              "sealed under seal key 2025-01, which is not among the seal keys here (queue.seal_key_files)");
   }
 }
 
@@ -142,8 +143,7 @@ TEST(Seal, GarbageIsNotASealedValue) {
                                      std::string("\x01\x05" "ab", 4), std::string("\x01\x02" "a!", 4) + std::string(40, 'x')}) {
     SCOPED_TRACE(garbage);
     EXPECT_THROW(sealed_key_id(garbage), SealBroken);
-    ChunkOpener opener{kKeys, kId};
-    EXPECT_THROW(opener.open(0, garbage), SealBroken);
+    EXPECT_THROW(open_chunk(kKeys, kId, 0, true, garbage), SealBroken);
   }
 }
 

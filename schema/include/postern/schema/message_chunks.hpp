@@ -19,6 +19,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace pqxx {
 class connection_base;
@@ -36,10 +37,35 @@ using ChunkSource = std::function<std::size_t(char* data, std::size_t size)>;
 // source ends (none past its end).
 void take_chunk(const ChunkSource& source, std::string& chunk);
 
-// Stores a message's bytes as chunks of kChunkSize, numbered from `first_seq` on (1 when the
-// caller stored chunk 0 itself), inside the caller's transaction; returns how many bytes.
-std::uint64_t store_chunks(pqxx::transaction_base& tx, const std::string& message_id, const ChunkSource& source,
-                           int first_seq = 0);
+// The chunks of a source, each known to be the message's last or not, as a sealed chunk must be
+// (seal.hpp): a full chunk is followed by the next one read ahead.
+class ChunkStream {
+ public:
+  explicit ChunkStream(ChunkSource source) : source_(std::move(source)) {}
+
+  // The next chunk into `chunk`; false when none is left (an empty source has none).
+  bool next(std::string& chunk);
+  // Whether the chunk next() gave last ends the message.
+  bool last() const { return done_; }
+
+ private:
+  ChunkSource source_;
+  std::string ahead_;  // the chunk after a full one, when there is one
+  bool done_ = false;
+};
+
+// The number of the last chunk of a message of `size` bytes (0 for an empty one).
+inline std::int64_t last_chunk_seq(std::uint64_t size) {
+  return size == 0 ? 0 : static_cast<std::int64_t>((size - 1) / kChunkSize);
+}
+
+struct SealKey;
+
+// Stores the rest of `stream` as chunks of kChunkSize, numbered from `first_seq` on (1 when the
+// caller stored chunk 0 itself), inside the caller's transaction, each sealed under `seal` when
+// it is set; returns how many bytes (before sealing).
+std::uint64_t store_chunks(pqxx::transaction_base& tx, const std::string& message_id, ChunkStream& stream,
+                           int first_seq = 0, const SealKey* seal = nullptr);
 
 // Chunk `seq` (0-based) of a message, or nullopt past its end. A message queued by an older replica
 // (its body still whole in postern_queue.message) is served in kChunkSize slices of it (substring in SQL,

@@ -7,6 +7,8 @@
 // Failures: NotFound("queued message X does not exist"), DatabaseUnavailable (errors.hpp).
 #pragma once
 
+#include "postern/schema/seal.hpp"
+
 #include <cstddef>
 #include <iosfwd>
 #include <optional>
@@ -70,6 +72,8 @@ struct QueuedMessageDetails {
   bool dsn = true;                     // failures make a DSN (off: kept in the queue instead)
   std::string headers;                 // the header section, without the blank line ending it
   bool headers_truncated = false;      // no blank line within the first kQueueHeaderLimit bytes
+  std::string seal_key;                // the key its body is sealed under; empty: stored in clear
+  std::string seal_problem;            // why the sealed body does not open here (no headers then)
 };
 
 // The most of a message `show_queued` reads: headers longer than this are cut.
@@ -78,12 +82,15 @@ inline constexpr std::size_t kQueueHeaderLimit = 8192;
 // Every queued message, oldest first.
 std::vector<QueueEntry> list_queue(pqxx::connection_base& db);
 
-// nullopt when there is no such message.
-std::optional<QueuedMessageDetails> show_queued(pqxx::connection_base& db, const std::string& id);
+// nullopt when there is no such message. A sealed message's headers are opened with `keys`.
+std::optional<QueuedMessageDetails> show_queued(pqxx::connection_base& db, const std::string& id,
+                                               const SealKeys& keys = {});
 
 // `queue show --body`: writes the message exactly as it will be delivered (header section and
-// body) to `out`, one chunk at a time (message_chunks.hpp), all from one snapshot.
-void write_queued_message(pqxx::connection_base& db, const std::string& id, std::ostream& out);
+// body) to `out`, one chunk at a time (message_chunks.hpp), all from one snapshot; a sealed one
+// opened with `keys` (SealKeyMissing, SealBroken when it does not open).
+void write_queued_message(pqxx::connection_base& db, const std::string& id, std::ostream& out,
+                          const SealKeys& keys = {});
 
 // Makes the message due now and wakes the delivery workers (NOTIFY postern_queue). A held
 // message stays held; one being delivered right now keeps the time its attempt sets. Returns 1.

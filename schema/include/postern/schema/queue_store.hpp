@@ -7,6 +7,7 @@
 #pragma once
 
 #include "postern/schema/message_chunks.hpp"
+#include "postern/schema/seal.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -60,7 +61,12 @@ struct QueuedMessage {
   std::string intake = "submission";
   // Whether recipients that finally fail make a DSN (off for inbound mail: no backscatter).
   bool dsn = true;
+  // The key its body chunks and share seed are sealed under (seal.hpp); unset: stored in clear.
+  std::optional<SealKey> seal;
 };
+
+// The name the share seed is sealed under (seal_field()).
+inline constexpr const char* kShareSeedField = "share_seed";
 
 // The LISTEN/NOTIFY channel that wakes delivery workers.
 inline constexpr const char* kQueueChannel = "postern_queue";
@@ -116,12 +122,17 @@ struct ClaimedMessage {
   long long age_seconds = 0;    // since it was queued
   long long arrival_time = 0;   // unix time it was queued
   std::vector<PendingRecipient> recipients;
-  std::string share_seed;  // 32 bytes when a recipient is shared
+  std::string share_seed;  // 32 bytes when a recipient is shared (opened, when it was sealed)
   std::string upstream;    // chosen at intake (QueuedMessage::upstream); empty: by the routes
   bool dsn = true;         // QueuedMessage::dsn
   // The stored message, all `size` bytes, when it came with the claim (at most
   // kClaimedBodyLimit); null otherwise. Shared: a delivery may read it more than once.
   std::shared_ptr<const std::string> body;
+  // The id of the key its chunks and share seed are sealed under; empty: stored in clear.
+  std::string seal_key;
+  // Why a sealed value of it did not open at the claim (SealKeyMissing, SealBroken): its body
+  // and share seed are then unset, and reading its chunks fails the same way. Empty otherwise.
+  std::string seal_error;
 };
 
 // Who holds a lease: the replica's stable identity (its pod name; outside Kubernetes the host
@@ -143,8 +154,9 @@ long release_earlier_boots(pqxx::connection_base& db, const LeaseOwner& owner);
 // the same message; a lease that is still running is never taken, one that ran out because its
 // replica died is taken over), in one statement that also returns their recipients and the
 // bodies of the small ones; a message with shared recipients takes a read of its shares more.
+// Sealed bodies and seeds are opened with `keys`.
 std::vector<ClaimedMessage> claim_due(pqxx::connection_base& db, const std::string& owner, int limit,
-                                      int lease_seconds);
+                                      int lease_seconds, const SealKeys& keys = {});
 
 enum class RecipientOutcome { Delivered, Deferred, Failed };
 

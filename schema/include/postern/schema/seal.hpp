@@ -7,9 +7,10 @@
 //
 //   SealKeys keys = load_seal_keys({"/run/secrets/seal/2026-12.key", "/run/secrets/seal/2026-06.key"});
 //   std::string sealed = seal_chunk(keys.sealing(), id, seq, last, plain);   // the first key seals
-//   ChunkOpener opener{keys, id};
-//   for (int seq = 0; auto chunk = read_chunk(db, id, seq); ++seq) out += opener.open(seq, *chunk);
-//   opener.finish();   // throws when the last chunk never came: the message was cut off
+//   std::string plain = open_chunk(keys, id, seq, last, sealed);   // last: from the stored size
+//
+// A reader knows which chunk is the last from the message's size (stored in clear): a message
+// cut off at the end, or made longer, has a chunk opened with the wrong flag, and that fails.
 //
 // A sealed value is: version byte 1 | key id length (1 byte) | key id | 24-byte random nonce |
 // ciphertext with its 16-byte tag. The key id travels in clear, so a replica that lacks the key
@@ -34,8 +35,9 @@ struct SealBroken : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// The value is sealed under a key this process does not have ("seal key 2026-06 is not
-// available"): not broken, and it may open on a replica that has the key.
+// The value is sealed under a key this process does not have ("sealed under seal key 2026-06,
+// which is not among queue.seal_key_files here"): not broken, and it may open on a replica that
+// has the key.
 struct SealKeyMissing : std::runtime_error {
   SealKeyMissing(const std::string& message, std::string key_id)
       : std::runtime_error(message), key_id(std::move(key_id)) {}
@@ -90,21 +92,9 @@ std::string open_field(const SealKeys& keys, std::string_view message_id, std::s
 // The id of the key a value was sealed under; throws SealBroken when it is not a sealed value.
 std::string sealed_key_id(std::string_view sealed);
 
-// Opens the chunks of one message in order, and knows whether its last chunk came.
-class ChunkOpener {
- public:
-  ChunkOpener(const SealKeys& keys, std::string message_id) : keys_(keys), message_id_(std::move(message_id)) {}
-
-  // Chunk `seq` (0, 1, ... in order); throws SealBroken or SealKeyMissing.
-  std::string open(std::int64_t seq, std::string_view sealed);
-  // Throws SealBroken unless the last chunk was opened: call it once the chunks ran out.
-  void finish() const;
-
- private:
-  const SealKeys& keys_;
-  std::string message_id_;
-  std::int64_t next_ = 0;
-  bool ended_ = false;
-};
+// Opens chunk `seq` of message `message_id`, which the reader expects to be the last one or not;
+// throws SealBroken or SealKeyMissing.
+std::string open_chunk(const SealKeys& keys, std::string_view message_id, std::int64_t seq, bool last,
+                       std::string_view sealed);
 
 }  // namespace postern::schema
