@@ -13,7 +13,8 @@ overlay's postern.yaml and its committed DEV-ONLY secret files directly. Then:
     become free loopback ports,
   - probes the readiness and liveness endpoints the manifest's probes name (path and port),
   - sends one message with smtplib over plaintext AUTH from loopback (what `kubectl port-forward`
-    gives in the dev overlay) and finds it in the queue,
+    gives in the dev overlay) and finds it in the queue, sealed with the Secret's key: PostgreSQL
+    holds no text of it, and the admin pod's mailadmin opens it,
   - stops it with SIGTERM within terminationGracePeriodSeconds.
 """
 import base64
@@ -94,7 +95,6 @@ class Pod:
 
     def __init__(self, objects, pod_spec, container, db_url, folder):
         self.objects, self.container, self.db_url = objects, container, db_url
-        self.env = {e["name"]: self.env_value(e) for e in container.get("env", [])}
         volumes = {v["name"]: v for v in pod_spec.get("volumes", [])}
         self.folders = {}  # mountPath -> folder
         for m in container.get("volumeMounts", []):
@@ -115,6 +115,7 @@ class Pod:
             else:
                 self.assertion("emptyDir" in v, f"volume {m['name']}: unexpected kind {v}")
             self.folders[m["mountPath"]] = path
+        self.env = {e["name"]: self.env_value(e) for e in container.get("env", [])}
 
     @staticmethod
     def assertion(ok, message):
@@ -122,8 +123,8 @@ class Pod:
             raise AssertionError(message)
 
     def env_value(self, e):
-        if "value" in e:
-            return str(e["value"])
+        if "value" in e:  # a path on a mounted volume: this machine's
+            return self.mounted(str(e["value"])) or str(e["value"])
         ref = e.get("valueFrom", {}).get("secretKeyRef")
         field = e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath")
         if field == "metadata.name":  # the downward API: the pod's name
@@ -202,7 +203,7 @@ class DevOverlayDeploymentTest(unittest.TestCase):
         self.assertEqual(out.returncode, 0, f"migration Job command {job.argv()} failed: {out.stderr}")
 
     def exec_mailadmin(self, *args, input=None):
-        """`kubectl exec deploy/postern-admin -- mailadmin ARGS...`."""
+        """`kubectl exec deploy/postern-admin -- mailadmin ARGS...`; returns its output."""
         admin = self.pod_of(self.admin, "admin")
         argv = admin.argv(["mailadmin", *args])
         out = subprocess.run(argv, input=input, text=True, capture_output=True, timeout=60,
@@ -210,6 +211,7 @@ class DevOverlayDeploymentTest(unittest.TestCase):
                                                    POSTERN_ARGON2_ITERATIONS=str(FAST_ARGON2["argon2_iterations"])),
                              stdin=None if input is not None else subprocess.DEVNULL)
         self.assertEqual(out.returncode, 0, f"mailadmin {' '.join(args)} in postern-admin: {out.stderr}")
+        return out.stdout
 
     def test_dev_deployment_runs_probes_pass_and_mail_is_queued(self):
         print(f"\n  manifests from {self.source}")
@@ -236,6 +238,8 @@ class DevOverlayDeploymentTest(unittest.TestCase):
         config["tls"] = {k: relay.host_path(v) for k, v in config["tls"].items()}  # the DEV-ONLY certificate
         if "spool_directory" in config.get("queue", {}):
             config["queue"]["spool_directory"] = relay.host_path(config["queue"]["spool_directory"])
+        self.assertTrue(config.get("queue", {}).get("seal_key_files"), "the queue is not sealed")
+        config["queue"]["seal_key_files"] = [relay.host_path(p) for p in config["queue"]["seal_key_files"]]
         for upstream in config.get("upstreams", []):
             if "password_file" in upstream:
                 upstream["password_file"] = relay.host_path(upstream["password_file"])
@@ -290,7 +294,10 @@ class DevOverlayDeploymentTest(unittest.TestCase):
         messages = [m for m in queued(self.db) if m["sender"] == "kube@k8s.example"]
         self.assertEqual(len(messages), 1, log_text())
         self.assertEqual(messages[0]["recipients"], ["someone@example.org"])
-        self.assertIn(b"Hello from k8s.", messages[0]["message"])
+        self.assertNotIn(b"Hello from k8s.", messages[0]["message"])  # sealed
+        self.assertEqual(pgcluster.psql(self.db, "SELECT seal_key FROM postern_queue"), "DEV-ONLY-1")
+        body = self.exec_mailadmin("queue", "show", messages[0]["id"], "--body")
+        self.assertIn("Hello from k8s.", body)
 
         # Pod termination: SIGTERM, and postern must be gone within the grace period.
         grace = self.pod["terminationGracePeriodSeconds"]

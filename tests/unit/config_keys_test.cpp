@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <climits>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 namespace postern::config {
@@ -244,6 +246,47 @@ TEST(ConfigQueue, SpoolDirectoryMustBeAnAbsolutePath) {
             "postern.yaml:4: queue.spool_directory: expected an absolute path, got \"spool\"");
   EXPECT_EQ(error_of(kMinimal + "queue:\n  spool_dir: /tmp\n"),
             "postern.yaml:4: unknown key \"queue.spool_dir\"");
+}
+
+// Key files in a temporary folder, removed at the end of the test.
+class ConfigSealKeys : public testing::Test {
+ protected:
+  void SetUp() override {
+    folder_ = std::filesystem::temp_directory_path() / ("postern-seal-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(folder_);
+  }
+  void TearDown() override { std::filesystem::remove_all(folder_); }
+  std::string key_file(const std::string& name, const std::string& line) {
+    const auto path = folder_ / name;
+    std::ofstream(path) << line;
+    return path.string();
+  }
+  std::filesystem::path folder_;
+};
+
+TEST_F(ConfigSealKeys, KeysAreLoadedAndDescribedByTheirIdsOnly) {
+  const std::string now = key_file("now.key", "2026-12:" + std::string(42, 'A') + "A=\n");
+  const std::string old = key_file("old.key", "2026-06:" + std::string(42, 'B') + "A=\n");
+  const Config c = parse(kMinimal + "queue:\n  seal_key_files: [" + now + ", " + old + "]\n");
+  const schema::SealKeys& keys = delivery::seal_keys(c.delivery);
+  ASSERT_EQ(keys.all().size(), 2u);
+  EXPECT_EQ(keys.sealing().id, "2026-12");
+  EXPECT_NE(describe(c).find(" queue.seal_keys=2026-12,2026-06 "), std::string::npos) << describe(c);
+  EXPECT_TRUE(delivery::seal_keys(parse(kMinimal).delivery).empty());
+}
+
+TEST_F(ConfigSealKeys, ABadKeyFileNamesTheKeyTheLineAndTheFileNeverTheKey) {
+  const std::string missing = (folder_ / "missing.key").string();
+  EXPECT_EQ(error_of(kMinimal + "queue:\n  seal_key_files:\n    - " + missing + "\n"),
+            "postern.yaml:4: queue.seal_key_files: cannot read seal key file " + missing +
+                ": No such file or directory");
+  const std::string short_key = key_file("short.key", "2026-12:c2VjcmV0\n");
+  const std::string error = error_of(kMinimal + "queue:\n  seal_key_files: [" + short_key + "]\n");
+  EXPECT_EQ(error, "postern.yaml:4: queue.seal_key_files: " + short_key + ": the key of 2026-12 is not 32 bytes in base64");
+  const std::string same = key_file("same.key", "2026-12:" + std::string(42, 'C') + "A=\n");
+  const std::string again = key_file("again.key", "2026-12:" + std::string(42, 'D') + "A=\n");
+  EXPECT_EQ(error_of(kMinimal + "queue:\n  seal_key_files: [" + same + ", " + again + "]\n"),
+            "postern.yaml:4: queue.seal_key_files: two seal keys have the id 2026-12");
 }
 
 }  // namespace

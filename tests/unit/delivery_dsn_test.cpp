@@ -150,6 +150,17 @@ TEST(DeliveryDsn, ThreePartsForOneRecipient) {
   EXPECT_EQ(groups[1].field("last-attempt-date"), "Tue, 14 Nov 2023 23:13:20 +0000");
 }
 
+// A message whose headers cannot be read (sealed under a key that is gone): the report alone.
+TEST(DeliveryDsn, TwoPartsWhenTheOriginalHeadersAreUnknown) {
+  DsnInput in = input();
+  in.original_header_section.clear();
+  const Report r = parse_report(build_dsn(in));
+  ASSERT_EQ(r.parts.size(), 2u);
+  EXPECT_EQ(r.parts[1].field("content-type"), "message/delivery-status");
+  EXPECT_EQ(unwrapped(r.parts[0].body).find("headers of your message are attached"), std::string::npos);
+  EXPECT_NE(unwrapped(r.parts[0].body).find("01J9Z3QX7M2K8R4T6V0W"), std::string::npos);
+}
+
 TEST(DeliveryDsn, SeveralRecipientsInOrder) {
   DsnInput in = input();
   in.failed.push_back(
