@@ -86,7 +86,8 @@ class Bench:
 
     # ---- postern ----
 
-    def config(self, upstream):
+    def config(self, upstream, extra=()):
+        """postern.yaml: the LMTP listener, and the upstream (None: delivery off); `extra`: more lines."""
         lines = [f"hostname: bench.localhost", f"database:", f"  url: {self.db_url}",
                  "listeners:",
                  f"  - {{ kind: lmtp, address: 127.0.0.1, port: {self.lmtp_port}, accept_domains: [trap.example] }}",
@@ -95,13 +96,13 @@ class Bench:
         if upstream:
             lines += ["delivery:", f"  workers: {self.args.workers}", "upstreams:"]
             lines += ["  - " + json.dumps(upstream), "default_upstream: " + upstream["name"]]
-        return "\n".join(lines) + "\n"
+        return "\n".join([*lines, *extra]) + "\n"
 
-    def start_postern(self, upstream):
+    def start_postern(self, upstream, extra=()):
         self.lmtp_port, self.http_port = free_port(), free_port()
         path = os.path.join(self.work, "postern.yaml")
         with open(path, "w") as f:
-            f.write(self.config(upstream))
+            f.write(self.config(upstream, extra))
         log = open(os.path.join(self.work, "postern.log"), "a")
         self.postern = subprocess.Popen([self.args.postern, "--config", path], stdout=log, stderr=log)
         # Ready (GET /readyz 200) once the share maps are loaded: before that, RCPT gets 451.
@@ -122,15 +123,15 @@ class Bench:
             self.postern.wait(30)
         self.postern = None
 
-    def load(self, messages):
+    def load(self, messages, size=4096):
         per_client = max(1, messages // 8)
         out = subprocess.check_output([self.args.load, "--lmtp", "--port", str(self.lmtp_port), "--connections", "8",
-                                       "--messages", str(per_client), "--per-session", "50", "--size", "4096",
+                                       "--messages", str(per_client), "--per-session", "50", "--size", str(size),
                                        "--from", "spammer@forged.example", "--to", "catch@trap.example",
                                        "--json"], text=True)
         result = json.loads(out)
         if result["messages_failed"]:
-            raise SystemExit(f"journal bench: {result['messages_failed']} messages failed at intake: {out}")
+            raise SystemExit(f"bench: {result['messages_failed']} messages failed at intake: {out}")
         return result
 
     def queued(self):
