@@ -68,6 +68,13 @@ CredentialCheck::CredentialCheck(BlockingPool& database, BlockingPool& hashing,
       cache_(cache_limits),
       dummy_hash_(schema::hash_password("postern-dummy", argon2)) {}
 
+void CredentialCheck::reconfigure(schema::Argon2Params argon2, FailureThrottle::Limits limits,
+                                  UserCacheLimits cache_limits) {
+  argon2_.replace(argon2);
+  throttle_.set_limits(limits);
+  cache_.entries().set_limits(cache_limits);
+}
+
 boost::asio::awaitable<smtp::Outcome> CredentialCheck::verify(const smtp::VerifyCredentials& request,
                                                               const std::string& client_address) {
   auto name = schema::normalize_user_name(request.user);
@@ -142,6 +149,7 @@ boost::asio::awaitable<Verdict> CredentialCheck::decide(const std::string& user,
 boost::asio::awaitable<Verdict> CredentialCheck::check_password(const std::string& user, const std::string& password) {
   // Taken before the lookup: a change PostgreSQL notifies meanwhile keeps this login out of the cache.
   const UserCacheTicket ticket = cache_.ticket();
+  const schema::Argon2Params argon2 = *argon2_.get();  // one reload's parameters for the whole check
   if (cache_.matches(user, password, CredentialCache::Clock::now())) {
     metrics::smtp().cache_lookups.inc({"credentials", "hit"});
     co_return Verdict::Accepted;  // the login time was recorded by the full check it remembers
@@ -156,7 +164,7 @@ boost::asio::awaitable<Verdict> CredentialCheck::check_password(const std::strin
       [](BlockingContext&, const std::string& typed, const std::string& hash, const schema::Argon2Params& params) {
         return schema::verify_password(typed, hash, params);
       },
-      password, stored, argon2_);
+      password, stored, argon2);
   if (!credentials || check == schema::PasswordCheck::Mismatch) co_return Verdict::Rejected;
   if (!credentials->enabled) co_return Verdict::Disabled;
   std::string rehashed;
@@ -165,7 +173,7 @@ boost::asio::awaitable<Verdict> CredentialCheck::check_password(const std::strin
         [](BlockingContext&, const std::string& typed, const schema::Argon2Params& params) {
           return schema::hash_password(typed, params);
         },
-        password, argon2_);
+        password, argon2);
   }
   co_await database_.run(
       [](BlockingContext& context, const schema::Credentials& found, const std::string& new_hash) {
