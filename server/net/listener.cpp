@@ -49,7 +49,7 @@ Listener::Listener(asio::io_context& io, const std::string& path, SessionSetting
 }
 
 void Listener::start(ConnectionLimiter& limiter, SessionServices& services) {
-  asio::co_spawn(io_, accept_loop(limiter, services), asio::detached);
+  asio::co_spawn(io_, accept_loop(shared_from_this(), limiter, services), asio::detached);
 }
 
 void Listener::close() {
@@ -76,7 +76,8 @@ asio::awaitable<tcp::socket> Listener::accept(const asio::any_io_executor& stran
   co_return socket;
 }
 
-asio::awaitable<void> Listener::accept_loop(ConnectionLimiter& limiter, SessionServices& services) {
+asio::awaitable<void> Listener::accept_loop([[maybe_unused]] std::shared_ptr<Listener> self,
+                                            ConnectionLimiter& limiter, SessionServices& services) {
   for (;;) {
     boost::system::error_code ec;
     auto strand = asio::make_strand(io_);
@@ -97,7 +98,7 @@ asio::awaitable<void> Listener::accept_loop(ConnectionLimiter& limiter, SessionS
       asio::co_spawn(strand, refuse_session(std::move(socket), "connection limit"), asio::detached);
       continue;
     }
-    asio::co_spawn(strand, run_session(std::move(socket), settings_, services, std::move(*slot)),
+    asio::co_spawn(strand, run_session(std::move(socket), settings_.get(), services, std::move(*slot)),
                    [](std::exception_ptr error) {
                      if (!error) return;
                      try {
