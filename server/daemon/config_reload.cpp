@@ -43,6 +43,7 @@ void ConfigReload::reload() {
     const config::Config read = config::load_config(path_);
     changes = config::compare_configs(running_, read);
     next = config::keep_running_values(running_, read);
+    check_tls(next);
     added = bind_added(next);
   } catch (const std::exception& e) {
     // "postern.yaml:12: limits.max_recipients: expected ..." or "cannot listen on ...: ..."
@@ -63,6 +64,18 @@ void ConfigReload::reload() {
                                 {"changed", changes.changed.empty() ? "nothing" : joined(changes.changed),
                                  log::kWholeValue}});
   reload_tls();
+}
+
+// The file may add a tls section and an implicit-TLS listener at once; the section waits for a
+// restart, so the listener would have no certificate.
+void ConfigReload::check_tls(const config::Config& next) const {
+  if (next.tls) return;
+  for (const auto& listener : next.listeners) {
+    if (listener.tls == config::ListenerTls::Implicit) {
+      throw config::ConfigError(path_ + ": listeners: " + config::listener_socket(listener) +
+                                ": tls: implicit needs the tls section, which only a restart adds");
+    }
+  }
 }
 
 std::vector<std::shared_ptr<net::Listener>> ConfigReload::bind_added(const config::Config& next) const {

@@ -64,6 +64,8 @@ class ConfigReload {
   void reload();
 
  private:
+  // Throws config::ConfigError when `next` has an implicit-TLS listener but no TLS runs.
+  void check_tls(const config::Config& next) const;
   // Binds the listeners `next` adds; throws std::runtime_error when one cannot listen.
   std::vector<std::shared_ptr<net::Listener>> bind_added(const config::Config& next) const;
   void apply(const config::Config& next, std::vector<std::shared_ptr<net::Listener>> added);
