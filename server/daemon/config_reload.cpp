@@ -60,9 +60,10 @@ void ConfigReload::reload() {
   running_ = std::move(next);
   metrics::reload().successes.inc();
   metrics::reload().last_success.set(static_cast<double>(std::time(nullptr)));
-  log::info("config_reloaded", {{"file", path_},
-                                {"changed", changes.changed.empty() ? "nothing" : joined(changes.changed),
-                                 log::kWholeValue}});
+  // Written whatever the log level: whoever sent SIGHUP looks for it.
+  log::write(log::Level::Info, "config_reloaded",
+             {{"file", path_},
+              {"changed", changes.changed.empty() ? "nothing" : joined(changes.changed), log::kWholeValue}});
   reload_tls();
 }
 

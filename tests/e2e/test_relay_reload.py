@@ -92,6 +92,24 @@ class Reload(RelayTestCase):
         old.ehlo()
         self.assertNotIn("auth", old.esmtp_features)  # the open session kept its settings
 
+    def test_a_unix_socket_listener_comes_and_goes_with_its_file(self):
+        relay = self.relay_with()
+        path = os.path.join(relay.dir, "lmtp.sock")
+        relay.config["listeners"].append({"kind": "lmtp", "path": path, "accept_domains": ["trap.example"]})
+        self.reload(relay)
+        self.assertIn(f"changed=listeners+unix:{path}", relay.log_text())
+        client = smtplib.LMTP(path, local_hostname="mx.client.test", timeout=15)
+        self.addCleanup(self._quietly_close, client)
+        client.ehlo_or_helo_if_needed()
+        self.assertEqual(client.mail("")[0], 250)
+        self.assertEqual(client.rcpt("catch@trap.example")[0], 250)
+
+        relay.config["listeners"].pop()
+        self.reload(relay)
+        self.assertFalse(os.path.exists(path))
+        code, reply = client.data(message(to="catch@trap.example", subject="over a removed socket"))
+        self.assertEqual(code, 250, reply)
+
     # ---- limits ----
 
     def test_changed_limits_apply_to_new_sessions_while_open_ones_keep_theirs(self):
@@ -126,6 +144,22 @@ class Reload(RelayTestCase):
         self.assertRegex(log, r"event=config_needs_restart .*keys=database\.timeout_seconds,threads\.io")
         self.assertIn("changed=limits.max_recipients", log)
         self.assert_sends(self.client(relay), subject="after a partial reload")
+
+    def test_handlers_and_the_log_level_apply_to_the_next_message(self):
+        relay = self.relay_with()
+        client = self.client(relay)
+        self.assert_sends(client, subject="before the handler")
+        relay.config["handlers"] = [
+            {"name": "refuse-reports", "when": {"header": {"name": "Subject", "matches": "^report"}},
+             "reject": {"code": 554, "enhanced": "5.7.1", "text": "No reports here"}}]
+        relay.config["logging"]["level"] = "warning"
+        self.reload(relay)
+        self.assertIn("changed=logging.level,handlers", relay.log_text())
+        with self.assertRaises(smtplib.SMTPDataError) as refused:
+            client.sendmail("alice@example.com", ["rcpt@example.net"], message(subject="report 7"))
+        self.assertEqual(refused.exception.smtp_code, 554)
+        self.assert_sends(client, subject="not a report")
+        self.assertNotIn("event=message_accepted", relay.log_text().split("event=config_reloaded")[-1])
 
     # ---- a broken file ----
 
