@@ -123,7 +123,7 @@ struct Daemon::State {
   void start_notifications();
   void user_changed(const std::string& user);  // a payload of schema::kUserChannel
 
-  config::Config config;
+  config::Config config;  // as started: a reload never changes it (ConfigReload keeps its own)
   unsigned io_threads;
   unsigned hash_threads;
   BlockingPool pool;
