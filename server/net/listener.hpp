@@ -46,7 +46,9 @@ class Listener : public std::enable_shared_from_this<Listener> {
   // Spawns the accept loop on the io_context; `limiter` and `services` must outlive it.
   void start(ConnectionLimiter& limiter, SessionServices& services);
 
-  // Stops accepting; call it on the io_context. Sessions already open go on.
+  // Stops accepting at once: new connections are refused (a unix socket's file is removed).
+  // Sessions already open go on. Any thread: only the accept loop touches the acceptor, and
+  // closes it when its pending accept fails.
   void close();
 
  private:
@@ -58,6 +60,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   boost::asio::awaitable<boost::asio::ip::tcp::socket> accept(const boost::asio::any_io_executor& strand,
                                                               boost::system::error_code& ec);
   bool is_open() const;
+  void close_acceptor();  // on the accept loop
 
   boost::asio::io_context& io_;
   boost::asio::ip::tcp::acceptor acceptor_;
@@ -65,7 +68,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   std::string path_;  // the unix socket's, or empty for TCP
   Snapshot<SessionSettings> settings_;
   std::string name_;
-  std::atomic<bool> closed_{false};  // set before the acceptor closes: its accept error is expected
+  std::atomic<bool> closed_{false};  // set before the socket stops listening: its accept error is expected
 };
 
 }  // namespace postern::net
