@@ -15,6 +15,9 @@
 #include "server/sharing/share_map_cache.hpp"
 #include "server/sharing/share_seed.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
 #include <algorithm>
 #include <ctime>
 #include <random>
@@ -41,6 +44,21 @@ void defer_failed(AttemptVerdict& verdict, const std::string& why) {
 
 bool is_copy(const schema::PendingRecipient& recipient) {
   return recipient.shares && recipient.shares->scheme == "copy";
+}
+
+// Closing a journal may wait for its threads and a goodbye over the network (AMQP): on the
+// blocking pool, never on an I/O thread.
+boost::asio::awaitable<void> close_replaced(BlockingPool& pool, std::shared_ptr<JournalPublisher> journal) {
+  try {
+    co_await pool.run(
+        [](BlockingContext&, const std::shared_ptr<JournalPublisher>& replaced) {
+          replaced->close();
+          return true;
+        },
+        journal);
+  } catch (const std::exception& e) {
+    log::warning("journal_close_failed", {{"error", e.what()}});
+  }
 }
 
 // The same reply for every recipient: an attempt decided before any upstream answered.
@@ -174,7 +192,7 @@ void MessageDelivery::reconfigure(DeliveryConfig config) {
   for (const auto& [name, journal] : running->journals) {
     auto kept = now->journals.find(name);
     if (kept != now->journals.end() && kept->second == journal) continue;
-    journal->close();
+    boost::asio::co_spawn(executor_, close_replaced(pool_, journal), boost::asio::detached);
     retired_journals_.push_back(journal);
   }
 }

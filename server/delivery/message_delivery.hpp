@@ -96,7 +96,7 @@ class MessageDelivery {
   std::string hostname_;
   std::string owner_;
   Snapshot<Destinations> current_;
-  // Journals replaced by a reload: closed then, destroyed with this (never on an I/O thread).
+  // Journals replaced by a reload: closed on the blocking pool, destroyed with this.
   std::vector<std::shared_ptr<JournalPublisher>> retired_journals_;
 };
 
