@@ -59,10 +59,17 @@ class CredentialCheck {
 
   BlockingPool& database_;
   BlockingPool& hashing_;
-  Snapshot<schema::Argon2Params> argon2_;
+  // The cost of new hashes, and the dummy hash made at that cost: verified for unknown users,
+  // so timing does not reveal who exists.
+  struct Hashing {
+    schema::Argon2Params argon2;
+    std::string dummy_hash;
+  };
+  static Hashing hashing_at(schema::Argon2Params argon2);
+
+  Snapshot<Hashing> hashing_settings_;
   FailureThrottle throttle_;
   CredentialCache cache_;
-  std::string dummy_hash_;  // verified for unknown users, so timing does not reveal who exists
 };
 
 }  // namespace postern::auth

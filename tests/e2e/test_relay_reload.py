@@ -10,7 +10,7 @@ import socket
 import unittest
 
 from e2e_base import ALICE, PASSWORDS, RelayTestCase, message
-from relay import RelayServer, Sink, free_port, to_yaml, wait_until
+from relay import RawSmtp, RelayServer, Sink, free_port, to_yaml, wait_until
 from test_http import get, parse_metrics, wait_ready
 
 
@@ -162,6 +162,25 @@ class Reload(RelayTestCase):
         self.assertEqual(refused.exception.smtp_code, 554)
         self.assert_sends(client, subject="not a report")
         self.assertNotIn("event=message_accepted", relay.log_text().split("event=config_reloaded")[-1])
+
+    def test_the_failure_throttle_takes_new_limits_for_the_failures_counted_so_far(self):
+        relay = self.relay_with()
+
+        def guess():
+            """One AUTH PLAIN with a wrong password after STARTTLS: its reply code."""
+            client = RawSmtp(relay.port)
+            self.addCleanup(client.close)
+            self.assertEqual(client.reply().code, 220)
+            self.assertEqual(client.ehlo().code, 250)
+            client.starttls(relay.cafile)
+            self.assertEqual(client.ehlo().code, 250)
+            return client.auth_plain(ALICE, "not her password").code
+
+        self.assertEqual([guess(), guess()], [535, 535])
+        relay.config["auth"]["failures_per_user_network"] = 2
+        self.reload(relay)
+        self.assertIn("changed=auth.failures_per_user_network", relay.log_text())
+        self.assertEqual(guess(), 421)
 
     # ---- a broken file ----
 
