@@ -162,6 +162,12 @@ ConfigChanges compare_configs(const Config& running, const Config& next) {
   return changes;
 }
 
+std::vector<std::string> compared_keys() {
+  std::vector<std::string> names{"listeners", "upstreams"};
+  for (const Key& key : keys()) names.emplace_back(key.name);
+  return names;
+}
+
 std::string listener_socket(const ListenerConfig& listener) {
   if (!listener.path.empty()) return "unix:" + listener.path;
   return listener.address + ":" + std::to_string(listener.port);

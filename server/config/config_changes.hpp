@@ -27,6 +27,10 @@ ConfigChanges compare_configs(const Config& running, const Config& next);
 // `next` with the running value of every key that needs a restart: what the reload applies.
 Config keep_running_values(const Config& running, Config next);
 
+// Every key compare_configs() looks at ("listeners" and "upstreams" for those lists, "tls" and
+// "http" for those sections), so that a test can check that none of describe()'s is left out.
+std::vector<std::string> compared_keys();
+
 // The socket a listener binds, as the logs name it: "127.0.0.1:25", "::1:587", "unix:/run/lmtp".
 std::string listener_socket(const ListenerConfig& listener);
 

@@ -17,6 +17,7 @@
 #include "server/sharing/share_map_cache.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <ctime>
 #include <exception>
 #include <utility>

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <regex>
+
 namespace postern::config {
 namespace {
 
@@ -93,6 +96,24 @@ TEST(CompareConfigs, NamesListenersBySocket) {
                             "  - port: 2589\n";
   EXPECT_EQ(compare_configs(parse(kMinimal + before), parse(kMinimal + after)).changed,
             (Keys{"listeners+0.0.0.0:2589", "listeners-0.0.0.0:2588", "listeners~0.0.0.0:2587"}));
+}
+
+// A key added to the configuration (and so to the start-up line) must say whether a reload
+// applies it.
+TEST(CompareConfigs, LooksAtEveryKeyTheStartUpLineShows) {
+  const std::string line = describe(parse(kMinimal + kUpstreams));
+  const std::regex field{R"re((\S+?)=("(?:[^"\\]|\\.)*"|\S*))re"};
+  const Keys compared = compared_keys();
+  int seen = 0;
+  for (auto it = std::sregex_iterator(line.begin(), line.end(), field); it != std::sregex_iterator(); ++it) {
+    std::string key = (*it)[1];
+    for (const std::string section : {"tls", "http"}) {
+      if (key.starts_with(section + ".")) key = section;
+    }
+    EXPECT_NE(std::find(compared.begin(), compared.end(), key), compared.end()) << key;
+    ++seen;
+  }
+  EXPECT_GT(seen, 60);
 }
 
 ListenerConfig tcp(std::string address, std::uint16_t port) {
