@@ -27,12 +27,16 @@ class Reload(RelayTestCase):
         return relay
 
     @staticmethod
-    def reload(relay, event="config_reloaded"):
-        """Writes relay.config, sends SIGHUP and waits for the reload's own log line."""
-        relay._write_config()
+    def hang_up(relay, event):
+        """Sends SIGHUP and waits for the next log line of event."""
         before = relay.log_text().count(f"event={event} ")
         relay.signal(signal.SIGHUP)
         wait_until(lambda: relay.log_text().count(f"event={event} ") > before, message=f"{event} after SIGHUP")
+
+    def reload(self, relay):
+        """Writes relay.config and waits until SIGHUP applied it."""
+        relay._write_config()
+        self.hang_up(relay, "config_reloaded")
 
     def client(self, relay, port=None, login=True):
         """smtplib over STARTTLS to port (the relay's first listener by default), logged in as alice."""
@@ -193,10 +197,7 @@ class Reload(RelayTestCase):
         line = text.splitlines().index(next(l for l in text.splitlines() if "max_recipients" in l)) + 1
         with open(relay.config_path, "w") as f:
             f.write(text)
-        before = relay.log_text().count("event=config_reload_failed ")
-        relay.signal(signal.SIGHUP)
-        wait_until(lambda: relay.log_text().count("event=config_reload_failed ") > before,
-                   message="config_reload_failed")
+        self.hang_up(relay, "config_reload_failed")
         self.assertRegex(relay.log_text(), r"event=config_reload_failed error=\"" +
                          re.escape(f"{relay.config_path}:{line}: limits.max_recipients: "))
         self.assertNotIn("event=config_reloaded", relay.log_text())
