@@ -63,10 +63,24 @@ CredentialCheck::CredentialCheck(BlockingPool& database, BlockingPool& hashing,
                                  UserCacheLimits cache_limits)
     : database_(database),
       hashing_(hashing),
-      argon2_(argon2),
+      hashing_settings_(hashing_at(argon2)),
       throttle_(limits),
-      cache_(cache_limits),
-      dummy_hash_(schema::hash_password("postern-dummy", argon2)) {}
+      cache_(cache_limits) {}
+
+CredentialCheck::Hashing CredentialCheck::hashing_at(schema::Argon2Params argon2) {
+  return Hashing{argon2, schema::hash_password("postern-dummy", argon2)};
+}
+
+void CredentialCheck::reconfigure(schema::Argon2Params argon2, FailureThrottle::Limits limits,
+                                  UserCacheLimits cache_limits) {
+  const auto running = hashing_settings_.get();
+  const bool same_cost = running->argon2.memory_kib == argon2.memory_kib &&
+                         running->argon2.iterations == argon2.iterations;
+  // One hash at the new cost, made once per change (as at start).
+  if (!same_cost) hashing_settings_.replace(hashing_at(argon2));
+  throttle_.set_limits(limits);
+  cache_.entries().set_limits(cache_limits);
+}
 
 boost::asio::awaitable<smtp::Outcome> CredentialCheck::verify(const smtp::VerifyCredentials& request,
                                                               const std::string& client_address) {
@@ -142,6 +156,8 @@ boost::asio::awaitable<Verdict> CredentialCheck::decide(const std::string& user,
 boost::asio::awaitable<Verdict> CredentialCheck::check_password(const std::string& user, const std::string& password) {
   // Taken before the lookup: a change PostgreSQL notifies meanwhile keeps this login out of the cache.
   const UserCacheTicket ticket = cache_.ticket();
+  const std::shared_ptr<const Hashing> hashing = hashing_settings_.get();  // one reload's, for the whole check
+  const schema::Argon2Params& argon2 = hashing->argon2;
   if (cache_.matches(user, password, CredentialCache::Clock::now())) {
     metrics::smtp().cache_lookups.inc({"credentials", "hit"});
     co_return Verdict::Accepted;  // the login time was recorded by the full check it remembers
@@ -151,12 +167,12 @@ boost::asio::awaitable<Verdict> CredentialCheck::check_password(const std::strin
       [](BlockingContext& context, const std::string& name) { return context.store().credentials(name); }, user);
   // Argon2 runs on its own threads, so logins never hold up other sessions' queries.
   // Unknown users are checked against a dummy hash: the timing does not tell who exists.
-  const std::string& stored = credentials ? credentials->password_hash : dummy_hash_;
+  const std::string& stored = credentials ? credentials->password_hash : hashing->dummy_hash;
   auto check = co_await hashing_.run(
       [](BlockingContext&, const std::string& typed, const std::string& hash, const schema::Argon2Params& params) {
         return schema::verify_password(typed, hash, params);
       },
-      password, stored, argon2_);
+      password, stored, argon2);
   if (!credentials || check == schema::PasswordCheck::Mismatch) co_return Verdict::Rejected;
   if (!credentials->enabled) co_return Verdict::Disabled;
   std::string rehashed;
@@ -165,7 +181,7 @@ boost::asio::awaitable<Verdict> CredentialCheck::check_password(const std::strin
         [](BlockingContext&, const std::string& typed, const schema::Argon2Params& params) {
           return schema::hash_password(typed, params);
         },
-        password, argon2_);
+        password, argon2);
   }
   co_await database_.run(
       [](BlockingContext& context, const schema::Credentials& found, const std::string& new_hash) {

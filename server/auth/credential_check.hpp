@@ -11,6 +11,7 @@
 #include "postern/schema/password.hpp"
 #include "server/auth/credential_cache.hpp"
 #include "server/auth/failure_throttle.hpp"
+#include "server/runtime/snapshot.hpp"
 #include "server/smtp/step.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -33,6 +34,10 @@ class CredentialCheck {
   // For the notification listener, which drops a changed user's entry.
   CredentialCache& cache() { return cache_; }
 
+  // A reload: checks that begin from now on hash new passwords with `argon2` (and rehash older
+  // hashes at login) and are braked by `limits`.
+  void reconfigure(schema::Argon2Params argon2, FailureThrottle::Limits limits, UserCacheLimits cache_limits);
+
   // The user name is normalised once, as mailadmin stores it ("Alice" -> "alice"), and an
   // accepted Outcome carries that form as its identity. The throttle's waits happen in here.
   // Accepted, Refused (bad credentials or disabled user), TemporaryFailure (lookup failed,
@@ -54,10 +59,17 @@ class CredentialCheck {
 
   BlockingPool& database_;
   BlockingPool& hashing_;
-  schema::Argon2Params argon2_;
+  // The cost of new hashes, and the dummy hash made at that cost: verified for unknown users,
+  // so timing does not reveal who exists.
+  struct Hashing {
+    schema::Argon2Params argon2;
+    std::string dummy_hash;
+  };
+  static Hashing hashing_at(schema::Argon2Params argon2);
+
+  Snapshot<Hashing> hashing_settings_;
   FailureThrottle throttle_;
   CredentialCache cache_;
-  std::string dummy_hash_;  // verified for unknown users, so timing does not reveal who exists
 };
 
 }  // namespace postern::auth

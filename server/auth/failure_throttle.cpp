@@ -30,6 +30,11 @@ std::string client_network(std::string_view address) {
   return std::string(out) + "/64";
 }
 
+void FailureThrottle::set_limits(Limits limits) {
+  std::lock_guard lock{mutex_};
+  limits_ = limits;
+}
+
 std::size_t FailureThrottle::recent(Failures& failures, Clock::time_point now) const {
   while (!failures.empty() && now - failures.front() > limits_.window) failures.pop_front();
   return failures.size();

@@ -77,6 +77,9 @@ class FailureThrottle {
 
   explicit FailureThrottle(Limits limits) : limits_(limits) {}
 
+  // A reload: the counts are kept and judged by the new limits from now on.
+  void set_limits(Limits limits);
+
   // Starts an attempt and counts it against the network at once.
   Attempt begin(std::string user, std::string_view address, Clock::time_point now);
 

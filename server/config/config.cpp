@@ -285,7 +285,7 @@ void read_queue(Section& root, Config& cfg, const Environment& env) {
     }
     if (s.read("seal_key_files", cfg.seal_key_files) && !cfg.seal_key_files.empty()) {
       try {
-        cfg.delivery.seal_keys = std::make_shared<const schema::SealKeys>(schema::load_seal_keys(cfg.seal_key_files));
+        cfg.delivery.seal_keys = schema::load_seal_keys(cfg.seal_key_files);
       } catch (const schema::SealKeyFileError& e) {
         s.fail_at("seal_key_files", e.what());
       }

@@ -54,11 +54,15 @@ struct ListenerConfig {
   // Whether a recipient that finally fails makes a DSN to the sender: yes for submission; no for
   // inbound and LMTP by default (their senders are forged: a DSN would be backscatter).
   bool dsn = true;
+
+  friend bool operator==(const ListenerConfig&, const ListenerConfig&) = default;
 };
 
 struct TlsConfig {  // both paths are set; the files are read by the TLS set-up, not here
   std::string certificate_file;
   std::string key_file;
+
+  friend bool operator==(const TlsConfig&, const TlsConfig&) = default;
 };
 
 // The operations HTTP endpoint: GET /healthz, /readyz and /metrics. Port 0 disables it.
@@ -66,6 +70,8 @@ struct HttpConfig {
   std::string address = "0.0.0.0";  // an IPv4 or IPv6 literal
   std::uint16_t port = 9100;        // 0: no HTTP endpoint
   unsigned database_check_seconds = 5;  // how often /readyz and /metrics' view of PostgreSQL is refreshed
+
+  friend bool operator==(const HttpConfig&, const HttpConfig&) = default;
 };
 
 enum class LogLevel { Debug, Info, Warning, Error };

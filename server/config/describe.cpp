@@ -185,7 +185,7 @@ std::string describe(const Config& c) {
   line.add("queue.spool_directory", c.spool_directory);
   // Key ids only: the start-up line says which key seals, never a key.
   std::string seal_keys;
-  for (const schema::SealKey& key : delivery::seal_keys(c.delivery).all()) {
+  for (const schema::SealKey& key : c.delivery.seal_keys.all()) {
     seal_keys += (seal_keys.empty() ? "" : ",") + key.id;
   }
   line.add("queue.seal_keys", seal_keys.empty() ? "none" : seal_keys);

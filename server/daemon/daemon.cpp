@@ -2,6 +2,8 @@
 #include "server/daemon/daemon.hpp"
 
 #include "server/auth/credential_check.hpp"
+#include "server/daemon/component_settings.hpp"
+#include "server/daemon/config_reload.hpp"
 #include "server/daemon/signals.hpp"
 #include "server/delivery/message_delivery.hpp"
 #include "server/http/database_status.hpp"
@@ -34,6 +36,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -44,16 +47,6 @@
 namespace postern::daemon {
 
 namespace {
-
-log::Level to_log_level(config::LogLevel level) {
-  switch (level) {
-    case config::LogLevel::Debug: return log::Level::Debug;
-    case config::LogLevel::Info: return log::Level::Info;
-    case config::LogLevel::Warning: return log::Level::Warning;
-    case config::LogLevel::Error: return log::Level::Error;
-  }
-  return log::Level::Info;
-}
 
 BlockingPool::Options pool_options(const config::Config& config) {
   BlockingPool::Options options;
@@ -81,109 +74,16 @@ BlockingPool::Options hashing_options(const config::Config& config, unsigned thr
   return options;
 }
 
-auth::FailureThrottle::Limits throttle_limits(const config::Config& config) {
-  auth::FailureThrottle::Limits limits;
-  limits.window = std::chrono::seconds{config.auth_failure_window_seconds};
-  limits.per_network = config.auth_failures_per_network;
-  limits.per_user_network = config.auth_failures_per_user_network;
-  limits.failure_delay = std::chrono::milliseconds{config.auth_failure_delay_ms};
-  limits.user_delay = std::chrono::milliseconds{config.auth_user_delay_ms};
-  limits.checks_per_user = config.auth_checks_per_user;
-  limits.known_network_for = std::chrono::hours{24 * config.auth_known_network_days};
-  return limits;
-}
-
 // Checks the spool directory now: a missing or read-only one stops the start, naming the key,
 // instead of failing every large message later.
-queue::IntakeOptions intake_options(const config::Config& config) {
-  queue::IntakeOptions options;
-  options.hostname = config.hostname;
-  options.check_header_from = config.check_header_from;
-  options.add_message_id = config.add_message_id;
-  options.add_date = config.add_date;
-  options.add_received = config.add_received;
-  options.add_x_peer = config.add_x_peer;
-  options.received_shows_user = config.received_shows_user;
-  options.refuse_address_like_display_names = config.refuse_address_like_display_names;
-  options.spool.directory = config.spool_directory;
-  options.delivery = config.delivery;
+queue::IntakeOptions checked_intake_options(const config::Config& config) {
+  queue::IntakeOptions options = intake_options(config);
   try {
     queue::check_spool_directory(options.spool);
   } catch (const queue::SpoolError& e) {
     throw std::runtime_error(std::string("queue.spool_directory: ") + e.what());
   }
   return options;
-}
-
-// The upstreams share maps may name: the relay's own.
-std::vector<std::string> upstream_names(const config::Config& config) {
-  std::vector<std::string> names;
-  for (const auto& upstream : config.delivery.upstreams) names.push_back(upstream.name);
-  return names;
-}
-
-UserCacheLimits cache_limits(const config::Config& config) {
-  return {std::chrono::seconds{config.auth_cache_seconds}, config.auth_cache_entries};
-}
-
-// 0 in postern.yaml: no limit.
-std::optional<std::int64_t> limit(std::uint64_t configured) {
-  if (configured == 0) return std::nullopt;
-  return static_cast<std::int64_t>(std::min<std::uint64_t>(configured, INT64_MAX));
-}
-
-policy::SendingLimits::Options sending_limits_options(const config::Config& config, std::string replica) {
-  policy::SendingLimits::Options options;
-  options.defaults = {limit(config.messages_per_hour), limit(config.messages_per_day),
-                      limit(config.recipients_per_hour), limit(config.recipients_per_day)};
-  options.windows = {config.limit_hour_seconds, config.limit_day_seconds};
-  options.sync_interval = std::chrono::milliseconds{config.limit_sync_milliseconds};
-  options.cache_ttl = std::chrono::seconds{config.auth_cache_seconds};
-  options.replica = std::move(replica);
-  return options;
-}
-
-schema::SenderPolicy sender_policy(const config::Config& config) {
-  return schema::SenderPolicy{config.local_part_case_sensitive, config.subaddress_delimiter};
-}
-
-queue::ChainOptions chain_options(const config::Config& config, const queue::IntakeOptions& intake) {
-  return {sender_policy(config), intake.spool, config.max_message_size};
-}
-
-// A listener's own settings on top of what every session shares: its TLS mode, and whether it
-// takes submission, inbound or LMTP mail.
-net::SessionSettings listener_settings(net::SessionSettings settings, const config::ListenerConfig& listener) {
-  using Service = smtp::ProtocolOptions::Service;
-  settings.implicit_tls = listener.tls == config::ListenerTls::Implicit;
-  settings.allow_plaintext_auth_on_loopback = listener.allow_plaintext_auth_on_loopback;
-  if (listener.kind == config::ListenerKind::Lmtp) {
-    settings.intake = queue::Intake::Lmtp;
-    settings.protocol.service = Service::Lmtp;
-    settings.offer_tls = false;  // LMTP stays on loopback or a unix socket, in clear
-  } else if (listener.role == config::ListenerRole::Inbound) {
-    settings.intake = queue::Intake::Inbound;
-    settings.protocol.service = Service::Inbound;
-  }
-  settings.accept_domains = listener.accept_domains;
-  settings.dsn = listener.dsn;
-  return settings;
-}
-
-// What every session shares; each listener sets its own TLS mode on a copy.
-net::SessionSettings session_settings(const config::Config& config) {
-  net::SessionSettings settings;
-  settings.protocol.hostname = config.hostname;
-  settings.protocol.max_message_size = config.max_message_size;
-  settings.protocol.max_recipients = config.max_recipients;
-  settings.protocol.max_errors = static_cast<int>(config.max_errors);
-  settings.protocol.max_idle_commands = static_cast<int>(config.max_idle_commands);
-  settings.protocol.check_recipients = true;  // against the share maps
-  settings.command_timeout = std::chrono::seconds{config.command_timeout_seconds};
-  settings.data_timeout = std::chrono::seconds{config.data_timeout_seconds};
-  settings.auth_timeout = std::chrono::seconds{config.auth_timeout_seconds};
-  settings.session_timeout = std::chrono::seconds{config.session_timeout_seconds};
-  return settings;
 }
 
 // Names this process's leases in the queue. The identity outlives the process: in Kubernetes the
@@ -216,14 +116,14 @@ schema::LeaseOwner this_boot(const config::Config& config) {
 // ...): its destructor destroys the frames of sessions still suspended in it (those cut off past
 // the grace period), and their destructors unregister from the registry and free limiter slots.
 struct Daemon::State {
-  explicit State(const config::Config& cfg);
+  State(const config::Config& cfg, const std::string& config_path);
 
   void bind_listeners();
   void start_listeners();
   void start_notifications();
   void user_changed(const std::string& user);  // a payload of schema::kUserChannel
 
-  config::Config config;
+  config::Config config;  // as started: a reload never changes it (ConfigReload keeps its own)
   unsigned io_threads;
   unsigned hash_threads;
   BlockingPool pool;
@@ -244,7 +144,8 @@ struct Daemon::State {
   boost::asio::io_context io;
   sharing::ShareMapCache share_maps;
   policy::SendingLimits limits;
-  std::vector<std::unique_ptr<net::Listener>> listeners;
+  std::vector<std::shared_ptr<net::Listener>> listeners;
+  std::optional<ConfigReload> reload;  // made once the listeners and delivery exist
   Signals signals;
   std::atomic<bool> listening{false};  // the accept loops run
   std::unique_ptr<delivery::MessageDelivery> delivery;
@@ -254,18 +155,17 @@ struct Daemon::State {
   std::unique_ptr<http::HttpServer> http_server;
 };
 
-Daemon::State::State(const config::Config& cfg)
+Daemon::State::State(const config::Config& cfg, const std::string& config_path)
     : config(cfg),
       io_threads(cfg.io_threads ? cfg.io_threads : usable_cpus()),
       hash_threads(hashing_threads(cfg)),
       pool(pool_options(cfg)),
       hashing(hashing_options(cfg, hash_threads)),
       owner(this_boot(cfg)),
-      credentials(pool, hashing, schema::Argon2Params{cfg.argon2_memory_kib, cfg.argon2_iterations}, throttle_limits(cfg),
-                  cache_limits(cfg)),
+      credentials(pool, hashing, argon2_params(cfg), throttle_limits(cfg), cache_limits(cfg)),
       grants(pool, sender_policy(cfg), cache_limits(cfg)),
-      intake_settings(intake_options(cfg)),
-      handlers(cfg.handlers, chain_options(cfg, intake_settings)),
+      intake_settings(checked_intake_options(cfg)),
+      handlers(cfg.handlers, chain_options(cfg)),
       intake(pool, share_maps, handlers, intake_settings, sender_policy(cfg)),
       limiter(cfg.max_connections, cfg.max_connections_per_ip),
       io(static_cast<int>(io_threads)),
@@ -280,6 +180,9 @@ Daemon::State::State(const config::Config& cfg)
     scheduler = std::make_unique<delivery::DeliveryScheduler>(io, pool, *delivery, config.delivery, owner);
   }
   bind_listeners();
+  reload.emplace(config_path, cfg,
+                 ConfigReload::Targets{io, listeners, limiter, services, credentials, grants, limits, share_maps,
+                                       handlers, intake, delivery.get(), tls.get()});
   if (cfg.http.port != 0) {
     // Ready only while the listeners accept: 503 from the first moment of a drain.
     database_status = std::make_unique<http::DatabaseStatus>(io, pool_options(cfg),
@@ -293,13 +196,12 @@ Daemon::State::State(const config::Config& cfg)
 }
 
 void Daemon::State::bind_listeners() {
-  const net::SessionSettings shared = session_settings(config);
   for (const auto& listener : config.listeners) {
-    const net::SessionSettings settings = listener_settings(shared, listener);
+    net::SessionSettings settings = session_settings(config, listener);
     if (!listener.path.empty()) {
-      listeners.push_back(std::make_unique<net::Listener>(io, listener.path, settings));
+      listeners.push_back(std::make_shared<net::Listener>(io, listener.path, std::move(settings)));
     } else {
-      listeners.push_back(std::make_unique<net::Listener>(io, listener.address, listener.port, settings));
+      listeners.push_back(std::make_shared<net::Listener>(io, listener.address, listener.port, std::move(settings)));
     }
   }
 }
@@ -307,7 +209,7 @@ void Daemon::State::bind_listeners() {
 void Daemon::State::start_listeners() {
   for (auto& listener : listeners) {
     listener->start(limiter, services);
-    const auto& settings = listener->settings();
+    const auto& settings = *listener->settings();
     log::info("listening", {{"listener", listener->name()}, {"intake", queue::intake_name(settings.intake)},
                             {"tls", settings.implicit_tls             ? "implicit"
                                     : (tls && settings.offer_tls)     ? "starttls"
@@ -352,9 +254,9 @@ void Daemon::State::user_changed(const std::string& user) {
   }
 }
 
-Daemon::Daemon(const config::Config& config) {
-  log::set_level(to_log_level(config.log_level));
-  state_ = std::make_unique<State>(config);
+Daemon::Daemon(const config::Config& config, const std::string& config_path) {
+  log::set_level(log_level(config));
+  state_ = std::make_unique<State>(config, config_path);
 }
 
 Daemon::~Daemon() = default;
@@ -372,8 +274,7 @@ int Daemon::run() {
                         {"io_threads", std::to_string(s.io_threads)},
                         {"hash_threads", std::to_string(s.hash_threads)},
                         {"delivery", s.scheduler ? "on" : "off"}});
-  s.signals.watch({s.listeners, s.registry, s.tls.get(), s.config.tls ? s.config.tls->certificate_file : "",
-                   s.scheduler.get(), s.delivery.get(),
+  s.signals.watch({s.listeners, s.registry, [&s] { s.reload->reload(); }, s.scheduler.get(), s.delivery.get(),
                    std::chrono::seconds{s.config.shutdown_grace_seconds}});
   std::vector<std::thread> threads;
   for (unsigned i = 1; i < s.io_threads; ++i) threads.emplace_back([&s] { s.io.run(); });

@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   try {
-    postern::daemon::Daemon daemon{config};
+    postern::daemon::Daemon daemon{config, config_path};
     std::cout << std::flush;
     return daemon.run();
   } catch (const std::exception& e) {

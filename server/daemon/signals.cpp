@@ -4,14 +4,12 @@
 #include "server/delivery/message_delivery.hpp"
 #include "server/net/listener.hpp"
 #include "server/net/session_registry.hpp"
-#include "server/net/tls_context.hpp"
 #include "server/delivery/delivery_scheduler.hpp"
 #include "server/runtime/log.hpp"
 
 #include <boost/asio/post.hpp>
 
 #include <csignal>
-#include <exception>
 #include <utility>
 
 namespace postern::daemon {
@@ -28,22 +26,13 @@ void Signals::wait() {
   signals_.async_wait([this](boost::system::error_code ec, int signal) {
     if (ec) return;
     if (signal == SIGHUP) {
-      reload_tls();
+      // One signal at a time: a reload and a drain never run together.
+      targets_->reload();
       wait();
       return;
     }
     drain(signal == SIGTERM ? "SIGTERM" : "SIGINT");
   });
-}
-
-void Signals::reload_tls() {
-  if (!targets_->tls) return;
-  try {
-    targets_->tls->reload();
-    log::info("tls_reloaded", {{"certificate", targets_->certificate_file}});
-  } catch (const std::exception& e) {
-    log::error("tls_reload_failed", {{"error", e.what()}});
-  }
 }
 
 // Stop accepting; sessions finish on their own or are cut off after the grace period.

@@ -1,5 +1,5 @@
-// How the daemon answers signals. SIGHUP reloads the TLS certificate and key (a file that fails
-// to load keeps the old ones). SIGTERM or SIGINT drains, as a pod's termination needs: the
+// How the daemon answers signals. SIGHUP reloads postern.yaml and the TLS certificate and key
+// (config_reload.hpp; what fails to load keeps what runs). SIGTERM or SIGINT drains, as a pod's termination needs: the
 // listeners stop accepting, the delivery scheduler stops, and
 // the io_context stops once the open sessions have ended and the deliveries in flight have been
 // recorded. Past the grace period the sessions are cut off, and 5 s later the io_context stops
@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,7 +25,6 @@ namespace postern::delivery { class MessageDelivery; }
 namespace postern::net {
 class Listener;
 class SessionRegistry;
-class TlsContext;
 }  // namespace postern::net
 namespace postern::delivery {
 class DeliveryScheduler;
@@ -36,10 +36,9 @@ class Signals {
  public:
   // What the signals act on; everything here outlives the io_context's run.
   struct Targets {
-    std::vector<std::unique_ptr<net::Listener>>& listeners;
+    std::vector<std::shared_ptr<net::Listener>>& listeners;  // as the last reload left them
     net::SessionRegistry& sessions;
-    net::TlsContext* tls;                                   // null: no TLS, SIGHUP does nothing
-    std::string certificate_file;                           // for the log of a reload
+    std::function<void()> reload;                            // SIGHUP; never runs during a drain
     delivery::DeliveryScheduler* scheduler;                    // null: delivery is off
     delivery::MessageDelivery* delivery;                    // null: delivery is off
     std::chrono::seconds grace;
@@ -56,7 +55,6 @@ class Signals {
 
  private:
   void wait();
-  void reload_tls();
   void drain(const char* signal_name);
   void one_stopped();
 

@@ -160,12 +160,10 @@ asio::awaitable<void> DeliveryScheduler::loop() {
       last_claim = std::chrono::steady_clock::now();
       try {
         auto claimed = co_await pool_.run(
-            [](BlockingContext& c, const std::string& owner, int limit, int seconds,
-               const std::shared_ptr<const schema::SealKeys>& keys) {
-              return schema::claim_due(c.store().connection(), owner, limit, seconds,
-                                       keys ? *keys : schema::SealKeys());
+            [](BlockingContext& c, const std::string& owner, int limit, int seconds, const schema::SealKeys& keys) {
+              return schema::claim_due(c.store().connection(), owner, limit, seconds, keys);
             },
-            lease_owner_, static_cast<int>(free), static_cast<int>(config_.lease_seconds), config_.seal_keys);
+            lease_owner_, static_cast<int>(free), static_cast<int>(config_.lease_seconds), delivery_.seal_keys());
         backoff = std::chrono::milliseconds{0};
         for (auto& message : claimed) {
           ++in_flight_;

@@ -15,6 +15,9 @@
 #include "server/sharing/share_map_cache.hpp"
 #include "server/sharing/share_seed.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
 #include <algorithm>
 #include <ctime>
 #include <random>
@@ -41,6 +44,21 @@ void defer_failed(AttemptVerdict& verdict, const std::string& why) {
 
 bool is_copy(const schema::PendingRecipient& recipient) {
   return recipient.shares && recipient.shares->scheme == "copy";
+}
+
+// Closing a journal may wait for its threads and a goodbye over the network (AMQP): on the
+// blocking pool, never on an I/O thread.
+boost::asio::awaitable<void> close_replaced(BlockingPool& pool, std::shared_ptr<JournalPublisher> journal) {
+  try {
+    co_await pool.run(
+        [](BlockingContext&, const std::shared_ptr<JournalPublisher>& replaced) {
+          replaced->close();
+          return true;
+        },
+        journal);
+  } catch (const std::exception& e) {
+    log::warning("journal_close_failed", {{"error", e.what()}});
+  }
 }
 
 // The same reply for every recipient: an attempt decided before any upstream answered.
@@ -133,44 +151,76 @@ MessageDelivery::MessageDelivery(boost::asio::any_io_executor executor, Blocking
                                  DeliveryConfig config, std::string hostname, std::string owner)
     : pool_(pool),
       share_maps_(share_maps),
-      config_(std::move(config)),
+      executor_(std::move(executor)),
       hostname_(std::move(hostname)),
-      owner_(std::move(owner)) {
-  for (const auto& upstream : config_.upstreams) {
-    for (const char* outcome : {"delivered", "deferred", "failed", "expired"}) {
-      metrics::delivery().results.declare({upstream.name, outcome});
-    }
-    if (upstream.kind == UpstreamKind::Smtp) {
-      upstreams_.emplace(upstream.name, std::make_unique<UpstreamPool>(executor, upstream, hostname_));
-    }
-    if (upstream.kind == UpstreamKind::Hpfeeds || upstream.kind == UpstreamKind::Amqp) {
-      journals_.emplace(upstream.name, make_journal_publisher(executor, upstream));
-    }
-  }
-}
+      owner_(std::move(owner)),
+      current_(destinations_for(std::move(config), nullptr)) {}
 
 MessageDelivery::~MessageDelivery() = default;
 
+MessageDelivery::Destinations MessageDelivery::destinations_for(DeliveryConfig config,
+                                                                const Destinations* running) const {
+  Destinations made;
+  for (const auto& upstream : config.upstreams) {
+    for (const char* outcome : {"delivered", "deferred", "failed", "expired"}) {
+      metrics::delivery().results.declare({upstream.name, outcome});
+    }
+    const Upstream* before = running ? find_upstream(running->config, upstream.name) : nullptr;
+    const bool same = before != nullptr && *before == upstream;
+    if (upstream.kind == UpstreamKind::Smtp) {
+      made.pools.emplace(upstream.name, same ? running->pools.at(upstream.name)
+                                             : std::make_shared<UpstreamPool>(executor_, upstream, hostname_));
+    }
+    if (upstream.kind == UpstreamKind::Hpfeeds || upstream.kind == UpstreamKind::Amqp) {
+      made.journals.emplace(upstream.name, same ? running->journals.at(upstream.name)
+                                                : std::shared_ptr<JournalPublisher>(
+                                                      make_journal_publisher(executor_, upstream)));
+    }
+  }
+  made.config = std::move(config);
+  return made;
+}
+
+void MessageDelivery::reconfigure(DeliveryConfig config) {
+  const std::shared_ptr<const Destinations> running = current_.get();
+  current_.replace(destinations_for(std::move(config), running.get()));
+  const std::shared_ptr<const Destinations> now = current_.get();
+  for (const auto& [name, pool] : running->pools) {
+    auto kept = now->pools.find(name);
+    if (kept == now->pools.end() || kept->second != pool) pool->close_idle();
+  }
+  for (const auto& [name, journal] : running->journals) {
+    auto kept = now->journals.find(name);
+    if (kept != now->journals.end() && kept->second == journal) continue;
+    boost::asio::co_spawn(executor_, close_replaced(pool_, journal), boost::asio::detached);
+    retired_journals_.push_back(journal);
+  }
+}
+
 void MessageDelivery::close_idle() {
-  for (auto& [name, upstream] : upstreams_) upstream->close_idle();
-  for (auto& [name, journal] : journals_) journal->close();
+  const std::shared_ptr<const Destinations> now = current_.get();
+  for (const auto& [name, upstream] : now->pools) upstream->close_idle();
+  for (const auto& [name, journal] : now->journals) journal->close();
 }
 
 boost::asio::awaitable<void> MessageDelivery::deliver(schema::ClaimedMessage message,
                                                      std::shared_ptr<const std::atomic<bool>> lease_lost) {
+  // This attempt's upstreams and routes, whatever a reload changes meanwhile.
+  const std::shared_ptr<const Destinations> to = current_.get();
+  const DeliveryConfig& config = to->config;
   const double jitter_unit = jitter();
   // The attempt's verdict starts empty (the message's id and retry time); each leg and share adds
   // its recipients.
-  AttemptVerdict verdict = judge_attempt(part_for(message, {}), Attempt{}, config_, jitter_unit);
+  AttemptVerdict verdict = judge_attempt(part_for(message, {}), Attempt{}, config, jitter_unit);
   // The plain recipients and the copies go in one attempt per upstream; each share of a shared
   // recipient goes alone, to its destination through its own upstream.
-  for (const Leg& leg : plan_legs(message, config_)) {
-    const Attempt attempt = co_await attempt_leg(message, leg.upstream, leg.addresses());
+  for (const Leg& leg : plan_legs(message, config)) {
+    const Attempt attempt = co_await attempt_leg(*to, message, leg.upstream, leg.addresses());
     const std::string_view upstream_name = leg.upstream.empty() ? std::string_view("none") : leg.upstream;
     if (!leg.plain.empty()) {
       Attempt plain = attempt;
       plain.results.resize(leg.plain.size());
-      AttemptVerdict judged = judge_attempt(part_for(message, leg.plain), plain, config_, jitter_unit);
+      AttemptVerdict judged = judge_attempt(part_for(message, leg.plain), plain, config, jitter_unit);
       for (std::size_t i = 0; i < leg.plain.size(); ++i) {
         const char* outcome = to_string(judged.verdicts[i]);
         log::info("delivery", {{"id", message.id}, {"recipient", leg.plain[i]->address},
@@ -188,7 +238,7 @@ boost::asio::awaitable<void> MessageDelivery::deliver(schema::ClaimedMessage mes
                                                : smtp_client::RecipientResult::of(
                                                      smtp::Reply::line(451, "4.3.0", "no reply for recipient"))},
                   attempt.error, attempt.remote_mta};
-      judge_share(message, *recipient, *copy, one, config_, jitter_unit, verdict);
+      judge_share(message, *recipient, *copy, one, config, jitter_unit, verdict);
       const char* outcome = to_string(verdict.share_verdicts.back());
       log::info("delivery", {{"id", message.id}, {"recipient", recipient->address},
                              {"copy", std::to_string(copy->index) + "/" + std::to_string(recipient->shares->count)},
@@ -201,8 +251,8 @@ boost::asio::awaitable<void> MessageDelivery::deliver(schema::ClaimedMessage mes
   for (const auto& recipient : message.recipients) {
     if (!recipient.shares || is_copy(recipient)) continue;
     for (const auto& share : recipient.shares->pending) {
-      const Attempt share_attempt = co_await attempt_share(message, recipient, share);
-      judge_share(message, recipient, share, share_attempt, config_, jitter_unit, verdict);
+      const Attempt share_attempt = co_await attempt_share(*to, message, recipient, share);
+      judge_share(message, recipient, share, share_attempt, config, jitter_unit, verdict);
       const char* outcome = to_string(verdict.share_verdicts.back());
       log::info("delivery", {{"id", message.id}, {"recipient", recipient.address},
                              {"share", std::to_string(share.index) + "/" + std::to_string(recipient.shares->count)},
@@ -212,16 +262,16 @@ boost::asio::awaitable<void> MessageDelivery::deliver(schema::ClaimedMessage mes
       metrics::delivery().results.inc({share.target.upstream, outcome});
     }
   }
-  if (!message.dsn) keep_failures(message, verdict);
+  if (!message.dsn) keep_failures(config, message, verdict);
   verdict.record.owner = owner_;
   if (bounces(message, verdict.failed)) {
-    std::optional<std::string> header_section = co_await original_header_section(message);
+    std::optional<std::string> header_section = co_await original_header_section(config, message);
     if (!header_section) {
       defer_failed(verdict, "the queued message cannot be read");
     } else {
       std::optional<schema::QueuedMessage> bounce = bounce_for(message, std::move(*header_section), verdict.failed,
                                                                hostname_, std::time(nullptr), schema::new_queue_id());
-      if (const auto& keys = seal_keys(config_); !keys.empty()) bounce->seal = keys.sealing();
+      if (!config.seal_keys.empty()) bounce->seal = config.seal_keys.sealing();
       switch (share_if_mapped(*bounce)) {
         case BounceRoute::Send:
           log::info("bounce_queued", {{"id", bounce->id}, {"original", message.id}, {"to", message.sender},
@@ -245,7 +295,8 @@ boost::asio::awaitable<void> MessageDelivery::deliver(schema::ClaimedMessage mes
 }
 
 // No temporaries in an awaited expression (GCC 12 may destroy them twice): locals first.
-boost::asio::awaitable<Attempt> MessageDelivery::attempt_leg(const schema::ClaimedMessage& message,
+boost::asio::awaitable<Attempt> MessageDelivery::attempt_leg(const Destinations& to,
+                                                             const schema::ClaimedMessage& message,
                                                              const std::string& upstream_name,
                                                              std::vector<std::string> recipients) {
   const std::size_t count = recipients.size();
@@ -253,7 +304,7 @@ boost::asio::awaitable<Attempt> MessageDelivery::attempt_leg(const schema::Claim
     co_return every_recipient(count, smtp::Reply::line(451, "4.3.5", "No upstream configured for delivery"),
                               "no upstream configured");
   }
-  const Upstream* upstream = find_upstream(config_, upstream_name);
+  const Upstream* upstream = find_upstream(to.config, upstream_name);
   if (upstream == nullptr) {
     // A handler or a fan-out route named it at intake; the configuration changed since. It may
     // come back.
@@ -264,7 +315,7 @@ boost::asio::awaitable<Attempt> MessageDelivery::attempt_leg(const schema::Claim
   std::unique_ptr<QueuedBody> body;
   try {
     // No temporaries in an awaited expression (GCC 12 may destroy them twice): locals first.
-    ChunkReader chunks = claimed_chunks(pool_, message, config_.seal_keys);
+    ChunkReader chunks = claimed_chunks(pool_, message, to.config.seal_keys);
     std::unique_ptr<QueuedBody> opened = co_await QueuedBody::open(std::move(chunks), message.size, *upstream);
     body = std::move(opened);
   } catch (const std::exception& e) {
@@ -275,7 +326,7 @@ boost::asio::awaitable<Attempt> MessageDelivery::attempt_leg(const schema::Claim
     co_return attempt;
   }
   if (upstream->kind == UpstreamKind::Hpfeeds || upstream->kind == UpstreamKind::Amqp) {
-    Attempt attempt = co_await to_journal(*upstream, *body, count);
+    Attempt attempt = co_await to_journal(to, *upstream, *body, count);
     co_return attempt;
   }
   OutboundMessage outbound;
@@ -284,7 +335,7 @@ boost::asio::awaitable<Attempt> MessageDelivery::attempt_leg(const schema::Claim
   outbound.body = body.get();
   outbound.eight_bit_mime = message.eight_bit_mime;
   outbound.smtputf8 = message.smtputf8;
-  smtp_client::TransactionResult result = co_await upstreams_.at(upstream->name)->deliver(outbound);
+  smtp_client::TransactionResult result = co_await to.pools.at(upstream->name)->deliver(outbound);
   co_return Attempt{std::move(result.recipients), std::move(result.error), upstream->host};
 }
 
@@ -302,10 +353,11 @@ MessageDelivery::BounceRoute MessageDelivery::share_if_mapped(schema::QueuedMess
 
 // One share as its own mail: from the sender (or the envelope sender configured for that
 // upstream) to the destination, through the share's upstream, drawn from the recipient's seed.
-boost::asio::awaitable<Attempt> MessageDelivery::attempt_share(const schema::ClaimedMessage& message,
+boost::asio::awaitable<Attempt> MessageDelivery::attempt_share(const Destinations& to,
+                                                               const schema::ClaimedMessage& message,
                                                                const schema::PendingRecipient& recipient,
                                                                const schema::PendingShare& share) {
-  const Upstream* upstream = find_upstream(config_, share.target.upstream);
+  const Upstream* upstream = find_upstream(to.config, share.target.upstream);
   if (upstream == nullptr) {
     // The map named it at intake; the configuration changed since. It may come back.
     co_return every_recipient(1, smtp::Reply::line(451, "4.3.5", "upstream " + share.target.upstream +
@@ -317,7 +369,7 @@ boost::asio::awaitable<Attempt> MessageDelivery::attempt_share(const schema::Cla
     if (!message.seal_error.empty()) throw std::runtime_error(message.seal_error);  // no seed to draw from
     const shares::Seed group_seed = sharing::recipient_seed(message.share_seed, recipient.address);
     const auto index = static_cast<unsigned>(share.index);
-    ChunkReader chunks = claimed_chunks(pool_, message, config_.seal_keys);
+    ChunkReader chunks = claimed_chunks(pool_, message, to.config.seal_keys);
     if (recipient.shares->format == "privmail") {
       // Made whole: intake let only messages of at most 1 MiB through for this format.
       const auto count = static_cast<unsigned>(recipient.shares->count);
@@ -345,7 +397,7 @@ boost::asio::awaitable<Attempt> MessageDelivery::attempt_share(const schema::Cla
   outbound.recipients.push_back(share.target.mailbox);
   outbound.body = body.get();
   outbound.smtputf8 = message.smtputf8;  // the addresses may need it; the share mail is ASCII
-  smtp_client::TransactionResult result = co_await upstreams_.at(upstream->name)->deliver(outbound);
+  smtp_client::TransactionResult result = co_await to.pools.at(upstream->name)->deliver(outbound);
   co_return Attempt{std::move(result.recipients), std::move(result.error), upstream->host};
 }
 
@@ -385,8 +437,8 @@ boost::asio::awaitable<Attempt> MessageDelivery::to_maildir(const std::string& r
 
 // The message whole (a journal frame carries it in one piece; it is at most the size limit),
 // made into the journal's payload and published.
-boost::asio::awaitable<Attempt> MessageDelivery::to_journal(const Upstream& upstream, BodySource& body,
-                                                            std::size_t count) {
+boost::asio::awaitable<Attempt> MessageDelivery::to_journal(const Destinations& to, const Upstream& upstream,
+                                                            BodySource& body, std::size_t count) {
   std::shared_ptr<const std::string> payload;
   try {
     std::string whole;
@@ -400,20 +452,21 @@ boost::asio::awaitable<Attempt> MessageDelivery::to_journal(const Upstream& upst
   } catch (const std::exception& e) {
     co_return every_recipient(count, smtp::Reply::line(451, "4.3.0", e.what()), e.what());
   }
-  JournalResult result = co_await journals_.at(upstream.name)->publish(std::move(payload));
+  JournalResult result = co_await to.journals.at(upstream.name)->publish(std::move(payload));
   co_return journal_attempt(count, result, upstream);
 }
 
 // Mail whose listener sends no DSNs (inbound): its failed recipients are logged and counted, and
 // the message stays queued with them until its lifetime ends (or `mailadmin queue delete`); then
 // a claim finds nothing pending and deletes it.
-void MessageDelivery::keep_failures(const schema::ClaimedMessage& message, AttemptVerdict& verdict) const {
+void MessageDelivery::keep_failures(const DeliveryConfig& config, const schema::ClaimedMessage& message,
+                                    AttemptVerdict& verdict) const {
   for (const FailedRecipient& failed : verdict.failed) {
     log::warning("undeliverable", {{"id", message.id}, {"recipient", failed.address}, {"dsn", "none"},
                                    {"reason", failed.diagnostic}});
     metrics::delivery().undeliverable_without_dsn.inc();
   }
-  const auto lifetime = static_cast<long long>(config_.lifetime_seconds);
+  const auto lifetime = static_cast<long long>(config.lifetime_seconds);
   if (message.age_seconds >= lifetime) {
     if (message.recipients.empty()) log::info("kept_message_expired", {{"id", message.id}});
     return;  // deleted once nothing is pending
@@ -427,14 +480,14 @@ void MessageDelivery::keep_failures(const schema::ClaimedMessage& message, Attem
 
 // The original's header section for its DSN; nullopt (logged) when it cannot be read now.
 boost::asio::awaitable<std::optional<std::string>> MessageDelivery::original_header_section(
-    const schema::ClaimedMessage& message) {
-  if (!message.seal_key.empty() && seal_keys(config_).find(message.seal_key) == nullptr) {
+    const DeliveryConfig& config, const schema::ClaimedMessage& message) {
+  if (!message.seal_key.empty() && config.seal_keys.find(message.seal_key) == nullptr) {
     // Its key is gone: the DSN is made from the envelope alone, rather than never.
     log::warning("bounce_without_headers", {{"id", message.id}, {"seal_key", message.seal_key}});
     co_return std::string();
   }
   try {
-    ChunkReader chunks = claimed_chunks(pool_, message, config_.seal_keys);
+    ChunkReader chunks = claimed_chunks(pool_, message, config.seal_keys);
     std::string header_section = co_await read_header_section(std::move(chunks), message.size);
     co_return header_section;
   } catch (const std::exception& e) {

@@ -11,6 +11,7 @@
 
 #include "postern/schema/queue_store.hpp"
 #include "server/delivery/upstream.hpp"
+#include "server/runtime/snapshot.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -53,20 +54,40 @@ class MessageDelivery {
   // Shutdown: says goodbye to idle upstream connections.
   void close_idle();
 
+  // A reload: attempts that start from now on use these upstreams and routes; those in flight
+  // finish on theirs. An upstream whose settings changed gets a new pool: the old one's idle
+  // connections are closed, and its busy ones once their message is through. Call it from one
+  // thread at a time (the reload).
+  void reconfigure(DeliveryConfig config);
+
   const std::string& owner() const { return owner_; }
+  // The seal keys of the settings now (a claim opens what it brings with them).
+  schema::SealKeys seal_keys() const { return current_.get()->config.seal_keys; }
 
  private:
   // Hands the message to the named upstream for `recipients`; every failure is in the returned
   // attempt, one result per recipient.
-  boost::asio::awaitable<Attempt> attempt_leg(const schema::ClaimedMessage& message, const std::string& upstream_name,
-                                              std::vector<std::string> recipients);
-  boost::asio::awaitable<Attempt> attempt_share(const schema::ClaimedMessage& message,
+  // The upstreams as one reload configured them: an attempt takes them when it starts.
+  struct Destinations {
+    DeliveryConfig config;
+    std::map<std::string, std::shared_ptr<UpstreamPool>> pools;        // kind smtp
+    std::map<std::string, std::shared_ptr<JournalPublisher>> journals;  // kinds hpfeeds, amqp
+  };
+
+  // `running`: pools and journals to keep where their upstream did not change.
+  Destinations destinations_for(DeliveryConfig config, const Destinations* running) const;
+  boost::asio::awaitable<Attempt> attempt_leg(const Destinations& to, const schema::ClaimedMessage& message,
+                                              const std::string& upstream_name, std::vector<std::string> recipients);
+  boost::asio::awaitable<Attempt> attempt_share(const Destinations& to, const schema::ClaimedMessage& message,
                                                 const schema::PendingRecipient& recipient,
                                                 const schema::PendingShare& share);
   boost::asio::awaitable<Attempt> to_maildir(const std::string& root, BodySource& body, std::size_t count);
-  boost::asio::awaitable<Attempt> to_journal(const Upstream& upstream, BodySource& body, std::size_t count);
-  void keep_failures(const schema::ClaimedMessage& message, AttemptVerdict& verdict) const;
-  boost::asio::awaitable<std::optional<std::string>> original_header_section(const schema::ClaimedMessage& message);
+  boost::asio::awaitable<Attempt> to_journal(const Destinations& to, const Upstream& upstream, BodySource& body,
+                                             std::size_t count);
+  void keep_failures(const DeliveryConfig& config, const schema::ClaimedMessage& message,
+                     AttemptVerdict& verdict) const;
+  boost::asio::awaitable<std::optional<std::string>> original_header_section(const DeliveryConfig& config,
+                                                                             const schema::ClaimedMessage& message);
   boost::asio::awaitable<void> record(const schema::AttemptRecord& record, bool lease_lost);
 
   enum class BounceRoute { Send, Defer, Drop };
@@ -74,11 +95,12 @@ class MessageDelivery {
 
   BlockingPool& pool_;
   const sharing::ShareMapCache& share_maps_;
-  DeliveryConfig config_;
+  boost::asio::any_io_executor executor_;
   std::string hostname_;
   std::string owner_;
-  std::map<std::string, std::unique_ptr<UpstreamPool>> upstreams_;
-  std::map<std::string, std::unique_ptr<JournalPublisher>> journals_;
+  Snapshot<Destinations> current_;
+  // Journals replaced by a reload: closed on the blocking pool, destroyed with this.
+  std::vector<std::shared_ptr<JournalPublisher>> retired_journals_;
 };
 
 }  // namespace postern::delivery

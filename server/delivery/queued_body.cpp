@@ -18,9 +18,10 @@ namespace {
 
 constexpr std::size_t npos = std::string::npos;
 
-// How a sealed message's chunks open: with these keys, chunk `last` being its last.
+// How a sealed message's chunks open: with these keys, chunk `last` being its last. Copied into
+// each read: a read on the pool may outlive the attempt that asked for it.
 struct Unsealing {
-  std::shared_ptr<const schema::SealKeys> keys;  // null: none here
+  schema::SealKeys keys;
   std::int64_t last = 0;
 };
 
@@ -28,8 +29,7 @@ std::optional<std::string> read_stored(pqxx::connection_base& db, const std::str
                                        const std::optional<Unsealing>& unsealing) {
   std::optional<std::string> stored = schema::read_chunk(db, id, seq);
   if (!stored || !unsealing) return stored;
-  static const schema::SealKeys none;
-  return schema::open_chunk(unsealing->keys ? *unsealing->keys : none, id, seq, seq == unsealing->last, *stored);
+  return schema::open_chunk(unsealing->keys, id, seq, seq == unsealing->last, *stored);
 }
 
 // The chunk is read, and opened, on the pool: opening is CPU work too.
@@ -83,11 +83,10 @@ asio::awaitable<Head> read_head(ChunkCursor& cursor) {
 
 }  // namespace
 
-ChunkReader claimed_chunks(BlockingPool& pool, const schema::ClaimedMessage& message,
-                           std::shared_ptr<const schema::SealKeys> keys) {
+ChunkReader claimed_chunks(BlockingPool& pool, const schema::ClaimedMessage& message, const schema::SealKeys& keys) {
   if (message.body) return [body = message.body](int seq) { return held_chunk(body, seq); };
   std::optional<Unsealing> unsealing;
-  if (!message.seal_key.empty()) unsealing = Unsealing{std::move(keys), schema::last_chunk_seq(message.size)};
+  if (!message.seal_key.empty()) unsealing = Unsealing{keys, schema::last_chunk_seq(message.size)};
   return [&pool, id = message.id, unsealing](int seq) { return read_on_pool(pool, id, seq, unsealing); };
 }
 

@@ -41,9 +41,8 @@ using ChunkReader = std::function<boost::asio::awaitable<std::optional<std::stri
 
 // The chunks of a claimed message: the body it came with (a small one, opened at the claim),
 // else each read by schema::read_chunk() on the pool and, when the message is sealed, opened
-// there with `keys` (null: this replica has none, and a sealed chunk fails with SealKeyMissing).
-ChunkReader claimed_chunks(BlockingPool& pool, const schema::ClaimedMessage& message,
-                           std::shared_ptr<const schema::SealKeys> keys);
+// there with (a copy of) `keys` (a key it lacks: SealKeyMissing).
+ChunkReader claimed_chunks(BlockingPool& pool, const schema::ClaimedMessage& message, const schema::SealKeys& keys);
 
 // The most of a message read to find the end of its header section: intake's 256 KiB limit plus
 // the trace fields it adds, rounded up to two chunks.

@@ -33,6 +33,8 @@ struct PopBeforeSmtp {
   std::string password;            // secret: from password_file or password_env, never inline
   unsigned interval_seconds = 60;  // a login counts this long (smtpproxy's popcheckdelay)
   unsigned wait_seconds = 1;       // pause after a fresh login before sending (smtpproxy's waitafterpop)
+
+  friend bool operator==(const PopBeforeSmtp&, const PopBeforeSmtp&) = default;
 };
 
 // What a journal publishes for a message: the seed collector's JSON object
@@ -52,6 +54,8 @@ struct HpfeedsSettings {
   // hpfeeds acknowledges nothing: a message counts as delivered once its frames were written and
   // no OP_ERROR (nor a close) came within this grace.
   unsigned error_grace_milliseconds = 200;
+
+  friend bool operator==(const HpfeedsSettings&, const HpfeedsSettings&) = default;
 };
 
 // kind: amqp, AMQP 0-9-1 (host, port, security none|tls, verify_certificate, ca_file, username,
@@ -65,6 +69,8 @@ struct AmqpSettings {
   bool persistent = true;  // delivery mode 2
   bool mandatory = true;   // an unroutable message comes back (basic.return): a temporary failure
   JournalFormat format = JournalFormat::Raw;
+
+  friend bool operator==(const AmqpSettings&, const AmqpSettings&) = default;
 };
 
 struct Upstream {
@@ -95,6 +101,8 @@ struct Upstream {
   // Header rewrites at delivery (smtpproxy's per-account Return-Path and Reply-To).
   std::string rewrite_return_path;  // empty: unchanged
   std::string rewrite_reply_to;     // empty: unchanged
+
+  friend bool operator==(const Upstream&, const Upstream&) = default;
 };
 
 // One of sender, sender_domain, recipient_domain is set. A route with several upstreams fans
@@ -104,6 +112,8 @@ struct Route {
   std::string sender_domain;     // the sender's domain (normalised), or
   std::string recipient_domain;  // the recipient's domain (normalised)
   std::vector<std::string> upstreams;  // names of upstreams, at least one
+
+  friend bool operator==(const Route&, const Route&) = default;
 };
 
 struct DeliveryConfig {
@@ -118,15 +128,11 @@ struct DeliveryConfig {
   unsigned first_retry_seconds = 60;      // backoff starts here, doubles, with jitter
   unsigned max_retry_seconds = 3600;      // and is capped here
   unsigned poll_seconds = 30;             // safety net when a NOTIFY was missed
-  // queue.seal_key_files, loaded: the first seals what is queued, every one opens; null when
-  // unset (the queue holds mail in clear). Shared: every copy of the settings holds the same keys.
-  std::shared_ptr<const schema::SealKeys> seal_keys;
-};
+  // queue.seal_key_files, loaded: the first seals what is queued, every one opens; none when
+  // unset (the queue holds mail in clear).
+  schema::SealKeys seal_keys;
 
-// The keys of `config`, none when sealing is off.
-inline const schema::SealKeys& seal_keys(const DeliveryConfig& config) {
-  static const schema::SealKeys none;
-  return config.seal_keys ? *config.seal_keys : none;
-}
+  friend bool operator==(const DeliveryConfig&, const DeliveryConfig&) = default;
+};
 
 }  // namespace postern::delivery

@@ -23,6 +23,8 @@ namespace postern::handlers {
 struct HeaderMatch {
   std::string name;
   HeaderPattern pattern;
+
+  friend bool operator==(const HeaderMatch&, const HeaderMatch&) = default;
 };
 
 // `when`: every condition that is set must hold; none set: every message. Addresses and domains
@@ -36,11 +38,15 @@ struct Conditions {
   std::optional<HeaderMatch> header;
   std::optional<std::uint64_t> size_above;  // the message is larger than this many octets
   std::optional<std::uint64_t> size_below;  // ... smaller than this
+
+  friend bool operator==(const Conditions&, const Conditions&) = default;
 };
 
 // smtpproxy's setTo: the envelope's recipients become this one address, and To: says so.
 struct SetRecipient {
   std::string address;
+
+  friend bool operator==(const SetRecipient&, const SetRecipient&) = default;
 };
 
 // smtpproxy's setFrom/forcefrom: the envelope sender and From: become this address. Only an
@@ -50,32 +56,46 @@ struct SetSender {
   std::string address;
   std::string display_name;  // From: "name <address>"; empty: the bare address
   bool any_user = false;
+
+  friend bool operator==(const SetSender&, const SetSender&) = default;
 };
 
 struct AddHeader {
   std::string name;
   std::string value;
+
+  friend bool operator==(const AddHeader&, const AddHeader&) = default;
 };
 
 struct RemoveHeader {
   std::string name;
+
+  friend bool operator==(const RemoveHeader&, const RemoveHeader&) = default;
 };
 
 // Accepted (250), logged and counted, never queued nor delivered.
-struct Discard {};
+struct Discard {
+  friend bool operator==(const Discard&, const Discard&) = default;
+};
 
 // A configured reply: 5xx for reject, 4xx for defer.
 struct Reject {
   smtp::Reply reply = smtp::Reply::line(550, "5.7.1", "Message rejected");
+
+  friend bool operator==(const Reject&, const Reject&) = default;
 };
 struct Defer {
   smtp::Reply reply = smtp::Reply::line(451, "4.7.1", "Message deferred, try again later");
+
+  friend bool operator==(const Defer&, const Defer&) = default;
 };
 
 // The upstream for the message's recipients that have no share map, recorded in the queue at
 // intake; it takes precedence over `routes:`.
 struct Route {
   std::string upstream;
+
+  friend bool operator==(const Route&, const Route&) = default;
 };
 
 // An external program (argv, never a shell) with the message on stdin; its exit status decides
@@ -92,6 +112,8 @@ struct Command {
   std::string working_directory = "/";
   std::optional<int> discard_status;  // this exit status discards the message
   std::vector<std::pair<std::string, std::string>> environment;  // added to the clean one
+
+  friend bool operator==(const Command&, const Command&) = default;
 };
 
 using Action = std::variant<SetRecipient, SetSender, AddHeader, RemoveHeader, Discard, Reject, Defer, Route, Command>;
@@ -100,6 +122,8 @@ struct Handler {
   std::string name;
   Conditions when;
   Action action;
+
+  friend bool operator==(const Handler&, const Handler&) = default;
 };
 
 // The handlers, and the pool their commands run on (never on the I/O threads).
@@ -107,6 +131,8 @@ struct HandlerSettings {
   std::vector<Handler> handlers;
   unsigned command_workers = 4;    // commands running at once, per replica
   unsigned command_queue = 100;    // commands waiting for a worker; more: 451 at once
+
+  friend bool operator==(const HandlerSettings&, const HandlerSettings&) = default;
 };
 
 // The action's key in postern.yaml, for logs and metrics: "set_recipient", "command", ...

@@ -26,6 +26,8 @@ class HeaderPattern {
   bool search(std::string_view text) const;
 
   const std::string& text() const { return text_; }
+  // The same pattern text compiles to the same matcher.
+  friend bool operator==(const HeaderPattern& a, const HeaderPattern& b) { return a.text_ == b.text_; }
 
  private:
   struct Compiled;

@@ -22,6 +22,12 @@ void ConnectionLimiter::release(const std::string& address) {
   if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
 }
 
+void ConnectionLimiter::set_limits(std::size_t max_total, std::size_t max_per_address) {
+  std::lock_guard lock{mutex_};
+  max_total_ = max_total;
+  max_per_address_ = max_per_address;
+}
+
 std::size_t ConnectionLimiter::open() const {
   std::lock_guard lock{mutex_};
   return total_;

@@ -34,6 +34,9 @@ class ConnectionLimiter {
 
   std::size_t open() const;
 
+  // A reload: later acquires count against the new limits; slots held are kept, also those over them.
+  void set_limits(std::size_t max_total, std::size_t max_per_address);
+
  private:
   void release(const std::string& address);
 

@@ -10,6 +10,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -49,17 +50,23 @@ Listener::Listener(asio::io_context& io, const std::string& path, SessionSetting
 }
 
 void Listener::start(ConnectionLimiter& limiter, SessionServices& services) {
-  asio::co_spawn(io_, accept_loop(limiter, services), asio::detached);
+  asio::co_spawn(io_, accept_loop(shared_from_this(), limiter, services), asio::detached);
 }
 
 void Listener::close() {
-  closed_ = true;
+  if (closed_.exchange(true)) return;
+  // shutdown() takes the socket out of the listening state (the kernel refuses new connections)
+  // and fails the pending accept, without changing the acceptor object that the accept loop may
+  // be using on another thread.
+  const int socket = path_.empty() ? acceptor_.native_handle() : unix_acceptor_.native_handle();
+  ::shutdown(socket, SHUT_RDWR);
+  if (!path_.empty()) ::unlink(path_.c_str());
+}
+
+void Listener::close_acceptor() {
   boost::system::error_code ignored;
   acceptor_.close(ignored);
-  if (unix_acceptor_.is_open()) {
-    unix_acceptor_.close(ignored);
-    ::unlink(path_.c_str());
-  }
+  unix_acceptor_.close(ignored);
 }
 
 bool Listener::is_open() const { return path_.empty() ? acceptor_.is_open() : unix_acceptor_.is_open(); }
@@ -76,13 +83,18 @@ asio::awaitable<tcp::socket> Listener::accept(const asio::any_io_executor& stran
   co_return socket;
 }
 
-asio::awaitable<void> Listener::accept_loop(ConnectionLimiter& limiter, SessionServices& services) {
+asio::awaitable<void> Listener::accept_loop([[maybe_unused]] std::shared_ptr<Listener> self,
+                                            ConnectionLimiter& limiter, SessionServices& services) {
   for (;;) {
     boost::system::error_code ec;
     auto strand = asio::make_strand(io_);
     tcp::socket socket = co_await accept(strand, ec);
     if (ec) {
-      if (!is_open() || closed_) co_return;
+      if (closed_) {
+        close_acceptor();
+        co_return;
+      }
+      if (!is_open()) co_return;
       log::warning("accept_failed", {{"listener", name_}, {"error", ec.message()}});
       // Out of file descriptors and the like: back off instead of spinning.
       asio::steady_timer pause{io_, std::chrono::milliseconds{100}};
@@ -97,7 +109,7 @@ asio::awaitable<void> Listener::accept_loop(ConnectionLimiter& limiter, SessionS
       asio::co_spawn(strand, refuse_session(std::move(socket), "connection limit"), asio::detached);
       continue;
     }
-    asio::co_spawn(strand, run_session(std::move(socket), settings_, services, std::move(*slot)),
+    asio::co_spawn(strand, run_session(std::move(socket), settings_.get(), services, std::move(*slot)),
                    [](std::exception_ptr error) {
                      if (!error) return;
                      try {

@@ -303,8 +303,9 @@ class SessionDriver {
 
 }  // namespace
 
-asio::awaitable<void> run_session(tcp::socket socket, const SessionSettings& settings,
+asio::awaitable<void> run_session(tcp::socket socket, std::shared_ptr<const SessionSettings> held_settings,
                                   SessionServices& services, ConnectionLimiter::Slot slot) {
+  const SessionSettings& settings = *held_settings;
   // Held for the whole session: its place in the connection limits is given back at the end.
   const ConnectionLimiter::Slot held = std::move(slot);
   const metrics::OpenConnection counted;

@@ -56,10 +56,11 @@ struct SessionSettings {
   std::chrono::seconds session_timeout{3600};  // the whole session
 };
 
-// Runs the session to its end. The socket's executor must be a strand.
+// Runs the session to its end, on the settings its listener had when it accepted it (a reload
+// does not change them). The socket's executor must be a strand.
 boost::asio::awaitable<void> run_session(boost::asio::ip::tcp::socket socket,
-                                         const SessionSettings& settings, SessionServices& services,
-                                         ConnectionLimiter::Slot slot);
+                                         std::shared_ptr<const SessionSettings> settings,
+                                         SessionServices& services, ConnectionLimiter::Slot slot);
 
 // Answers "421 4.7.0 Too many connections" and closes: for connections over the limits.
 boost::asio::awaitable<void> refuse_session(boost::asio::ip::tcp::socket socket, std::string reason);

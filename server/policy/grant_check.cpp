@@ -45,7 +45,7 @@ boost::asio::awaitable<GrantCheckResult> GrantCheck::check(const std::string& us
     result.detail = sender.error;
     co_return result;
   }
-  auto decision = schema::may_send_as(result.grants, *sender, policy_);
+  auto decision = schema::may_send_as(result.grants, *sender, *policy_.get());
   result.outcome = decision.allowed ? smtp::Outcome::accepted() : smtp::Outcome::refused();
   result.detail = decision.allowed
                       ? std::string(decision.via == schema::GrantKind::Domain ? "domain grant " : "address grant ") + decision.grant

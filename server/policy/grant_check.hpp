@@ -9,6 +9,7 @@
 #pragma once
 
 #include "postern/schema/sender_rule.hpp"
+#include "server/runtime/snapshot.hpp"
 #include "server/runtime/user_cache.hpp"
 #include "server/smtp/step.hpp"
 
@@ -34,6 +35,12 @@ class GrantCheck {
   GrantCheck(BlockingPool& pool, schema::SenderPolicy policy, UserCacheLimits cache_limits)
       : pool_(pool), policy_(std::move(policy)), cache_(cache_limits) {}
 
+  // A reload: checks from now on use the new policy and cache limits.
+  void reconfigure(schema::SenderPolicy policy, UserCacheLimits cache_limits) {
+    policy_.replace(std::move(policy));
+    cache_.set_limits(cache_limits);
+  }
+
   boost::asio::awaitable<GrantCheckResult> check(const std::string& user, const std::string& address);
 
   // nullopt: the user does not exist or is disabled.
@@ -45,7 +52,7 @@ class GrantCheck {
   boost::asio::awaitable<CachedGrants> grants_of(const std::string& user);
 
   BlockingPool& pool_;
-  schema::SenderPolicy policy_;
+  Snapshot<schema::SenderPolicy> policy_;
   UserCache<CachedGrants> cache_;
 };
 

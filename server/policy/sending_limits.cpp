@@ -154,6 +154,14 @@ void SendingLimits::set_listening(bool listening) {
   for (auto& [name, entry] : users_) entry.limits_current = false;
 }
 
+void SendingLimits::set_defaults(Limits defaults, std::chrono::seconds cache_ttl) {
+  std::lock_guard lock{mutex_};
+  options_.defaults = defaults;
+  options_.cache_ttl = cache_ttl;
+  ++generation_;
+  for (auto& [name, entry] : users_) entry.limits_current = false;  // read again with the new defaults
+}
+
 boost::asio::awaitable<void> SendingLimits::sync_loop() {
   boost::asio::steady_timer timer{executor_};
   for (;;) {

@@ -76,6 +76,10 @@ class SendingLimits {
   void invalidate_all();
   void set_listening(bool listening);
 
+  // A reload: budgets loaded from now on take these defaults and cache TTL; a session's budget
+  // held since its MAIL FROM keeps its limits. The windows and the sync interval are fixed.
+  void set_defaults(Limits defaults, std::chrono::seconds cache_ttl);
+
   // The reply to a command over a limit.
   static smtp::Outcome exceeded();
 
@@ -87,7 +91,7 @@ class SendingLimits {
 
   boost::asio::any_io_executor executor_;
   BlockingPool& pool_;
-  const Options options_;
+  Options options_;   // defaults and cache_ttl change under mutex_ (set_defaults); the rest never
   std::mutex mutex_;  // guards everything below and every Budget's counts
   std::unordered_map<std::string, Entry> users_;
   std::uint64_t generation_ = 0;  // bumped by every invalidation: a load that raced one is not kept current

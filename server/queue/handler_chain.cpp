@@ -20,9 +20,9 @@ using namespace postern::handlers;
 
 // The longest any handler's command may run, and a margin: the pool's own wait bound, which
 // only a stuck pool reaches (the program's timeout ends it first).
-std::chrono::milliseconds longest_wait(const HandlerSettings& settings) {
+std::chrono::milliseconds longest_wait(const std::vector<Handler>& handlers) {
   unsigned seconds = 0;
-  for (const auto& h : settings.handlers) {
+  for (const auto& h : handlers) {
     if (const auto* command = std::get_if<Command>(&h.action)) seconds = std::max(seconds, command->timeout_seconds);
   }
   return std::chrono::seconds(seconds + 30);
@@ -199,39 +199,57 @@ std::uint64_t MessageUnderWay::size() const {
 }
 
 HandlerChain::HandlerChain(HandlerSettings settings, ChainOptions options)
-    : settings_(std::move(settings)), options_(std::move(options)) {
-  bool commands = false;
-  for (const auto& h : settings_.handlers) {
-    commands = commands || std::holds_alternative<Command>(h.action);
-    for (const char* result : {"continue", "discard", "reject", "defer"}) {
-      metrics::smtp().handler_results.declare({h.name, result});
-    }
-    metrics::smtp().messages_discarded.declare({h.name});
-  }
-  if (!commands) return;
-  BlockingPool::Options pool;  // its work never opens a database connection
-  pool.threads = settings_.command_workers;
-  pool.max_waiting = settings_.command_queue;
-  pool.wait_timeout = longest_wait(settings_);
-  commands_ = std::make_unique<BlockingPool>(std::move(pool));
+    : command_workers_(settings.command_workers), command_queue_(settings.command_queue), current_(Chain{}) {
+  reconfigure(std::move(settings.handlers), std::move(options));
 }
 
 HandlerChain::~HandlerChain() { stop(); }
 
 void HandlerChain::stop() {
   if (commands_) commands_->stop();
+  for (auto& pool : retired_) pool->stop();
+}
+
+void HandlerChain::reconfigure(std::vector<Handler> handlers, ChainOptions options) {
+  for (const auto& h : handlers) {
+    for (const char* result : {"continue", "discard", "reject", "defer"}) {
+      metrics::smtp().handler_results.declare({h.name, result});
+    }
+    metrics::smtp().messages_discarded.declare({h.name});
+  }
+  std::shared_ptr<BlockingPool> commands = command_pool(handlers);
+  current_.replace(Chain{std::move(handlers), std::move(options), std::move(commands)});
+}
+
+std::shared_ptr<BlockingPool> HandlerChain::command_pool(const std::vector<Handler>& handlers) {
+  const bool any = std::any_of(handlers.begin(), handlers.end(),
+                               [](const Handler& h) { return std::holds_alternative<Command>(h.action); });
+  if (!any) return nullptr;
+  const std::chrono::milliseconds wait = longest_wait(handlers);
+  if (commands_ && wait <= commands_wait_) return commands_;
+  // A command may now run longer than the pool waits: a new pool; the old one finishes what it
+  // runs and stops with the chain.
+  if (commands_) retired_.push_back(std::move(commands_));
+  BlockingPool::Options pool;  // its work never opens a database connection
+  pool.threads = command_workers_;
+  pool.max_waiting = command_queue_;
+  pool.wait_timeout = wait;
+  commands_ = std::make_shared<BlockingPool>(std::move(pool));
+  commands_wait_ = wait;
+  return commands_;
 }
 
 boost::asio::awaitable<ChainResult> HandlerChain::run(MessageUnderWay& message, const schema::UserGrants& grants) {
-  for (const Handler& handler : settings_.handlers) {
+  const std::shared_ptr<const Chain> chain = current_.get();
+  for (const Handler& handler : chain->handlers) {
     const MessageFacts facts{message.sender, message.recipients, message.user, message.head.header_section,
-                             message.size(), options_.policy.subaddress_delimiter};
+                             message.size(), chain->options.policy.subaddress_delimiter};
     if (!conditions_hold(handler.when, facts)) continue;
     ChainResult result;
     if (std::holds_alternative<Command>(handler.action)) {
-      result = co_await run_command(handler, message);
+      result = co_await run_command(*chain, handler, message);
     } else {
-      result = apply_builtin(handler, message, grants, options_.policy);
+      result = apply_builtin(handler, message, grants, chain->options.policy);
     }
     const char* outcome = result_name(result.kind);
     metrics::smtp().handler_results.inc({handler.name, outcome});
@@ -242,7 +260,8 @@ boost::asio::awaitable<ChainResult> HandlerChain::run(MessageUnderWay& message, 
   co_return ChainResult{};
 }
 
-boost::asio::awaitable<ChainResult> HandlerChain::run_command(const Handler& handler, MessageUnderWay& message) {
+boost::asio::awaitable<ChainResult> HandlerChain::run_command(const Chain& chain, const Handler& handler,
+                                                              MessageUnderWay& message) {
   const auto& command = std::get<Command>(handler.action);
   CommandSpec spec;
   spec.argv = command.argv;
@@ -253,13 +272,13 @@ boost::asio::awaitable<ChainResult> HandlerChain::run_command(const Handler& han
   CommandInput input{message.head.header_section + message.head.body_start, message.spool, message.spool->position()};
   std::shared_ptr<RewriteOutput> output;
   if (command.mode == Command::Mode::Rewrite) {
-    output = std::make_shared<RewriteOutput>(options_.spool, options_.max_message_size);
+    output = std::make_shared<RewriteOutput>(chain.options.spool, chain.options.max_message_size);
   }
   CommandRun run;
   try {
     // The work owns its input and output (the spools are shared): after a WaitTimeout it may
     // still be running.
-    run = co_await commands_->run(
+    run = co_await chain.commands->run(
         [](BlockingContext&, CommandSpec& s, const CommandInput& in, const std::shared_ptr<RewriteOutput>& out) {
           return run_on_pool(s, in, out);
         },

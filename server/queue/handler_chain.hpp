@@ -15,9 +15,12 @@
 #include "server/handlers/handler.hpp"
 #include "server/queue/message_spool.hpp"
 #include "server/queue/spooled_message.hpp"
+#include "server/runtime/snapshot.hpp"
 #include "server/smtp/reply.hpp"
 
 #include <boost/asio/awaitable.hpp>
+
+#include <chrono>
 
 #include <cstdint>
 #include <memory>
@@ -66,7 +69,11 @@ class HandlerChain {
   HandlerChain(handlers::HandlerSettings settings, ChainOptions options);
   ~HandlerChain();
 
-  bool empty() const { return settings_.handlers.empty(); }
+  bool empty() const { return current_.get()->handlers.empty(); }
+
+  // A reload: messages that reach the chain from now on run these handlers; those running
+  // finish theirs. The command pool keeps its size (handler_commands needs a restart).
+  void reconfigure(std::vector<handlers::Handler> handlers, ChainOptions options);
 
   // Shutdown: lets the running commands end (each within its timeout), starts no new one.
   void stop();
@@ -74,11 +81,25 @@ class HandlerChain {
   boost::asio::awaitable<ChainResult> run(MessageUnderWay& message, const schema::UserGrants& grants);
 
  private:
-  boost::asio::awaitable<ChainResult> run_command(const handlers::Handler& handler, MessageUnderWay& message);
+  // What one message runs through, taken when it enters the chain.
+  struct Chain {
+    std::vector<handlers::Handler> handlers;
+    ChainOptions options;
+    std::shared_ptr<BlockingPool> commands;  // null when no handler runs a command
+  };
 
-  handlers::HandlerSettings settings_;
-  ChainOptions options_;
-  std::unique_ptr<BlockingPool> commands_;  // null when no handler runs a command
+  boost::asio::awaitable<ChainResult> run_command(const Chain& chain, const handlers::Handler& handler,
+                                                  MessageUnderWay& message);
+  // The pool for `handlers`' commands: the current one while its wait bound covers them.
+  std::shared_ptr<BlockingPool> command_pool(const std::vector<handlers::Handler>& handlers);
+
+  const unsigned command_workers_;
+  const unsigned command_queue_;
+  Snapshot<Chain> current_;
+  // Only the constructor, reconfigure() (one reload at a time) and stop() touch these.
+  std::shared_ptr<BlockingPool> commands_;
+  std::chrono::milliseconds commands_wait_{0};
+  std::vector<std::shared_ptr<BlockingPool>> retired_;  // replaced pools: stopped with the chain
 };
 
 }  // namespace postern::queue

@@ -101,7 +101,7 @@ schema::QueuedMessage to_queue(const IntakeOptions& options, const smtp::Envelop
   queued.upstream = std::move(message.upstream);
   queued.intake = intake_name(facts.intake);
   queued.dsn = facts.dsn;
-  if (const auto& keys = delivery::seal_keys(options.delivery); !keys.empty()) queued.seal = keys.sealing();
+  if (const auto& keys = options.delivery.seal_keys; !keys.empty()) queued.seal = keys.sealing();
   return queued;
 }
 
@@ -128,6 +128,8 @@ boost::asio::awaitable<smtp::Outcome> MessageIntake::accept(smtp::Envelope envel
                                                             const SessionFacts& facts,
                                                             const schema::UserGrants& grants) {
   const auto started = std::chrono::steady_clock::now();
+  const std::shared_ptr<const Settings> settings = settings_.get();
+  const IntakeOptions& options = settings->options;
   // Read on this I/O thread: at most kMaxHeaderSection, from a file just written (page cache).
   std::optional<HeaderSection> head;
   try {
@@ -180,13 +182,13 @@ boost::asio::awaitable<smtp::Outcome> MessageIntake::accept(smtp::Envelope envel
   }
   // After the handlers: one that changed From: is judged like the client. Inbound mail has no
   // user whose grants could vouch for its From:.
-  if (options_.check_header_from && facts.intake == Intake::Submission) {
+  if (options.check_header_from && facts.intake == Intake::Submission) {
     auto check = filters::check_header_senders(message.head.header_section,
                                                message.vouched_senders.empty()
                                                    ? grants
                                                    : with_vouched(grants, message.vouched_senders),
-                                               policy_,
-                                               options_.refuse_address_like_display_names
+                                               settings->policy,
+                                               options.refuse_address_like_display_names
                                                    ? filters::AddressLikeDisplayNames::Refuse
                                                    : filters::AddressLikeDisplayNames::Allow);
     if (!check.allowed) {
@@ -211,11 +213,11 @@ boost::asio::awaitable<smtp::Outcome> MessageIntake::accept(smtp::Envelope envel
     if (found.map) {
       shared.push_back(sharing::plan_shares(position, *found.map));
     } else if (message.upstream.empty()) {
-      auto copies = copies_for(options_.delivery, message.sender, message.recipients[i], position);
+      auto copies = copies_for(options.delivery, message.sender, message.recipients[i], position);
       if (copies) shared.push_back(std::move(*copies));
     }
   }
-  auto queued = std::make_shared<schema::QueuedMessage>(to_queue(options_, envelope, std::move(message), facts, size));
+  auto queued = std::make_shared<schema::QueuedMessage>(to_queue(options, envelope, std::move(message), facts, size));
   if (!shared.empty()) {
     const bool privmail = std::any_of(shared.begin(), shared.end(), [](const schema::SharedRecipient& r) {
       return r.format == "privmail";

@@ -25,6 +25,7 @@
 #include "server/delivery/upstream.hpp"
 #include "server/queue/intake.hpp"
 #include "server/queue/message_spool.hpp"
+#include "server/runtime/snapshot.hpp"
 #include "server/smtp/reply.hpp"
 #include "server/smtp/step.hpp"
 
@@ -76,11 +77,15 @@ class MessageIntake {
       : pool_(pool),
         share_maps_(share_maps),
         handlers_(handlers),
-        options_(std::move(options)),
-        policy_(std::move(policy)) {}
+        settings_(Settings{std::move(options), std::move(policy)}) {}
+
+  // A reload: messages whose end of DATA comes from now on are filtered and queued with these.
+  void reconfigure(IntakeOptions options, schema::SenderPolicy policy) {
+    settings_.replace(Settings{std::move(options), std::move(policy)});
+  }
 
   // An empty spool for the next message's content.
-  MessageSpool new_spool() const { return MessageSpool{options_.spool}; }
+  MessageSpool new_spool() const { return MessageSpool{settings_.get()->options.spool}; }
 
   boost::asio::awaitable<smtp::Outcome> accept(smtp::Envelope envelope, MessageSpool content,
                                                const SessionFacts& facts, const schema::UserGrants& grants);
@@ -89,8 +94,11 @@ class MessageIntake {
   BlockingPool& pool_;
   const sharing::ShareMapCache& share_maps_;
   HandlerChain& handlers_;
-  IntakeOptions options_;
-  schema::SenderPolicy policy_;
+  struct Settings {
+    IntakeOptions options;
+    schema::SenderPolicy policy;
+  };
+  Snapshot<Settings> settings_;  // taken once per message
 };
 
 }  // namespace postern::queue

@@ -148,6 +148,11 @@ Delivery& delivery() {
   return instance;
 }
 
+Reload& reload() {
+  static Reload instance;
+  return instance;
+}
+
 std::string render_prometheus() {
   std::string out;
   const Smtp& s = smtp();
@@ -172,6 +177,9 @@ std::string render_prometheus() {
   delivery().results.render(out);
   delivery().pop_logins.render(out);
   delivery().undeliverable_without_dsn.render(out);
+  reload().successes.render(out);
+  reload().failures.render(out);
+  reload().last_success.render(out);
   return out;
 }
 

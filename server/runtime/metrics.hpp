@@ -164,9 +164,19 @@ struct Delivery {
                                     "Recipients that finally failed on mail whose listener sends no DSNs."};
 };
 
+// SIGHUP's reloads of postern.yaml (server/daemon/config_reload.hpp).
+struct Reload {
+  Counter successes{"postern_config_reloads_total", "Reloads of postern.yaml applied."};
+  Counter failures{"postern_config_reload_failures_total",
+                   "Reloads of postern.yaml refused (the file could not be read or is invalid)."};
+  Gauge last_success{"postern_config_last_reload_success_timestamp_seconds",
+                     "Unix time of the last reload applied; 0 before the first one."};
+};
+
 Smtp& smtp();
 Queue& queue();
 Delivery& delivery();
+Reload& reload();
 
 // Counts one SMTP connection open for its lifetime (and in the total).
 class OpenConnection {

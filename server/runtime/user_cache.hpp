@@ -36,6 +36,8 @@ struct UserCacheTicket {
 struct UserCacheLimits {
   std::chrono::seconds ttl{300};  // 0: nothing is cached
   std::size_t max_entries = 100000;
+
+  friend bool operator==(const UserCacheLimits&, const UserCacheLimits&) = default;
 };
 
 template <typename Value>
@@ -102,6 +104,15 @@ class UserCache {
     return entries_.size();
   }
 
+  // A reload: other limits empty the cache (entries kept under the old TTL would outlive it);
+  // reads that raced the change are not stored.
+  void set_limits(UserCacheLimits limits) {
+    std::lock_guard lock{mutex_};
+    if (limits == limits_) return;
+    limits_ = limits;
+    clear();
+  }
+
  private:
   struct Entry {
     Value value;
@@ -115,7 +126,7 @@ class UserCache {
     order_.clear();
   }
 
-  const UserCacheLimits limits_;
+  UserCacheLimits limits_;
   mutable std::mutex mutex_;
   std::uint64_t generation_ = 0;
   bool listening_ = false;

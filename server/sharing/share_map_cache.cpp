@@ -25,8 +25,12 @@ ShareMapCache::ShareMapCache(asio::any_io_executor executor, BlockingPool& pool,
                              std::vector<std::string> known_upstreams)
     : strand_(asio::make_strand(std::move(executor))),
       pool_(pool),
-      policy_(std::move(policy)),
-      known_upstreams_(std::move(known_upstreams)) {}
+      settings_(Settings{std::move(policy), std::move(known_upstreams)}) {}
+
+void ShareMapCache::reconfigure(schema::SenderPolicy policy, std::vector<std::string> known_upstreams) {
+  settings_.replace(Settings{std::move(policy), std::move(known_upstreams)});
+  reload();
+}
 
 void ShareMapCache::reload() {
   asio::post(strand_, [this] {
@@ -53,7 +57,7 @@ asio::awaitable<void> ShareMapCache::load_until_current() {
 asio::awaitable<bool> ShareMapCache::load() {
   try {
     auto maps = co_await pool_.run([](BlockingContext& c) { return schema::all_share_maps(c.store().connection()); });
-    auto loaded = std::make_shared<const schema::ShareMapIndex>(std::move(maps), policy_);
+    auto loaded = std::make_shared<const schema::ShareMapIndex>(std::move(maps), settings_.get()->policy);
     log::info("share_maps_loaded", {{"maps", std::to_string(loaded->maps().size())}});
     std::lock_guard lock{mutex_};
     index_ = std::move(loaded);
@@ -85,7 +89,7 @@ ShareMapCache::Lookup ShareMapCache::lookup(const std::string& recipient) const 
     found.kind = Lookup::Kind::Plain;
     return found;
   }
-  const std::string problem = schema::share_map_problem(*map, known_upstreams_);
+  const std::string problem = schema::share_map_problem(*map, settings_.get()->known_upstreams);
   if (!problem.empty()) {
     found.refusal = smtp::Outcome::temporary_failure(
         smtp::Reply::line(451, "4.3.5", "Recipient's share map is not usable: " + problem));

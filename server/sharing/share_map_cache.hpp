@@ -19,6 +19,7 @@
 
 #include "postern/schema/sender_rule.hpp"
 #include "postern/schema/share_maps.hpp"
+#include "server/runtime/snapshot.hpp"
 #include "server/smtp/step.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -46,6 +47,10 @@ class ShareMapCache {
   // A failed load keeps the maps held and is retried in a few seconds. Any thread.
   void reload();
 
+  // A reload of postern.yaml: the maps are indexed again with `policy` (how recipients match
+  // them), and judged against the upstreams the relay has now.
+  void reconfigure(schema::SenderPolicy policy, std::vector<std::string> known_upstreams);
+
   struct Lookup {
     enum class Kind { Plain, Shared, Refused } kind = Kind::Refused;
     std::optional<schema::ShareMap> map;  // Shared: the map to copy into the queue
@@ -64,8 +69,11 @@ class ShareMapCache {
 
   boost::asio::strand<boost::asio::any_io_executor> strand_;  // the loads' state
   BlockingPool& pool_;
-  const schema::SenderPolicy policy_;
-  const std::vector<std::string> known_upstreams_;
+  struct Settings {
+    schema::SenderPolicy policy;
+    std::vector<std::string> known_upstreams;
+  };
+  Snapshot<Settings> settings_;
   bool loading_ = false;  // on strand_
   bool stale_ = false;    // on strand_: a reload was asked during a load
   mutable std::mutex mutex_;

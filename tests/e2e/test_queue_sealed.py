@@ -8,6 +8,7 @@ import base64
 import email
 import email.policy
 import os
+import signal
 import subprocess
 import unittest
 
@@ -148,6 +149,17 @@ class SealedQueue(DeliveryTestCase):
             self.wait_until_queue_empty()
         for subject, data in queued_bytes.items():
             self.assertTrue(got[subject] == data, f"{subject}: delivered bytes differ")
+
+    def test_a_reload_brings_a_new_sealing_key(self):
+        with self.postern([self.old_key], deliver=False) as relay:
+            [before] = self.queue_messages(relay, 1, "before the reload")
+            relay.config["queue"]["seal_key_files"] = [self.new_key, self.old_key]
+            relay._write_config()
+            relay.signal(signal.SIGHUP)
+            relay.wait_for_log(r"event=config_reloaded .*queue\.seal_keys")
+            [after] = self.queue_messages(relay, 1, "after the reload")
+        self.assertEqual(self.show(before)["seal_key"], "2026-06")
+        self.assertEqual(self.show(after)["seal_key"], "2026-12")
 
     def test_a_missing_key_defers_naming_it_then_bounces_from_the_envelope(self):
         with self.postern([self.old_key], deliver=False) as old:

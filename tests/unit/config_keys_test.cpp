@@ -268,11 +268,11 @@ TEST_F(ConfigSealKeys, KeysAreLoadedAndDescribedByTheirIdsOnly) {
   const std::string now = key_file("now.key", "2026-12:" + std::string(42, 'A') + "A=\n");
   const std::string old = key_file("old.key", "2026-06:" + std::string(42, 'B') + "A=\n");
   const Config c = parse(kMinimal + "queue:\n  seal_key_files: [" + now + ", " + old + "]\n");
-  const schema::SealKeys& keys = delivery::seal_keys(c.delivery);
+  const schema::SealKeys& keys = c.delivery.seal_keys;
   ASSERT_EQ(keys.all().size(), 2u);
   EXPECT_EQ(keys.sealing().id, "2026-12");
   EXPECT_NE(describe(c).find(" queue.seal_keys=2026-12,2026-06 "), std::string::npos) << describe(c);
-  EXPECT_TRUE(delivery::seal_keys(parse(kMinimal).delivery).empty());
+  EXPECT_TRUE(parse(kMinimal).delivery.seal_keys.empty());
 }
 
 TEST_F(ConfigSealKeys, ABadKeyFileNamesTheKeyTheLineAndTheFileNeverTheKey) {

@@ -34,3 +34,15 @@ TEST(ConnectionLimiter, ReleasingASlotFreesItsPlace) {
   EXPECT_EQ(limiter.open(), 0u);
   EXPECT_TRUE(limiter.acquire("192.0.2.1"));
 }
+
+TEST(ConnectionLimiter, NewLimitsApplyToLaterConnectionsOnly) {
+  ConnectionLimiter limiter{3, 3};
+  auto a = limiter.acquire("192.0.2.1");
+  auto b = limiter.acquire("192.0.2.1");
+  limiter.set_limits(3, 1);
+  EXPECT_EQ(limiter.open(), 2u);  // both kept, though over the new per-address limit
+  EXPECT_FALSE(limiter.acquire("192.0.2.1"));
+  EXPECT_TRUE(limiter.acquire("192.0.2.2"));
+  limiter.set_limits(3, 5);
+  EXPECT_TRUE(limiter.acquire("192.0.2.1"));
+}

@@ -90,6 +90,23 @@ TEST(FailureThrottle, ANetworkGetsSlowerForTheUserThenRefusedAfterItsBudget) {
   EXPECT_EQ(throttle.enter(elsewhere, t0), 1000ms);
 }
 
+TEST(FailureThrottle, NewLimitsJudgeTheFailuresCountedSoFar) {
+  FailureThrottle throttle{limits()};
+  fail(throttle, "alice", "192.0.2.1");
+  fail(throttle, "alice", "192.0.2.1");
+  FailureThrottle::Limits tighter = limits();
+  tighter.per_user_network = 2;
+  throttle.set_limits(tighter);
+  auto refused = throttle.begin("alice", "192.0.2.1", t0);
+  EXPECT_TRUE(refused.refused);
+  throttle.end(refused, Result::Undecided, t0);
+  throttle.set_limits(limits());
+  auto again = throttle.begin("alice", "192.0.2.1", t0);
+  EXPECT_FALSE(again.refused);
+  EXPECT_EQ(again.delay, 200ms);
+  throttle.end(again, Result::Undecided, t0);
+}
+
 TEST(FailureThrottle, ANetworksBudgetCoversEveryUserNameButNotItsKnownUsers) {
   FailureThrottle throttle{limits()};
   auto owner = throttle.begin("carol", "192.0.2.1", t0);

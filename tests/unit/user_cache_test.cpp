@@ -33,6 +33,21 @@ TEST(UserCache, ExpiresAfterTtl) {
   EXPECT_FALSE(cache.find("alice", now + 30s));
 }
 
+TEST(UserCache, NewLimitsEmptyItAndApplyToLaterStores) {
+  ListeningCache cache{UserCacheLimits{30s, 10}};
+  const auto now = Clock::now();
+  cache.store("alice", 1, cache.ticket(), now);
+  const auto read_before = cache.ticket();
+  cache.set_limits(UserCacheLimits{30s, 10});  // the same limits: nothing happens
+  EXPECT_EQ(cache.find("alice", now), 1);
+  cache.set_limits(UserCacheLimits{60s, 10});
+  EXPECT_FALSE(cache.find("alice", now));
+  cache.store("bob", 2, read_before, now);  // read under the old limits: not kept
+  EXPECT_FALSE(cache.find("bob", now));
+  cache.store("bob", 2, cache.ticket(), now);
+  EXPECT_EQ(cache.find("bob", now + 59s), 2);
+}
+
 TEST(UserCache, ZeroTtlCachesNothing) {
   ListeningCache cache{UserCacheLimits{0s, 10}};
   const auto now = Clock::now();

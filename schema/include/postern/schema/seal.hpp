@@ -52,6 +52,8 @@ struct SealKeyFileError : std::runtime_error {
 struct SealKey {
   std::string id;
   std::array<unsigned char, 32> bytes{};
+
+  friend bool operator==(const SealKey&, const SealKey&) = default;  // a reload compares them
 };
 
 // The keys a process has: the first seals, every one opens.
@@ -67,6 +69,8 @@ class SealKeys {
   // The key with this id, or nullptr.
   const SealKey* find(std::string_view id) const;
   const std::vector<SealKey>& all() const { return keys_; }
+
+  friend bool operator==(const SealKeys&, const SealKeys&) = default;
 
  private:
   std::vector<SealKey> keys_;
