@@ -1,6 +1,7 @@
 // See daemon.hpp.
 #include "server/daemon/daemon.hpp"
 
+#include "server/admin/admin_server.hpp"
 #include "server/auth/credential_check.hpp"
 #include "server/daemon/signals.hpp"
 #include "server/delivery/message_delivery.hpp"
@@ -252,6 +253,7 @@ struct Daemon::State {
   std::unique_ptr<NotificationListener> notifications;  // new mail, changed share maps
   std::unique_ptr<http::DatabaseStatus> database_status;  // for the HTTP endpoint
   std::unique_ptr<http::HttpServer> http_server;
+  std::unique_ptr<admin::AdminServer> admin_api;  // admin_api: in postern.yaml
 };
 
 Daemon::State::State(const config::Config& cfg)
@@ -280,6 +282,11 @@ Daemon::State::State(const config::Config& cfg)
     scheduler = std::make_unique<delivery::DeliveryScheduler>(io, pool, *delivery, config.delivery, owner);
   }
   bind_listeners();
+  if (cfg.admin_api) {
+    admin_api = std::make_unique<admin::AdminServer>(
+        io, *cfg.admin_api,
+        admin::ApiSettings{schema::Argon2Params{cfg.argon2_memory_kib, cfg.argon2_iterations}, sender_policy(cfg)});
+  }
   if (cfg.http.port != 0) {
     // Ready only while the listeners accept: 503 from the first moment of a drain.
     database_status = std::make_unique<http::DatabaseStatus>(io, pool_options(cfg),
@@ -367,6 +374,10 @@ int Daemon::run() {
     s.http_server->start();
     log::info("http_listening", {{"address", s.http_server->name()}});
   }
+  if (s.admin_api) {
+    s.admin_api->start();
+    log::info("admin_api_listening", {{"address", s.admin_api->name()}});
+  }
   s.start_notifications();
   log::info("started", {{"config", config::describe(s.config), log::kWholeValue},
                         {"io_threads", std::to_string(s.io_threads)},
@@ -381,6 +392,7 @@ int Daemon::run() {
   for (auto& t : threads) t.join();
   s.notifications.reset();
   if (s.database_status) s.database_status->stop();
+  if (s.admin_api) s.admin_api->stop();
   s.handlers.stop();
   s.hashing.stop();
   s.pool.stop();
