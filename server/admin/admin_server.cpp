@@ -27,6 +27,7 @@
 
 #include <array>
 #include <atomic>
+#include <csignal>
 #include <filesystem>
 #include <type_traits>
 
@@ -42,6 +43,7 @@ struct ConnectionBounds {
   const std::uint64_t max_body_bytes;
   const unsigned max_connections;
   std::atomic<unsigned> open{0};
+  std::atomic<bool> draining{false};  // answer what is asked, then close
 };
 
 namespace {
@@ -134,7 +136,7 @@ asio::awaitable<void> serve(std::shared_ptr<AdminApi> api, std::shared_ptr<Conne
     } else {
       const Request& request = parser.get();
       response = co_await api->answer(request, peer);
-      keep_alive = request.keep_alive();
+      keep_alive = request.keep_alive() && !bounds->draining;
     }
     response.keep_alive(keep_alive);
     lowest(stream).expires_after(bounds->timeout);
@@ -180,6 +182,7 @@ std::string peer_of(const Socket& socket) {
 
 AdminServer::AdminServer(asio::io_context& io, const config::AdminApiConfig& config, ApiSettings settings)
     : io_(io),
+      drain_signals_(io, SIGTERM, SIGINT),
       bounds_(std::make_shared<ConnectionBounds>(std::chrono::seconds{config.timeout_seconds}, config.max_body_bytes,
                                                  config.max_connections)) {
   TokenStore tokens = load_tokens(config.tokens_file);
@@ -214,8 +217,21 @@ AdminServer::AdminServer(asio::io_context& io, const config::AdminApiConfig& con
 AdminServer::~AdminServer() = default;
 
 void AdminServer::start() {
+  close_at_drain();
   if (tcp_acceptor_) asio::co_spawn(io_, accept_loop(*tcp_acceptor_), asio::detached);
   if (unix_acceptor_) asio::co_spawn(io_, accept_loop(*unix_acceptor_), asio::detached);
+}
+
+// The daemon's Signals drain the relay on the same signals; each signal_set hears them.
+void AdminServer::close_at_drain() {
+  drain_signals_.async_wait([this](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    bounds_->draining = true;
+    boost::system::error_code ignored;
+    if (tcp_acceptor_) tcp_acceptor_->close(ignored);
+    if (unix_acceptor_) unix_acceptor_->close(ignored);
+    log::info("admin_api_closed", {{"reason", "draining"}});
+  });
 }
 
 void AdminServer::stop() { api_->stop(); }

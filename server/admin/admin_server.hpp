@@ -3,8 +3,9 @@
 // coroutine on its own strand; what it may cost is bounded: 8 KiB of request header, the
 // configured body size (413 beyond, then the connection closes), the configured timeout for the
 // TLS handshake, for reading each request and for writing each response, and at most
-// max_connections open at once (more are closed at once). The requests themselves are answered
-// by AdminApi (admin_api.hpp).
+// max_connections open at once (more are closed at once). At SIGTERM or SIGINT (the daemon's
+// drain) it stops accepting and closes each connection after its current request. The requests
+// themselves are answered by AdminApi (admin_api.hpp).
 //
 //   AdminServer server{io, config.admin_api, settings};  // binds; throws naming the address
 //   server.start();
@@ -19,6 +20,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/signal_set.hpp>
 
 #include <memory>
 #include <optional>
@@ -46,11 +48,13 @@ class AdminServer {
  private:
   template <class Acceptor>
   boost::asio::awaitable<void> accept_loop(Acceptor& acceptor);
+  void close_at_drain();
 
   boost::asio::io_context& io_;
   std::string name_;
   std::optional<boost::asio::ip::tcp::acceptor> tcp_acceptor_;
   std::optional<boost::asio::local::stream_protocol::acceptor> unix_acceptor_;
+  boost::asio::signal_set drain_signals_;
   std::unique_ptr<net::TlsContext> tls_;
   // Shared with the connections, whose frames may outlive this object at shutdown.
   std::shared_ptr<AdminApi> api_;
