@@ -56,11 +56,14 @@ class AdminApiCase(RelayTestCase):
         cls.relay_config = {"admin_api": {
             **listener, "tokens_file": cls.tokens_path, "database_url_file": cls.url_path,
             "max_body_bytes": 4096, "requests_per_second": 1000, "burst": 1000, **cls.api_options}}
-        # The owner's URL, as the API is deployed (never the relay's role); known once the
-        # database exists.
         with open(cls.url_path, "w") as f:
-            f.write(cls.database_url() + "\n")
+            f.write(cls.admin_database_url() + "\n")
         super().setUpClass()
+
+    @classmethod
+    def admin_database_url(cls):
+        """The owner's URL, as the API is deployed (never the relay's role)."""
+        return cls.database_url()
 
     @classmethod
     def tearDownClass(cls):
@@ -367,6 +370,20 @@ class AdminApiRateLimit(AdminApiCase):
         self.assertGreaterEqual(int(headers["retry-after"]), 1)
         # Another token has its own budget.
         self.assertEqual(self.curl("GET", "/api/domains", TOKENS["root"][1])[0], 200)
+
+
+class AdminApiDatabaseDown(AdminApiCase):
+    """The API's own database cannot be reached: 503 database_unavailable, and the relay goes on."""
+
+    @classmethod
+    def admin_database_url(cls):
+        return f"postgresql://postern@127.0.0.1:{free_port()}/postern"
+
+    def test_requests_get_503_database_unavailable(self):
+        status, document, _ = self.curl("GET", "/api/users", TOKENS["viewer"][1])
+        self.assert_error(503, "database_unavailable", (status, document))
+        self.assertNotIn("postgresql://", document["error"]["message"])
+        self.smtp(ALICE).noop()
 
 
 class AdminApiTls(AdminApiCase):
