@@ -1,10 +1,15 @@
 // The admin API's routing: patterns with {parameters}, percent-decoding after splitting, 405 with
 // the methods a path has, the query string, and the role each route of the real table needs.
 #include "server/admin/api_error.hpp"
+#include "server/admin/openapi_document.hpp"
 #include "server/admin/router.hpp"
 #include "server/admin/routes.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <set>
 
 namespace postern::admin {
 namespace {
@@ -100,6 +105,29 @@ TEST(AdminRoutes, ReadingNeedsReadQueueChangesOperateEverythingElseAdmin) {
     if (route.method == "GET") EXPECT_EQ(route.role, Role::Read) << route.segments.size();
     else EXPECT_NE(route.role, Role::Read);
   }
+}
+
+// The OpenAPI document and the route table describe the same API: every route is documented with
+// its method, and every documented operation is routed (except the document itself).
+TEST(AdminRoutes, TheOpenApiDocumentListsExactlyTheRoutes) {
+  const auto document = nlohmann::json::parse(kOpenApiDocument);
+  std::set<std::string> documented;
+  for (const auto& [path, item] : document.at("paths").items()) {
+    for (const auto& [method, operation] : item.items()) {
+      if (method == "parameters" || path == "/api/openapi.json") continue;
+      std::string upper = method;
+      std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return std::toupper(c); });
+      documented.insert(upper + " " + path);
+    }
+  }
+  std::set<std::string> routed;
+  const Router router = api_routes();
+  for (const Route& route : router.routes()) {
+    std::string path;
+    for (const auto& segment : route.segments) path += "/" + segment;
+    routed.insert(route.method + " " + path);
+  }
+  EXPECT_EQ(documented, routed);
 }
 
 }  // namespace
