@@ -109,7 +109,7 @@ json queue_entry_json(const schema::QueueEntry& entry) { return entry_json(entry
 
 json queued_message_json(const schema::QueuedMessageDetails& m) {
   json message = entry_json(m.entry, true);
-  message["auth_user"] = m.auth_user;
+  message["auth_user"] = null_if_empty(m.auth_user);
   message["client_address"] = m.client_address;
   message["helo"] = m.helo;
   message["body_type"] = m.body_type;

@@ -188,7 +188,11 @@ class AdminApi(AdminApiCase):
         marker = os.path.join(OPENAPI_DIR, "node_modules", ".postern-lock")
         with open(os.path.join(OPENAPI_DIR, "package-lock.json"), "rb") as f:
             lock = f.read()
-        if not os.path.exists(marker) or open(marker, "rb").read() != lock:
+        installed = b""
+        if os.path.exists(marker):
+            with open(marker, "rb") as f:
+                installed = f.read()
+        if installed != lock:
             out = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error", "--cache", cache],
                                  cwd=OPENAPI_DIR, capture_output=True, text=True, env=tool_env(), timeout=300)
             self.assertEqual(out.returncode, 0, f"npm ci in tests/openapi failed:\n{out.stdout}{out.stderr}")
