@@ -96,6 +96,10 @@ AdminApi::Dispatch AdminApi::dispatch(const Request& request, const std::string&
     api_request.params = std::move(match.params);
     if (question != std::string_view::npos) api_request.query = parse_query(target.substr(question + 1));
     api_request.body = parse_body(request.body());
+    // GET and DELETE take no fields: one sent is refused like any unknown field.
+    if (request.method() == bhttp::verb::get || request.method() == bhttp::verb::delete_) {
+      allow_fields(api_request.body, {});
+    }
     api_request.actor = "api:" + token->name;
     api_request.settings = settings_;
     return {std::nullopt, match.route->handler, std::move(api_request)};

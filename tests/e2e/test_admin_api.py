@@ -159,6 +159,9 @@ class AdminApi(AdminApiCase):
         self.assert_error(400, "bad_request",
                           self.curl("POST", "/api/users", TOKENS["root"][1], {"name": "Bad Name!", "password": "x"})[:2])
         self.api("GET", "/api/users/mallory", expect=404)
+        status, document, _ = self.curl("DELETE", f"/api/users/{ALICE}", TOKENS["root"][1], {"force": True})
+        self.assert_error(400, "unknown_field", (status, document))
+        self.assertTrue(self.api("GET", f"/api/users/{ALICE}")["user"]["enabled"])
 
     def test_body_over_max_body_bytes_is_413(self):
         huge = json.dumps({"name": "huge", "password": "x" * 1_000_000}).encode()
