@@ -43,6 +43,7 @@ json entry_json(const schema::QueueEntry& e, bool detailed) {
               {"created_at", e.created_at},
               {"age_seconds", e.age_seconds},
               {"sender", e.sender},
+              {"auth_user", null_if_empty(e.auth_user)},
               {"recipients", recipients_json(e.recipients, detailed)},
               {"recipients_total", e.recipients.size()},
               {"recipients_pending", e.recipients_pending},
@@ -109,7 +110,6 @@ json queue_entry_json(const schema::QueueEntry& entry) { return entry_json(entry
 
 json queued_message_json(const schema::QueuedMessageDetails& m) {
   json message = entry_json(m.entry, true);
-  message["auth_user"] = null_if_empty(m.auth_user);
   message["client_address"] = m.client_address;
   message["helo"] = m.helo;
   message["body_type"] = m.body_type;

@@ -28,11 +28,12 @@ std::string state_of(const schema::QueueEntry& entry) {
   return "waiting";
 }
 
-// ?state=held|delivering|waiting, ?sender=ADDRESS, ?recipient=ADDRESS (ASCII case ignored).
+// ?state=held|delivering|waiting, ?sender=ADDRESS, ?recipient=ADDRESS, ?user=NAME (the user who
+// submitted it), ASCII case ignored.
 ApiReply list_queue(schema::Store& store, const ApiRequest& request) {
   for (const auto& [key, value] : request.query) {
-    if (key != "state" && key != "sender" && key != "recipient") {
-      throw ApiError(400, "bad_request", "unknown query parameter \"" + key + "\" (state, sender, recipient)");
+    if (key != "state" && key != "sender" && key != "recipient" && key != "user") {
+      throw ApiError(400, "bad_request", "unknown query parameter \"" + key + "\" (state, sender, recipient, user)");
     }
   }
   const auto wanted = [&](const char* key) -> std::optional<std::string> {
@@ -46,10 +47,12 @@ ApiReply list_queue(schema::Store& store, const ApiRequest& request) {
   }
   const auto sender = wanted("sender");
   const auto recipient = wanted("recipient");
+  const auto user = wanted("user");
   json list = json::array();
   for (const auto& entry : schema::list_queue(store.connection())) {
     if (state && state_of(entry) != *state) continue;
     if (sender && folded(entry.sender) != *sender) continue;
+    if (user && folded(entry.auth_user) != *user) continue;
     if (recipient && std::none_of(entry.recipients.begin(), entry.recipients.end(),
                                   [&](const auto& r) { return folded(r.address) == *recipient; })) {
       continue;

@@ -298,6 +298,8 @@ class AdminApi(AdminApiCase):
         self.assertIn(queue_id, [m["id"] for m in listed])
         self.assertIn(queue_id, [m["id"] for m in self.api("GET", "/api/queue?recipient=rcpt%40example.net")["queue"]])
         self.assertNotIn(queue_id, [m["id"] for m in self.api("GET", "/api/queue?sender=nobody%40x.org")["queue"]])
+        self.assertIn(queue_id, [m["id"] for m in self.api("GET", "/api/queue?user=Alice")["queue"]])
+        self.assertNotIn(queue_id, [m["id"] for m in self.api("GET", "/api/queue?user=bob")["queue"]])
         self.api("GET", "/api/queue?state=frozen", expect=400)
         self.api("GET", "/api/queue?colour=red", expect=400)
         shown = self.api("GET", f"/api/queue/{queue_id}", "viewer")["message"]
