@@ -8,7 +8,7 @@
 #include "secret_file.hpp"
 #include "share_commands.hpp"
 
-#include "postern/schema/address.hpp"
+#include "postern/schema/admin_operations.hpp"
 #include "postern/schema/store.hpp"
 #include "postern/schema/errors.hpp"
 #include "postern/schema/migrations.hpp"
@@ -162,60 +162,6 @@ std::string database_url(const Settings& settings) {
   return "";  // libpq falls back to PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD...
 }
 
-// ---- input normalisation --------------------------------------------------------------------
-
-template <class T>
-T strict(const schema::Parsed<T>& parsed) {
-  if (!parsed) throw schema::InvalidInput(parsed.error);
-  return *parsed;
-}
-
-std::string user_name(const std::string& text) { return strict(schema::normalize_user_name(text)); }
-std::string domain_name(const std::string& text) { return strict(schema::normalize_domain(text)); }
-std::string address_text(const std::string& text) { return strict(schema::parse_address(text)).str(); }
-
-// Names of rows that should already exist: the normalised form when the text is valid, else the
-// text as given (a legacy row Secure Emailing accepted may not be valid today, and must still be
-// shown, revoked or deleted). When such a raw name is not found, the syntax error is the answer.
-struct Lookup {
-  std::string key;
-  std::string error;  // the parse error when key is the raw text
-
-  template <class T, class F>
-  static Lookup of(const schema::Parsed<T>& parsed, const std::string& raw, F&& to_key) {
-    if (parsed) return {to_key(*parsed), ""};
-    return {raw, parsed.error};
-  }
-  [[noreturn]] void not_found(const std::string& what) const {
-    if (!error.empty()) throw schema::InvalidInput(error);
-    throw schema::NotFound(what + " " + key + " does not exist");
-  }
-};
-
-Lookup lookup_user(const std::string& raw) {
-  return Lookup::of(schema::normalize_user_name(raw), raw, [](const std::string& s) { return s; });
-}
-Lookup lookup_domain(const std::string& raw) {
-  return Lookup::of(schema::normalize_domain(raw), raw, [](const std::string& s) { return s; });
-}
-Lookup lookup_address(const std::string& raw) {
-  return Lookup::of(schema::parse_address(raw), raw,
-                    [](const schema::Address& a) { return a.str(); });
-}
-
-// Runs a change on existing rows; a raw (invalid) name that is not found reports its syntax.
-template <class F>
-void on_existing(std::initializer_list<const Lookup*> lookups, F&& change) {
-  try {
-    change();
-  } catch (const schema::NotFound&) {
-    for (const Lookup* l : lookups) {
-      if (!l->error.empty()) throw schema::InvalidInput(l->error);
-    }
-    throw;
-  }
-}
-
 // ---- the command tree -----------------------------------------------------------------------
 
 class CommandLine {
@@ -326,14 +272,13 @@ void CommandLine::build() {
   positional(n, "USER", a1_);
   n->app->add_flag("--password-stdin", password_stdin_);
   n = node(add, "address", "add address ADDRESS", [this] {
-    store().add_address(address_text(a1_), s_.actor);
-    confirm("address " + address_text(a1_) + " added");
+    const std::string address = schema::add_address(store(), a1_, s_.actor);
+    confirm("address " + address + " added");
     return 0;
   });
   positional(n, "ADDRESS", a1_);
   n = node(add, "domain", "add domain DOMAIN", [this] {
-    const auto domain = domain_name(a1_);
-    store().add_domain(domain, s_.actor);
+    const std::string domain = schema::add_domain(store(), schema::new_domain_name(a1_), s_.actor);
     confirm("domain " + domain + " added");
     return 0;
   });
@@ -352,17 +297,11 @@ void CommandLine::build() {
                                 " " + word + " USER";
       n = node(group, kind, usage, [this, granting, is_address, word, usage, kind] {
         if (a2_ != word) throw UsageError("usage: " + usage);
-        const Lookup user = lookup_user(a3_);
-        const Lookup target = is_address ? lookup_address(a1_) : lookup_domain(a1_);
-        on_existing({&user, &target}, [&] {
-          auto& st = store();
-          if (is_address && granting) st.grant_address(target.key, user.key, s_.actor);
-          if (is_address && !granting) st.revoke_address(target.key, user.key, s_.actor);
-          if (!is_address && granting) st.grant_domain(target.key, user.key, s_.actor);
-          if (!is_address && !granting) st.revoke_domain(target.key, user.key, s_.actor);
-        });
-        confirm(granting ? "granted " + kind + " " + target.key + " to " + user.key
-                         : "revoked " + kind + " " + target.key + " from " + user.key);
+        const auto target = is_address ? schema::GrantTarget::Address : schema::GrantTarget::Domain;
+        const schema::GrantChange change = granting ? schema::grant(store(), target, a1_, a3_, s_.actor)
+                                                    : schema::revoke(store(), target, a1_, a3_, s_.actor);
+        confirm(granting ? "granted " + kind + " " + change.target + " to " + change.user
+                         : "revoked " + kind + " " + change.target + " from " + change.user);
         return 0;
       });
       positional(n, is_address ? "ADDRESS" : "DOMAIN", a1_);
@@ -390,28 +329,20 @@ void CommandLine::build() {
   Node* show = node(root_, "show",
                     "show user USER | show address ADDRESS | show domain DOMAIN | show share RECIPIENT");
   n = node(show, "user", "show user USER", [this] {
-    const Lookup user = lookup_user(a1_);
-    auto details = store().find_user(user.key);
-    if (!details) user.not_found("user");
-    auto& db = store().connection();
-    print_user(std::cout, *details, schema::sending_limits_of(db, user.key),
-               schema::current_sending_usage(db, user.key), format());
+    const schema::UserReport report = schema::user_report(store(), a1_);
+    print_user(std::cout, report.details, report.limits, report.usage, format());
     return 0;
   });
   positional(n, "USER", a1_);
   n = node(show, "address", "show address ADDRESS", [this] {
-    const Lookup address = lookup_address(a1_);
-    auto users = store().users_of_address(address.key);
-    if (!users) address.not_found("address");
-    print_address_users(std::cout, address.key, std::move(*users), format());
+    schema::GrantHolders address = schema::address_holders(store(), a1_);
+    print_address_users(std::cout, address.name, std::move(address.users), format());
     return 0;
   });
   positional(n, "ADDRESS", a1_);
   n = node(show, "domain", "show domain DOMAIN", [this] {
-    const Lookup domain = lookup_domain(a1_);
-    auto users = store().users_of_domain(domain.key);
-    if (!users) domain.not_found("domain");
-    print_domain_users(std::cout, domain.key, std::move(*users), format());
+    schema::GrantHolders domain = schema::domain_holders(store(), a1_);
+    print_domain_users(std::cout, domain.name, std::move(domain.users), format());
     return 0;
   });
   positional(n, "DOMAIN", a1_);
@@ -420,23 +351,17 @@ void CommandLine::build() {
   Node* del = node(root_, "del",
                    "del user USER | del address ADDRESS | del domain DOMAIN | del share RECIPIENT");
   n = node(del, "user", "del user USER", [this] {
-    const Lookup user = lookup_user(a1_);
-    on_existing({&user}, [&] { store().delete_user(user.key, s_.actor); });
-    confirm("user " + user.key + " deleted");
+    confirm("user " + schema::delete_user(store(), a1_, s_.actor) + " deleted");
     return 0;
   });
   positional(n, "USER", a1_);
   n = node(del, "address", "del address ADDRESS", [this] {
-    const Lookup address = lookup_address(a1_);
-    on_existing({&address}, [&] { store().delete_address(address.key, s_.actor); });
-    confirm("address " + address.key + " deleted");
+    confirm("address " + schema::delete_address(store(), a1_, s_.actor) + " deleted");
     return 0;
   });
   positional(n, "ADDRESS", a1_);
   n = node(del, "domain", "del domain DOMAIN", [this] {
-    const Lookup domain = lookup_domain(a1_);
-    on_existing({&domain}, [&] { store().delete_domain(domain.key, s_.actor); });
-    confirm("domain " + domain.key + " deleted");
+    confirm("domain " + schema::delete_domain(store(), a1_, s_.actor) + " deleted");
     return 0;
   });
   positional(n, "DOMAIN", a1_);
@@ -479,9 +404,7 @@ void CommandLine::build() {
   });
   n = node(queue, "show", "queue show ID [--body]", [this] {
     if (body_) return queue_show_body();
-    auto message = schema::show_queued(store().connection(), a1_, seal_keys());
-    if (!message) throw schema::NotFound("queued message " + a1_ + " does not exist");
-    print_queued_message(std::cout, *message, format());
+    print_queued_message(std::cout, schema::queued_message(store(), a1_, seal_keys()), format());
     return 0;
   });
   positional(n, "ID", a1_);
@@ -576,7 +499,7 @@ CommandLine::Node* CommandLine::deepest_parsed() {
 // user exists so nobody types a password for nothing.
 std::string CommandLine::password(const std::string& user, bool must_exist) {
   if (!password_stdin_ && isatty(STDIN_FILENO)) {
-    const Lookup name = lookup_user(user);
+    const schema::ExistingName name = schema::existing_user(user);
     if (!must_exist && !name.error.empty()) throw schema::InvalidInput(name.error);
     const bool exists = store().find_user(name.key).has_value();
     if (exists && !must_exist) throw schema::AlreadyExists("user " + name.key + " already exists");
@@ -589,62 +512,44 @@ std::string CommandLine::password(const std::string& user, bool must_exist) {
 
 int CommandLine::add_user() {
   const std::string pw = password(a1_, false);
-  const std::string name = user_name(a1_);
-  auto& st = store();
-  st.add_user(name, schema::hash_password(pw, s_.argon2), s_.actor);
+  const std::string name = schema::new_user_name(a1_);
+  schema::add_user(store(), name, pw, s_.argon2, s_.actor);
   confirm("user " + name + " added");
   return 0;
 }
 
 int CommandLine::passwd() {
   const std::string pw = password(a1_, true);
-  const Lookup user = lookup_user(a1_);
-  auto& st = store();
-  const std::string hash = schema::hash_password(pw, s_.argon2);
-  on_existing({&user}, [&] { st.set_password(user.key, hash, s_.actor); });
-  confirm("password of " + user.key + " changed");
+  const std::string user = schema::set_user_password(store(), a1_, pw, s_.argon2, s_.actor);
+  confirm("password of " + user + " changed");
   return 0;
 }
 
 int CommandLine::set_enabled(bool enabled) {
-  const Lookup user = lookup_user(a1_);
-  on_existing({&user}, [&] { store().set_enabled(user.key, enabled, s_.actor); });
-  confirm("user " + user.key + (enabled ? " enabled" : " disabled"));
+  const std::string user = schema::set_user_enabled(store(), a1_, enabled, s_.actor);
+  confirm("user " + user + (enabled ? " enabled" : " disabled"));
   return 0;
 }
 
-// Only the limits named change: the others are read first and written back as they are.
 int CommandLine::limit() {
   const LimitChanges changes = parse_limit_words(limit_words_);
-  const Lookup user = lookup_user(a1_);
-  on_existing({&user}, [&] {
-    auto& db = store().connection();
-    if (changes.empty()) {
-      print_user_limits(std::cout, user.key, schema::sending_limits_of(db, user.key), format());
-      return;
-    }
-    const schema::LimitOverrides limits = schema::change_sending_limits(
-        db, user.key,
-        [&](const schema::LimitOverrides& current) {
-          return changes.reset ? schema::LimitOverrides{} : changes.applied_to(current);
-        },
-        s_.actor);
-    confirm(changes.reset ? "limits of " + user.key + " back to the defaults (postern.yaml)"
-                          : "limits of " + user.key + ": " + describe_limits(limits));
-  });
+  if (changes.empty()) {
+    const schema::LimitOverrides limits = schema::user_limits(store(), a1_);
+    print_user_limits(std::cout, schema::existing_user(a1_).key, limits, format());
+    return 0;
+  }
+  const schema::LimitOverrides limits = schema::change_user_limits(store(), a1_, changes, s_.actor);
+  const std::string user = schema::existing_user(a1_).key;
+  confirm(changes.reset ? "limits of " + user + " back to the defaults (postern.yaml)"
+                        : "limits of " + user + ": " + describe_limits(limits));
   return 0;
 }
 
 int CommandLine::check() {
-  const Lookup user = lookup_user(a1_);
-  const schema::Address sender = strict(schema::parse_address(a2_));
-  auto details = store().find_user(user.key);
-  if (!details) user.not_found("user");
   schema::SenderPolicy policy;
   policy.local_part_case_sensitive = case_sensitive_;
   policy.subaddress_delimiter = subaddress_delimiter_;
-  CheckResult result{details->name, sender.str(), details->enabled,
-                     schema::may_send_as({details->addresses, details->domains}, sender, policy)};
+  const CheckResult result = schema::check_sender(store(), a1_, a2_, policy);
   print_check(std::cout, result, format());
   return result.allowed() ? kOk : kCheckDenied;
 }

@@ -60,15 +60,6 @@ UsageError nothing_after(const Group& group) {
 
 }  // namespace
 
-schema::LimitOverrides LimitChanges::applied_to(schema::LimitOverrides current) const {
-  if (reset) return {};
-  if (messages_per_hour) current.messages_per_hour = *messages_per_hour;
-  if (messages_per_day) current.messages_per_day = *messages_per_day;
-  if (recipients_per_hour) current.recipients_per_hour = *recipients_per_hour;
-  if (recipients_per_day) current.recipients_per_day = *recipients_per_day;
-  return current;
-}
-
 LimitChanges parse_limit_words(const std::vector<std::string>& words) {
   LimitChanges changes;
   if (words.empty()) return changes;

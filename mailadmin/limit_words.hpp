@@ -3,7 +3,7 @@
 // usage error (exit 2) even without a database. Pure functions.
 #pragma once
 
-#include "postern/schema/sending_limits.hpp"
+#include "postern/schema/admin_operations.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -15,24 +15,10 @@ namespace postern::mailadmin {
 inline constexpr const char* kLimitUsage =
     "limit USER [messages LIMIT...] [recipients LIMIT...] | limit USER default";
 
-// The largest N of N/hour and N/day: 2^53, which every JSON reader holds exactly.
-inline constexpr std::int64_t kMaxLimit = std::int64_t{1} << 53;
+inline constexpr std::int64_t kMaxLimit = schema::kMaxLimit;
 
-// What the words after USER ask for. No word at all: show the limits.
-struct LimitChanges {
-  bool reset = false;  // `default`: all four back to the relay's postern.yaml
-  // The limits named; the others keep their current setting.
-  std::optional<schema::LimitSetting> messages_per_hour;
-  std::optional<schema::LimitSetting> messages_per_day;
-  std::optional<schema::LimitSetting> recipients_per_hour;
-  std::optional<schema::LimitSetting> recipients_per_day;
-
-  bool empty() const {
-    return !reset && !messages_per_hour && !messages_per_day && !recipients_per_hour && !recipients_per_day;
-  }
-  // `current` with these changes made.
-  schema::LimitOverrides applied_to(schema::LimitOverrides current) const;
-};
+// What the words after USER ask for (no word at all: show the limits).
+using LimitChanges = schema::LimitChanges;
 
 // `default`, or `messages LIMIT...` and `recipients LIMIT...` in any order, each LIMIT one of
 // N/hour, N/day (1 <= N <= kMaxLimit), unlimited/hour, unlimited/day, default/hour, default/day.

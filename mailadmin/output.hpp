@@ -3,6 +3,7 @@
 // scripts (--json). Pure functions of their input; no database access.
 #pragma once
 
+#include "postern/schema/admin_operations.hpp"
 #include "postern/schema/migrations.hpp"
 #include "postern/schema/queue_admin.hpp"
 #include "postern/schema/queue_seal.hpp"
@@ -45,13 +46,7 @@ void print_address_users(std::ostream& out, const std::string& address,
 void print_domain_users(std::ostream& out, const std::string& domain,
                         std::vector<std::string> users, Format format);
 
-struct CheckResult {
-  std::string user;
-  std::string address;
-  bool enabled;
-  schema::SenderDecision decision;
-  bool allowed() const { return enabled && decision.allowed; }
-};
+using CheckResult = schema::SenderCheck;
 // check: {"user","address","allowed","enabled","via":"address"|"domain"|null,"grant":...|null}
 void print_check(std::ostream& out, const CheckResult& result, Format format);
 

@@ -28,8 +28,9 @@ namespace {
   "floor(extract(epoch FROM now() - q.created_at))::bigint, q.sender, q.attempts, "     \
   POSTERN_TS("q.next_attempt_at") ", "                                                  \
   "ceil(extract(epoch FROM q.next_attempt_at - now()))::bigint, q.held, "               \
-  "(q.lease_owner IS NOT NULL AND q.lease_until > now()), COALESCE(q.last_error, '')"
-constexpr int kEntryColumns = 10;
+  "(q.lease_owner IS NOT NULL AND q.lease_until > now()), COALESCE(q.last_error, ''), "    \
+  "COALESCE(q.auth_user, '')"
+constexpr int kEntryColumns = 11;
 
 constexpr const char* kList =
     "SELECT " POSTERN_ENTRY_COLUMNS " FROM postern_queue q ORDER BY q.created_at, q.id";
@@ -52,7 +53,7 @@ constexpr const char* kDestinationsOf =
 // start of its first chunk, or of a body an older replica queued whole (migrations/0005). A
 // sealed chunk comes whole: it opens only whole.
 constexpr const char* kShow =
-    "SELECT " POSTERN_ENTRY_COLUMNS ", COALESCE(q.auth_user, ''), q.client_address, q.helo, q.body_type, "
+    "SELECT " POSTERN_ENTRY_COLUMNS ", q.client_address, q.helo, q.body_type, "
     "q.smtputf8, q.size, COALESCE(q.lease_owner, ''), COALESCE(" POSTERN_TS("q.lease_until") ", ''), "
     "COALESCE(q.upstream, ''), q.intake, q.dsn, "
     "COALESCE((SELECT CASE WHEN q.seal_key IS NULL THEN substring(c.data FROM 1 FOR $2) ELSE c.data END "
@@ -110,6 +111,7 @@ QueueEntry entry_from(const pqxx::row& row) {
   e.held = row[7].as<bool>();
   e.leased = row[8].as<bool>();
   e.last_error = row[9].as<std::string>();
+  e.auth_user = row[10].as<std::string>();
   return e;
 }
 
@@ -169,7 +171,7 @@ std::optional<QueuedMessageDetails> show_queued(pqxx::connection_base& db, const
     QueuedMessageDetails d;
     d.entry = entry_from(row);
     int c = kEntryColumns;
-    d.auth_user = row[c++].as<std::string>();
+    d.auth_user = d.entry.auth_user;
     d.client_address = row[c++].as<std::string>();
     d.helo = row[c++].as<std::string>();
     d.body_type = row[c++].as<std::string>();

@@ -327,6 +327,7 @@ Config parse_config(const std::string& yaml_text, const std::string& file_name_f
   read_tls(root, cfg, checks);
   read_listeners(root, cfg, checks);
   read_http(root, cfg);
+  detail::read_admin_api(root, cfg.admin_api, env, checks);
   read_limits(root, cfg);
   read_auth(root, cfg);
   read_sending_limits(root, cfg);

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "server/config/admin_api_config.hpp"
 #include "server/delivery/upstream.hpp"
 #include "server/handlers/handler.hpp"
 
@@ -85,6 +86,7 @@ struct Config {
   std::vector<ListenerConfig> listeners = {ListenerConfig{}};
   std::optional<TlsConfig> tls;  // absent: no STARTTLS offered, no implicit-TLS listener allowed
   HttpConfig http;
+  std::optional<AdminApiConfig> admin_api;  // admin_api: the admin HTTP API; absent: off
   // limits
   std::size_t max_message_size = 25 * 1024 * 1024;
   unsigned max_recipients = 100;

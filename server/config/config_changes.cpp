@@ -45,6 +45,9 @@ const std::vector<Key>& keys() {
       // there is TLS at all, is fixed at start.
       key("tls", AtRestart, &Config::tls),
       key("http", AtRestart, &Config::http),
+      // Its listener, tokens and database; the operations' settings (Argon2, policy, seal keys)
+      // follow the reload.
+      key("admin_api", AtRestart, &Config::admin_api),
       key("limits.max_message_size", Now, &Config::max_message_size),
       key("limits.max_recipients", Now, &Config::max_recipients),
       key("limits.max_errors", Now, &Config::max_errors),

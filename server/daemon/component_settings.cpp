@@ -119,4 +119,8 @@ net::SessionSettings session_settings(const config::Config& config, const config
   return settings;
 }
 
+admin::ApiSettings api_settings(const config::Config& config) {
+  return {argon2_params(config), sender_policy(config), config.delivery.seal_keys};
+}
+
 }  // namespace postern::daemon

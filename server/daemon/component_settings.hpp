@@ -3,6 +3,7 @@
 // same settings, made from the file read again, to their reconfigure methods.
 #pragma once
 
+#include "server/admin/api_request.hpp"
 #include "server/auth/failure_throttle.hpp"
 #include "server/config/config.hpp"
 #include "server/net/session.hpp"
@@ -36,5 +37,7 @@ std::vector<std::string> upstream_names(const config::Config& config);
 // What the sessions of one listener run on: the limits every session shares, and the listener's
 // own TLS mode, role and domains.
 net::SessionSettings session_settings(const config::Config& config, const config::ListenerConfig& listener);
+// What the admin API's operations take from the relay's settings.
+admin::ApiSettings api_settings(const config::Config& config);
 
 }  // namespace postern::daemon

@@ -1,6 +1,7 @@
 // See config_reload.hpp.
 #include "server/daemon/config_reload.hpp"
 
+#include "server/admin/admin_server.hpp"
 #include "server/auth/credential_check.hpp"
 #include "server/config/config_changes.hpp"
 #include "server/daemon/component_settings.hpp"
@@ -109,6 +110,7 @@ void ConfigReload::apply(const config::Config& next, std::vector<std::shared_ptr
   targets_.handlers.reconfigure(next.handlers.handlers, chain_options(next));
   targets_.intake.reconfigure(intake_options(next), sender_policy(next));
   if (targets_.delivery) targets_.delivery->reconfigure(next.delivery);
+  if (targets_.admin_api) targets_.admin_api->reconfigure(api_settings(next));
   apply_listeners(next, std::move(added));
 }
 

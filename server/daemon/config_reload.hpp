@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+namespace postern::admin { class AdminServer; }
 namespace postern::auth { class CredentialCheck; }
 namespace postern::delivery { class MessageDelivery; }
 namespace postern::net {
@@ -56,6 +57,7 @@ class ConfigReload {
     queue::MessageIntake& intake;
     delivery::MessageDelivery* delivery;  // null: delivery is off
     net::TlsContext* tls;                 // null: no TLS
+    admin::AdminServer* admin_api;        // null: no admin API
   };
 
   ConfigReload(std::string path, config::Config running, Targets targets);

@@ -1,6 +1,7 @@
 // See daemon.hpp.
 #include "server/daemon/daemon.hpp"
 
+#include "server/admin/admin_server.hpp"
 #include "server/auth/credential_check.hpp"
 #include "server/daemon/component_settings.hpp"
 #include "server/daemon/config_reload.hpp"
@@ -153,6 +154,7 @@ struct Daemon::State {
   std::unique_ptr<NotificationListener> notifications;  // new mail, changed share maps
   std::unique_ptr<http::DatabaseStatus> database_status;  // for the HTTP endpoint
   std::unique_ptr<http::HttpServer> http_server;
+  std::unique_ptr<admin::AdminServer> admin_api;  // admin_api: in postern.yaml
 };
 
 Daemon::State::State(const config::Config& cfg, const std::string& config_path)
@@ -180,9 +182,12 @@ Daemon::State::State(const config::Config& cfg, const std::string& config_path)
     scheduler = std::make_unique<delivery::DeliveryScheduler>(io, pool, *delivery, config.delivery, owner);
   }
   bind_listeners();
+  if (cfg.admin_api) {
+    admin_api = std::make_unique<admin::AdminServer>(io, *cfg.admin_api, api_settings(cfg));
+  }
   reload.emplace(config_path, cfg,
                  ConfigReload::Targets{io, listeners, limiter, services, credentials, grants, limits, share_maps,
-                                       handlers, intake, delivery.get(), tls.get()});
+                                       handlers, intake, delivery.get(), tls.get(), admin_api.get()});
   if (cfg.http.port != 0) {
     // Ready only while the listeners accept: 503 from the first moment of a drain.
     database_status = std::make_unique<http::DatabaseStatus>(io, pool_options(cfg),
@@ -269,6 +274,10 @@ int Daemon::run() {
     s.http_server->start();
     log::info("http_listening", {{"address", s.http_server->name()}});
   }
+  if (s.admin_api) {
+    s.admin_api->start();
+    log::info("admin_api_listening", {{"address", s.admin_api->name()}});
+  }
   s.start_notifications();
   log::info("started", {{"config", config::describe(s.config), log::kWholeValue},
                         {"io_threads", std::to_string(s.io_threads)},
@@ -282,6 +291,7 @@ int Daemon::run() {
   for (auto& t : threads) t.join();
   s.notifications.reset();
   if (s.database_status) s.database_status->stop();
+  if (s.admin_api) s.admin_api->stop();
   s.handlers.stop();
   s.hashing.stop();
   s.pool.stop();

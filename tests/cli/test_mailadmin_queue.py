@@ -409,11 +409,13 @@ class BashCompletion(QueueTestCase):
     def test_queue_words_ids_and_options(self):
         self.assertEqual(self.complete("q"), ["queue"])
         self.assertEqual(self.complete("queue", ""),
-                         ["delete", "hold", "list", "release", "retry", "show"])
+                         ["delete", "hold", "list", "release", "reseal", "retry", "show"])
         self.assertEqual(self.complete("queue", "show", "M"), ["M1OLD", "M2HELD", "M3LEASED"])
         self.assertEqual(self.complete("queue", "hold", "M2"), ["M2HELD"])
         self.assertEqual(self.complete("queue", "retry", "--a"), ["--actor", "--all"])
         self.assertEqual(self.complete("queue", "list", "--a"), ["--actor"])
+        self.assertEqual(self.complete("queue", "show", "M1OLD", "--b"), ["--body"])
+        self.assertEqual(self.complete("queue", "reseal", "--se"), ["--seal-key-file"])
 
 
 if __name__ == "__main__":

@@ -54,6 +54,7 @@ struct QueueEntry {
   bool held = false;
   bool leased = false;                 // a worker holds an unexpired lease: being delivered
   std::string last_error;              // empty when none
+  std::string auth_user;               // who submitted it; empty for inbound mail
 };
 
 // `queue show`: everything but the body.
