@@ -330,7 +330,7 @@ void CommandLine::build() {
                     "show user USER | show address ADDRESS | show domain DOMAIN | show share RECIPIENT");
   n = node(show, "user", "show user USER", [this] {
     const schema::UserReport report = schema::user_report(store(), a1_);
-    print_user(std::cout, report.details, report.limits, report.usage, format());
+    print_user(std::cout, report, format());
     return 0;
   });
   positional(n, "USER", a1_);

@@ -171,44 +171,6 @@ std::string queue_state(const schema::QueueEntry& e) {
   return in > 0 ? "next " + when_due(in) : when_due(in);
 }
 
-json recipients_json(const std::vector<schema::QueueRecipient>& recipients, bool detailed) {
-  json list = json::array();
-  for (const auto& r : recipients) {
-    json item{{"address", r.address}, {"status", r.status}};
-    if (detailed) {
-      item["attempts"] = r.attempts;
-      item["last_reply"] = null_if_empty(r.last_reply);
-      item["updated_at"] = r.updated_at;
-      if (!r.destinations.empty()) {
-        json shares = json::array();
-        for (const auto& d : r.destinations) {
-          shares.push_back({{"index", d.index}, {"kind", d.copy ? "copy" : "share"}, {"mailbox", d.mailbox},
-                            {"upstream", d.upstream}, {"status", d.status}, {"attempts", d.attempts},
-                            {"last_reply", null_if_empty(d.last_reply)}});
-        }
-        item["shares"] = std::move(shares);
-      }
-    }
-    list.push_back(std::move(item));
-  }
-  return list;
-}
-
-json entry_json(const schema::QueueEntry& e, bool detailed) {
-  return json{{"id", e.id},
-              {"created_at", e.created_at},
-              {"age_seconds", e.age_seconds},
-              {"sender", e.sender},
-              {"recipients", recipients_json(e.recipients, detailed)},
-              {"recipients_total", e.recipients.size()},
-              {"recipients_pending", e.recipients_pending},
-              {"attempts", e.attempts},
-              {"next_attempt_at", e.next_attempt_at},
-              {"held", e.held},
-              {"leased", e.leased},
-              {"last_error", null_if_empty(e.last_error)}};
-}
-
 }  // namespace
 
 std::string short_duration(long long seconds) {
@@ -260,18 +222,6 @@ std::vector<NamedLimit> named_limits(const schema::LimitOverrides& limits) {
           {"recipients_per_day", "recipients per day", limits.recipients_per_day}};
 }
 
-json limits_json(const schema::LimitOverrides& limits) {
-  json object = json::object();
-  for (const auto& limit : named_limits(limits)) {
-    switch (limit.setting.kind) {
-      case schema::LimitSetting::Kind::Default: object[limit.key] = "default"; break;
-      case schema::LimitSetting::Kind::Unlimited: object[limit.key] = "unlimited"; break;
-      case schema::LimitSetting::Kind::AtMost: object[limit.key] = limit.setting.count; break;
-    }
-  }
-  return object;
-}
-
 void print_limits(std::ostream& out, const schema::LimitOverrides& limits) {
   std::vector<std::string> lines;
   for (const auto& limit : named_limits(limits)) {
@@ -281,17 +231,6 @@ void print_limits(std::ostream& out, const schema::LimitOverrides& limits) {
     lines.push_back(std::string(limit.name) + ": " + value);
   }
   print_bullets(out, "Limits", lines);
-}
-
-json usage_json(const std::vector<schema::WindowUsage>& usage) {
-  json list = json::array();
-  for (const auto& u : usage) {
-    list.push_back({{"window_seconds", u.window.seconds},
-                    {"window_start", u.started_at},
-                    {"messages", u.usage.messages},
-                    {"recipients", u.usage.recipients}});
-  }
-  return list;
 }
 
 void print_usage(std::ostream& out, const std::vector<schema::WindowUsage>& usage) {
@@ -310,24 +249,14 @@ void print_usage(std::ostream& out, const std::vector<schema::WindowUsage>& usag
 
 }  // namespace
 
-void print_user(std::ostream& out, const schema::UserDetails& user, const schema::LimitOverrides& limits,
-                const std::vector<schema::WindowUsage>& usage, Format format) {
-  const auto addresses = sorted(user.addresses);
-  const auto domains = sorted(user.domains);
+void print_user(std::ostream& out, const schema::UserReport& report, Format format) {
   if (format == Format::Json) {
-    emit(out, json{{"user",
-                    {{"name", user.name},
-                     {"enabled", user.enabled},
-                     {"legacy_password", user.legacy_password},
-                     {"password_scheme", user.legacy_password ? "legacy-md5" : "argon2id"},
-                     {"created_at", null_if_empty(user.created_at)},
-                     {"last_login_at", null_if_empty(user.last_login_at)},
-                     {"addresses", addresses},
-                     {"domains", domains},
-                     {"limits", limits_json(limits)},
-                     {"usage", usage_json(usage)}}}});
+    emit(out, json{{"user", schema::user_json(report)}});
     return;
   }
+  const auto& [user, limits, usage] = report;
+  const auto addresses = sorted(user.addresses);
+  const auto domains = sorted(user.domains);
   out << "--- Show " << user.name << " ---\n";
   out << "  Status: " << (user.enabled ? "enabled" : "disabled") << '\n';
   out << "  Password: " << (user.legacy_password ? "legacy MD5 (replaced at next login)" : "argon2id")
@@ -342,7 +271,7 @@ void print_user(std::ostream& out, const schema::UserDetails& user, const schema
 void print_user_limits(std::ostream& out, const std::string& user, const schema::LimitOverrides& limits,
                        Format format) {
   if (format == Format::Json) {
-    emit(out, json{{"user", {{"name", user}, {"limits", limits_json(limits)}}}});
+    emit(out, json{{"user", {{"name", user}, {"limits", schema::limits_json(limits)}}}});
     return;
   }
   out << "--- Show " << user << " ---\n";
@@ -365,12 +294,7 @@ void print_check(std::ostream& out, const CheckResult& result, Format format) {
                     : decision.via == schema::GrantKind::Domain ? "domain"
                                                                 : nullptr;
   if (format == Format::Json) {
-    emit(out, json{{"user", result.user},
-                   {"address", result.address},
-                   {"allowed", result.allowed()},
-                   {"enabled", result.enabled},
-                   {"via", via ? json(via) : json(nullptr)},
-                   {"grant", decision.allowed ? json(decision.grant) : json(nullptr)}});
+    emit(out, schema::check_json(result));
     return;
   }
   out << result.user << (result.allowed() ? " may send as " : " may not send as ")
@@ -388,15 +312,7 @@ void print_check(std::ostream& out, const CheckResult& result, Format format) {
 void print_audit(std::ostream& out, const std::vector<schema::AuditEntry>& entries,
                  Format format) {
   if (format == Format::Json) {
-    json list = json::array();
-    for (const auto& e : entries) {
-      list.push_back({{"at", e.at},
-                      {"actor", e.actor},
-                      {"action", e.action},
-                      {"subject", e.subject},
-                      {"detail", e.detail}});
-    }
-    emit(out, json{{"audit", list}});
+    emit(out, json{{"audit", schema::audit_json(entries)}});
     return;
   }
   // "2026-05-01 10:00:00  root  grant address user@x.com to test1"
@@ -497,7 +413,7 @@ void print_queue(std::ostream& out, const std::vector<schema::QueueEntry>& entri
                  Format format) {
   if (format == Format::Json) {
     json list = json::array();
-    for (const auto& e : entries) list.push_back(entry_json(e, false));
+    for (const auto& e : entries) list.push_back(schema::queue_entry_json(e));
     emit(out, json{{"queue", list}});
     return;
   }
@@ -543,23 +459,7 @@ void print_queued_message(std::ostream& out, const schema::QueuedMessageDetails&
                           Format format) {
   const auto& e = m.entry;
   if (format == Format::Json) {
-    json message = entry_json(e, true);
-    message["auth_user"] = null_if_empty(m.auth_user);
-    message["intake"] = m.intake;
-    message["dsn"] = m.dsn;
-    message["client_address"] = m.client_address;
-    message["helo"] = m.helo;
-    message["body_type"] = m.body_type;
-    message["smtputf8"] = m.smtputf8;
-    message["size"] = m.size;
-    message["lease_owner"] = null_if_empty(m.lease_owner);
-    message["lease_until"] = null_if_empty(m.lease_until);
-    message["upstream"] = null_if_empty(m.upstream);
-    message["headers"] = m.headers;
-    message["headers_truncated"] = m.headers_truncated;
-    message["seal_key"] = null_if_empty(m.seal_key);
-    message["seal_problem"] = null_if_empty(m.seal_problem);
-    emit(out, json{{"message", message}});
+    emit(out, json{{"message", schema::queued_message_json(m)}});
     return;
   }
   out << "--- Show " << printable_line(e.id) << " ---\n";
@@ -647,23 +547,6 @@ void print_resealed(std::ostream& out, const std::string& key_id, const schema::
 
 namespace {
 
-json share_map_json(const schema::ShareMap& map) {
-  const std::string problem = schema::share_map_problem(map);
-  json destinations = json::array();
-  for (std::size_t i = 0; i < map.destinations.size(); ++i) {
-    destinations.push_back({{"index", i + 1},
-                            {"mailbox", map.destinations[i].mailbox},
-                            {"upstream", map.destinations[i].upstream}});
-  }
-  return json{{"recipient", map.recipient},
-              {"usable", problem.empty()},
-              {"problem", null_if_empty(problem)},
-              {"format", std::string(schema::share_format_name(map.format))},
-              {"threshold", map.threshold ? json(*map.threshold) : json(nullptr)},
-              {"destinations", destinations},
-              {"envelope_from", json(map.envelope_from)}};
-}
-
 std::string usability(const schema::ShareMap& map) {
   const std::string problem = schema::share_map_problem(map);
   return problem.empty() ? "usable" : "not usable: " + problem;
@@ -676,7 +559,7 @@ void print_share_maps(std::ostream& out, std::vector<schema::ShareMap> maps, For
             [](const auto& a, const auto& b) { return a.recipient < b.recipient; });
   if (format == Format::Json) {
     json list = json::array();
-    for (const auto& map : maps) list.push_back(share_map_json(map));
+    for (const auto& map : maps) list.push_back(schema::share_map_json(map));
     emit(out, json{{"shares", list}});
     return;
   }
@@ -703,10 +586,7 @@ void print_share_maps(std::ostream& out, std::vector<schema::ShareMap> maps, For
 void print_share_map(std::ostream& out, const schema::ShareMapDetails& details, Format format) {
   const auto& map = details.map;
   if (format == Format::Json) {
-    json share = share_map_json(map);
-    share["created_at"] = details.created_at;
-    share["updated_at"] = details.updated_at;
-    emit(out, json{{"share", share}});
+    emit(out, json{{"share", schema::share_map_json(details)}});
     return;
   }
   const std::size_t n = map.destinations.size();

@@ -3,8 +3,9 @@
 // scripts (--json). Pure functions of their input; no database access.
 #pragma once
 
-#include "postern/schema/admin_operations.hpp"
 #include "postern/schema/migrations.hpp"
+#include "postern/schema/admin_operations.hpp"
+#include "postern/schema/json_views.hpp"
 #include "postern/schema/queue_admin.hpp"
 #include "postern/schema/queue_seal.hpp"
 #include "postern/schema/relay_role.hpp"
@@ -33,8 +34,7 @@ void print_domains(std::ostream& out, std::vector<std::string> domains, Format f
 // print_user_limits, "usage" the windows that have not ended, shortest first:
 // [{"window_seconds":3600,"window_start":"2026-12-01 10:00:00","messages":3,"recipients":5}].
 // Human: the limits and the usage ("none" without a count) after the grants.
-void print_user(std::ostream& out, const schema::UserDetails& user, const schema::LimitOverrides& limits,
-                const std::vector<schema::WindowUsage>& usage, Format format);
+void print_user(std::ostream& out, const schema::UserReport& report, Format format);
 // limit USER: {"user":{"name","limits":{"messages_per_hour","messages_per_day",
 //   "recipients_per_hour","recipients_per_day"}}}, each a number, "unlimited" or "default" (the
 //   relay's postern.yaml): the same keys as in show user. Human: the Limits part of show user.

@@ -1,5 +1,5 @@
 // /api/audit: who changed what, when (UTC), oldest first; ?since=TIMESTAMP.
-#include "server/admin/json_views.hpp"
+#include "postern/schema/json_views.hpp"
 #include "server/admin/routes.hpp"
 
 #include "postern/schema/errors.hpp"
@@ -11,7 +11,7 @@ ApiReply list_audit(schema::Store& store, const ApiRequest& request) {
   const auto since = request.query.find("since");
   const std::string from = since == request.query.end() ? "" : since->second;
   try {
-    return {200, {{"audit", audit_json(store.audit(from))}}};
+    return {200, {{"audit", schema::audit_json(store.audit(from))}}};
   } catch (const schema::InvalidInput&) {
     throw schema::InvalidInput("invalid timestamp \"" + from + "\" for since");
   }

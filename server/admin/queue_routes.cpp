@@ -2,7 +2,7 @@
 // delete need operate.
 #include "server/admin/api_error.hpp"
 #include "server/admin/json_body.hpp"
-#include "server/admin/json_views.hpp"
+#include "postern/schema/json_views.hpp"
 #include "server/admin/routes.hpp"
 
 #include "postern/schema/admin_operations.hpp"
@@ -57,13 +57,13 @@ ApiReply list_queue(schema::Store& store, const ApiRequest& request) {
                                   [&](const auto& r) { return folded(r.address) == *recipient; })) {
       continue;
     }
-    list.push_back(queue_entry_json(entry));
+    list.push_back(schema::queue_entry_json(entry));
   }
   return {200, {{"queue", list}}};
 }
 
 ApiReply show_message(schema::Store& store, const ApiRequest& request) {
-  return {200, {{"message", queued_message_json(schema::queued_message(store, request.params.at("id"), request.settings.seal_keys))}}};
+  return {200, {{"message", schema::queued_message_json(schema::queued_message(store, request.params.at("id"), request.settings.seal_keys))}}};
 }
 
 ApiReply retry(schema::Store& store, const ApiRequest& request) {

@@ -1,7 +1,7 @@
 // /api/shares: share maps, their destinations, threshold, format and envelope senders.
 #include "server/admin/api_error.hpp"
 #include "server/admin/json_body.hpp"
-#include "server/admin/json_views.hpp"
+#include "postern/schema/json_views.hpp"
 #include "server/admin/routes.hpp"
 
 #include "postern/schema/admin_operations.hpp"
@@ -23,12 +23,12 @@ std::string upstream_name(const std::string& text) {
 ApiReply map_reply(schema::Store& store, const std::string& recipient, unsigned status = 200) {
   const auto details = schema::find_share_map(store.connection(), recipient);
   if (!details) throw schema::NotFound("share map " + recipient + " does not exist");
-  return {status, {{"share", share_map_json(*details)}}};
+  return {status, {{"share", schema::share_map_json(*details)}}};
 }
 
 ApiReply list_shares(schema::Store& store, const ApiRequest&) {
   json list = json::array();
-  for (const auto& map : schema::all_share_maps(store.connection())) list.push_back(share_map_json(map));
+  for (const auto& map : schema::all_share_maps(store.connection())) list.push_back(schema::share_map_json(map));
   return {200, {{"shares", list}}};
 }
 

@@ -1,7 +1,7 @@
 // /api/users: users, their passwords, state and sending limits, and the sender check.
 #include "server/admin/api_error.hpp"
 #include "server/admin/json_body.hpp"
-#include "server/admin/json_views.hpp"
+#include "postern/schema/json_views.hpp"
 #include "server/admin/routes.hpp"
 
 #include "postern/schema/admin_operations.hpp"
@@ -22,11 +22,11 @@ ApiReply add_user(schema::Store& store, const ApiRequest& request) {
   const std::string name = string_field(request.body, "name");
   const std::string password = string_field(request.body, "password");
   const std::string user = schema::add_user(store, name, password, request.settings.argon2, request.actor);
-  return {201, {{"user", user_json(schema::user_report(store, user))}}};
+  return {201, {{"user", schema::user_json(schema::user_report(store, user))}}};
 }
 
 ApiReply show_user(schema::Store& store, const ApiRequest& request) {
-  return {200, {{"user", user_json(schema::user_report(store, request.params.at("name")))}}};
+  return {200, {{"user", schema::user_json(schema::user_report(store, request.params.at("name")))}}};
 }
 
 ApiReply delete_user(schema::Store& store, const ApiRequest& request) {
@@ -53,7 +53,7 @@ ApiReply enable_user(schema::Store& store, const ApiRequest& request) { return s
 ApiReply show_limits(schema::Store& store, const ApiRequest& request) {
   const std::string& name = request.params.at("name");
   const auto limits = schema::user_limits(store, name);
-  return {200, {{"user", {{"name", schema::existing_user(name).key}, {"limits", limits_json(limits)}}}}};
+  return {200, {{"user", {{"name", schema::existing_user(name).key}, {"limits", schema::limits_json(limits)}}}}};
 }
 
 // A number from 1 to kMaxLimit, "unlimited" or "default" (the relay's postern.yaml).
@@ -84,7 +84,7 @@ ApiReply change_limits(schema::Store& store, const ApiRequest& request) {
   if (changes.empty()) throw ApiError(400, "bad_request", "name at least one limit to change");
   const std::string& name = request.params.at("name");
   const auto limits = schema::change_user_limits(store, name, changes, request.actor);
-  return {200, {{"user", {{"name", schema::existing_user(name).key}, {"limits", limits_json(limits)}}}}};
+  return {200, {{"user", {{"name", schema::existing_user(name).key}, {"limits", schema::limits_json(limits)}}}}};
 }
 
 ApiReply reset_limits(schema::Store& store, const ApiRequest& request) {
@@ -92,14 +92,14 @@ ApiReply reset_limits(schema::Store& store, const ApiRequest& request) {
   changes.reset = true;
   const std::string& name = request.params.at("name");
   const auto limits = schema::change_user_limits(store, name, changes, request.actor);
-  return {200, {{"user", {{"name", schema::existing_user(name).key}, {"limits", limits_json(limits)}}}}};
+  return {200, {{"user", {{"name", schema::existing_user(name).key}, {"limits", schema::limits_json(limits)}}}}};
 }
 
 ApiReply check(schema::Store& store, const ApiRequest& request) {
   const auto address = request.query.find("address");
   if (address == request.query.end()) throw ApiError(400, "bad_request", "the query parameter address is required");
   const auto result = schema::check_sender(store, request.params.at("name"), address->second, request.settings.policy);
-  return {200, {{"check", check_json(result)}}};
+  return {200, {{"check", schema::check_json(result)}}};
 }
 
 }  // namespace

@@ -81,10 +81,11 @@ class ListAndShow(QueueTestCase):
         queue = json.loads(self.ok("queue", "list", "--json"))["queue"]
         self.assertEqual([m["id"] for m in queue], ["M1OLD", "M2HELD", "M3LEASED"])
         m1, m2, m3 = queue
-        self.assertEqual(set(m1), {"id", "created_at", "age_seconds", "sender", "recipients",
+        self.assertEqual(set(m1), {"id", "created_at", "age_seconds", "sender", "auth_user", "recipients",
                                    "recipients_total", "recipients_pending", "attempts",
                                    "next_attempt_at", "held", "leased", "last_error"})
         self.assertEqual(m1["sender"], "alice@example.com")
+        self.assertEqual(m1["auth_user"], "alice")
         self.assertEqual(m1["recipients"], [{"address": "bob@example.net", "status": "pending"},
                                             {"address": "carol@example.net",
                                              "status": "delivered"}])

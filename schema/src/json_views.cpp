@@ -1,23 +1,30 @@
 // See json_views.hpp.
-#include "server/admin/json_views.hpp"
+#include "postern/schema/json_views.hpp"
 
-namespace postern::admin {
+#include <algorithm>
+
+namespace postern::schema {
 namespace {
 
 using nlohmann::json;
 
 json null_if_empty(const std::string& text) { return text.empty() ? json(nullptr) : json(text); }
 
-json limit_json(const schema::LimitSetting& setting) {
+std::vector<std::string> sorted(std::vector<std::string> names) {
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+json limit_json(const LimitSetting& setting) {
   switch (setting.kind) {
-    case schema::LimitSetting::Kind::Default: return "default";
-    case schema::LimitSetting::Kind::Unlimited: return "unlimited";
-    case schema::LimitSetting::Kind::AtMost: return setting.count;
+    case LimitSetting::Kind::Default: return "default";
+    case LimitSetting::Kind::Unlimited: return "unlimited";
+    case LimitSetting::Kind::AtMost: return setting.count;
   }
   return "default";
 }
 
-json recipients_json(const std::vector<schema::QueueRecipient>& recipients, bool detailed) {
+json recipients_json(const std::vector<QueueRecipient>& recipients, bool detailed) {
   json list = json::array();
   for (const auto& r : recipients) {
     json item{{"address", r.address}, {"status", r.status}};
@@ -25,20 +32,21 @@ json recipients_json(const std::vector<schema::QueueRecipient>& recipients, bool
       item["attempts"] = r.attempts;
       item["last_reply"] = null_if_empty(r.last_reply);
       item["updated_at"] = r.updated_at;
-      json destinations = json::array();
+      // A shared recipient's shares, or a fanned-out recipient's copies.
+      json shares = json::array();
       for (const auto& d : r.destinations) {
-        destinations.push_back({{"index", d.index}, {"kind", d.copy ? "copy" : "share"}, {"mailbox", d.mailbox},
-                                {"upstream", d.upstream}, {"status", d.status}, {"attempts", d.attempts},
-                                {"last_reply", null_if_empty(d.last_reply)}});
+        shares.push_back({{"index", d.index}, {"kind", d.copy ? "copy" : "share"}, {"mailbox", d.mailbox},
+                          {"upstream", d.upstream}, {"status", d.status}, {"attempts", d.attempts},
+                          {"last_reply", null_if_empty(d.last_reply)}});
       }
-      if (!destinations.empty()) item["destinations"] = destinations;
+      if (!shares.empty()) item["shares"] = std::move(shares);
     }
     list.push_back(item);
   }
   return list;
 }
 
-json entry_json(const schema::QueueEntry& e, bool detailed) {
+json entry_json(const QueueEntry& e, bool detailed) {
   return json{{"id", e.id},
               {"created_at", e.created_at},
               {"age_seconds", e.age_seconds},
@@ -56,38 +64,42 @@ json entry_json(const schema::QueueEntry& e, bool detailed) {
 
 }  // namespace
 
-json limits_json(const schema::LimitOverrides& limits) {
+json limits_json(const LimitOverrides& limits) {
   return {{"messages_per_hour", limit_json(limits.messages_per_hour)},
           {"messages_per_day", limit_json(limits.messages_per_day)},
           {"recipients_per_hour", limit_json(limits.recipients_per_hour)},
           {"recipients_per_day", limit_json(limits.recipients_per_day)}};
 }
 
-json user_json(const schema::UserReport& report) {
-  const auto& user = report.details;
-  json usage = json::array();
-  for (const auto& u : report.usage) {
-    usage.push_back({{"window_seconds", u.window.seconds},
-                     {"window_start", u.started_at},
-                     {"messages", u.usage.messages},
-                     {"recipients", u.usage.recipients}});
+json usage_json(const std::vector<WindowUsage>& usage) {
+  json list = json::array();
+  for (const auto& u : usage) {
+    list.push_back({{"window_seconds", u.window.seconds},
+                    {"window_start", u.started_at},
+                    {"messages", u.usage.messages},
+                    {"recipients", u.usage.recipients}});
   }
+  return list;
+}
+
+json user_json(const UserReport& report) {
+  const auto& user = report.details;
   return {{"name", user.name},
           {"enabled", user.enabled},
           {"legacy_password", user.legacy_password},
           {"password_scheme", user.legacy_password ? "legacy-md5" : "argon2id"},
           {"created_at", null_if_empty(user.created_at)},
           {"last_login_at", null_if_empty(user.last_login_at)},
-          {"addresses", user.addresses},
-          {"domains", user.domains},
+          {"addresses", sorted(user.addresses)},
+          {"domains", sorted(user.domains)},
           {"limits", limits_json(report.limits)},
-          {"usage", usage}};
+          {"usage", usage_json(report.usage)}};
 }
 
-json check_json(const schema::SenderCheck& check) {
+json check_json(const SenderCheck& check) {
   const auto& decision = check.decision;
-  const char* via = decision.via == schema::GrantKind::Address  ? "address"
-                    : decision.via == schema::GrantKind::Domain ? "domain"
+  const char* via = decision.via == GrantKind::Address  ? "address"
+                    : decision.via == GrantKind::Domain ? "domain"
                                                                 : nullptr;
   return {{"user", check.user},
           {"address", check.address},
@@ -97,7 +109,7 @@ json check_json(const schema::SenderCheck& check) {
           {"grant", decision.allowed ? json(decision.grant) : json(nullptr)}};
 }
 
-json audit_json(const std::vector<schema::AuditEntry>& entries) {
+json audit_json(const std::vector<AuditEntry>& entries) {
   json list = json::array();
   for (const auto& e : entries) {
     list.push_back({{"at", e.at}, {"actor", e.actor}, {"action", e.action}, {"subject", e.subject},
@@ -106,9 +118,9 @@ json audit_json(const std::vector<schema::AuditEntry>& entries) {
   return list;
 }
 
-json queue_entry_json(const schema::QueueEntry& entry) { return entry_json(entry, false); }
+json queue_entry_json(const QueueEntry& entry) { return entry_json(entry, false); }
 
-json queued_message_json(const schema::QueuedMessageDetails& m) {
+json queued_message_json(const QueuedMessageDetails& m) {
   json message = entry_json(m.entry, true);
   message["client_address"] = m.client_address;
   message["helo"] = m.helo;
@@ -127,8 +139,8 @@ json queued_message_json(const schema::QueuedMessageDetails& m) {
   return message;
 }
 
-json share_map_json(const schema::ShareMap& map) {
-  const std::string problem = schema::share_map_problem(map);
+json share_map_json(const ShareMap& map) {
+  const std::string problem = share_map_problem(map);
   json destinations = json::array();
   for (std::size_t i = 0; i < map.destinations.size(); ++i) {
     destinations.push_back({{"index", i + 1},
@@ -138,17 +150,17 @@ json share_map_json(const schema::ShareMap& map) {
   return {{"recipient", map.recipient},
           {"usable", problem.empty()},
           {"problem", null_if_empty(problem)},
-          {"format", std::string(schema::share_format_name(map.format))},
+          {"format", std::string(share_format_name(map.format))},
           {"threshold", map.threshold ? json(*map.threshold) : json(nullptr)},
           {"destinations", destinations},
           {"envelope_from", json(map.envelope_from)}};
 }
 
-json share_map_json(const schema::ShareMapDetails& details) {
+json share_map_json(const ShareMapDetails& details) {
   json map = share_map_json(details.map);
   map["created_at"] = details.created_at;
   map["updated_at"] = details.updated_at;
   return map;
 }
 
-}  // namespace postern::admin
+}  // namespace postern::schema
