@@ -14,6 +14,7 @@
 #include "server/config/config_reader.hpp"
 #include "server/config/delivery_config.hpp"
 #include "server/config/handlers_config.hpp"
+#include "server/config/oauth_config.hpp"
 #include "postern/schema/read_file.hpp"
 #include "server/config/read_file.hpp"
 
@@ -329,6 +330,7 @@ Config parse_config(const std::string& yaml_text, const std::string& file_name_f
   read_http(root, cfg);
   read_limits(root, cfg);
   read_auth(root, cfg);
+  detail::read_oauth(root, cfg.oauth, checks);
   read_sending_limits(root, cfg);
   read_policy(root, cfg);
   read_submission(root, cfg);

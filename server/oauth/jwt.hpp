@@ -13,21 +13,15 @@
 #pragma once
 
 #include "server/oauth/jwks.hpp"
+#include "server/oauth/jwt_policy.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace postern::oauth {
-
-struct JwtPolicy {
-  std::string issuer;
-  std::vector<std::string> audiences;  // the token's aud must name at least one
-  std::chrono::seconds leeway{60};     // clock skew allowed on exp and nbf
-};
 
 enum class JwtError {
   None,
