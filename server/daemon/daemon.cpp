@@ -122,6 +122,11 @@ std::vector<std::string> upstream_names(const config::Config& config) {
   return names;
 }
 
+std::optional<auth::BearerSettings> bearer_settings(const config::Config& config) {
+  if (!config.oauth) return std::nullopt;
+  return auth::BearerSettings{config.oauth->keys, config.oauth->policy, config.oauth->user_claim};
+}
+
 UserCacheLimits cache_limits(const config::Config& config) {
   return {std::chrono::seconds{config.auth_cache_seconds}, config.auth_cache_entries};
 }
@@ -179,6 +184,8 @@ net::SessionSettings session_settings(const config::Config& config) {
   settings.protocol.max_errors = static_cast<int>(config.max_errors);
   settings.protocol.max_idle_commands = static_cast<int>(config.max_idle_commands);
   settings.protocol.check_recipients = true;  // against the share maps
+  settings.protocol.offer_oauth = config.oauth.has_value();
+  if (config.oauth) settings.protocol.oauth_scope = config.oauth->scope;
   settings.command_timeout = std::chrono::seconds{config.command_timeout_seconds};
   settings.data_timeout = std::chrono::seconds{config.data_timeout_seconds};
   settings.auth_timeout = std::chrono::seconds{config.auth_timeout_seconds};
@@ -262,7 +269,7 @@ Daemon::State::State(const config::Config& cfg)
       hashing(hashing_options(cfg, hash_threads)),
       owner(this_boot(cfg)),
       credentials(pool, hashing, schema::Argon2Params{cfg.argon2_memory_kib, cfg.argon2_iterations}, throttle_limits(cfg),
-                  cache_limits(cfg)),
+                  cache_limits(cfg), bearer_settings(cfg)),
       grants(pool, sender_policy(cfg), cache_limits(cfg)),
       intake_settings(intake_options(cfg)),
       handlers(cfg.handlers, chain_options(cfg, intake_settings)),
@@ -373,7 +380,7 @@ int Daemon::run() {
                         {"hash_threads", std::to_string(s.hash_threads)},
                         {"delivery", s.scheduler ? "on" : "off"}});
   s.signals.watch({s.listeners, s.registry, s.tls.get(), s.config.tls ? s.config.tls->certificate_file : "",
-                   s.scheduler.get(), s.delivery.get(),
+                   s.scheduler.get(), s.delivery.get(), s.config.oauth ? s.config.oauth->keys.get() : nullptr,
                    std::chrono::seconds{s.config.shutdown_grace_seconds}});
   std::vector<std::thread> threads;
   for (unsigned i = 1; i < s.io_threads; ++i) threads.emplace_back([&s] { s.io.run(); });

@@ -6,6 +6,7 @@
 #include "server/net/session_registry.hpp"
 #include "server/net/tls_context.hpp"
 #include "server/delivery/delivery_scheduler.hpp"
+#include "server/oauth/jwks.hpp"
 #include "server/runtime/log.hpp"
 
 #include <boost/asio/post.hpp>
@@ -29,6 +30,7 @@ void Signals::wait() {
     if (ec) return;
     if (signal == SIGHUP) {
       reload_tls();
+      reload_oauth_keys();
       wait();
       return;
     }
@@ -43,6 +45,17 @@ void Signals::reload_tls() {
     log::info("tls_reloaded", {{"certificate", targets_->certificate_file}});
   } catch (const std::exception& e) {
     log::error("tls_reload_failed", {{"error", e.what()}});
+  }
+}
+
+void Signals::reload_oauth_keys() {
+  if (!targets_->oauth_keys) return;
+  try {
+    targets_->oauth_keys->reload();
+    log::info("oauth_keys_reloaded", {{"jwks_file", targets_->oauth_keys->path()},
+                                      {"keys", std::to_string(targets_->oauth_keys->current()->size())}});
+  } catch (const std::exception& e) {
+    log::error("oauth_keys_reload_failed", {{"error", e.what()}});  // the old keys stay
   }
 }
 

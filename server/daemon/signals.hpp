@@ -1,5 +1,5 @@
-// How the daemon answers signals. SIGHUP reloads the TLS certificate and key (a file that fails
-// to load keeps the old ones). SIGTERM or SIGINT drains, as a pod's termination needs: the
+// How the daemon answers signals. SIGHUP reloads the TLS certificate and key and the OAuth JWK
+// Set (a file that fails to load keeps the old ones). SIGTERM or SIGINT drains, as a pod's termination needs: the
 // listeners stop accepting, the delivery scheduler stops, and
 // the io_context stops once the open sessions have ended and the deliveries in flight have been
 // recorded. Past the grace period the sessions are cut off, and 5 s later the io_context stops
@@ -29,6 +29,7 @@ class TlsContext;
 namespace postern::delivery {
 class DeliveryScheduler;
 }  // namespace postern::delivery
+namespace postern::oauth { class KeySet; }
 
 namespace postern::daemon {
 
@@ -42,6 +43,7 @@ class Signals {
     std::string certificate_file;                           // for the log of a reload
     delivery::DeliveryScheduler* scheduler;                    // null: delivery is off
     delivery::MessageDelivery* delivery;                    // null: delivery is off
+    oauth::KeySet* oauth_keys;                              // null: no oauth section
     std::chrono::seconds grace;
   };
 
@@ -57,6 +59,7 @@ class Signals {
  private:
   void wait();
   void reload_tls();
+  void reload_oauth_keys();
   void drain(const char* signal_name);
   void one_stopped();
 
