@@ -4,6 +4,21 @@
 #include "server/config/config_reader.hpp"
 
 namespace postern::config::detail {
+namespace {
+
+constexpr std::size_t kMaxScope = 200;  // the error challenge stays within one reply line
+
+// Scope tokens separated by spaces (RFC 6749 §3.3): nothing that JSON would need escaped.
+bool is_scope(const std::string& scope) {
+  if (scope.size() > kMaxScope) return false;
+  for (const char c : scope) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u > 0x7E || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 void read_oauth(Section& root, std::optional<OAuthConfig>& oauth, Checks& checks) {
   root.section("oauth", [&](Section& s) {
@@ -15,7 +30,10 @@ void read_oauth(Section& root, std::optional<OAuthConfig>& oauth, Checks& checks
     s.read("leeway_seconds", leeway, 0, 3600);
     config.policy.leeway = std::chrono::seconds{leeway};
     s.read("user_claim", config.user_claim, {{"email", std::string("email")}, {"sub", std::string("sub")}});
-    s.read("scope", config.scope);
+    if (s.read("scope", config.scope) && !is_scope(config.scope)) {
+      s.fail_at("scope", "expected scope tokens separated by spaces (printable ASCII but '\"' and '\\', at most " +
+                             std::to_string(kMaxScope) + " characters), got " + quote(config.scope));
+    }
     const bool has_jwks_file = s.read("jwks_file", config.jwks_file);
     // After the whole file: a misspelt key is reported as unknown, not as a missing one.
     checks.push_back([s, config, has_issuer, has_audience, has_jwks_file, &oauth]() mutable {

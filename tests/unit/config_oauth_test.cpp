@@ -56,6 +56,9 @@ TEST(ConfigOauth, ErrorsNameFileLineAndKey) {
             "postern.yaml:7: oauth.leeway_seconds: expected an integer from 0 to 3600, got \"3601\"");
   EXPECT_EQ(error_of(oauth_section("jwks.json")),
             "postern.yaml:6: oauth.jwks_file: expected an absolute path, got \"jwks.json\"");
+  EXPECT_EQ(error_of(oauth_section(jwks.path(), "  scope: 'a\"b'\n")),
+            "postern.yaml:7: oauth.scope: expected scope tokens separated by spaces (printable ASCII but '\"' and "
+            "'\\', at most 200 characters), got \"a\\\"b\"");
   EXPECT_EQ(error_of(oauth_section(jwks.path(), "  isuer: x\n")),
             "postern.yaml:7: unknown key \"oauth.isuer\" (did you mean \"issuer\"?)");
   EXPECT_EQ(error_of(kMinimal + "oauth:\n  issuer: https://id.example/\n  audience: []\n  jwks_file: " +
