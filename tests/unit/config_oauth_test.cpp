@@ -42,6 +42,17 @@ TEST(ConfigOauth, DefaultsAndAListOfAudiences) {
   EXPECT_EQ(c.oauth->scope, "");
 }
 
+TEST(ConfigOauth, StartUpLineNamesTheSettings) {
+  const TempFile jwks(oauth_test::jwk_set({oauth_test::p256_key().jwk("")}));
+  const std::string line = describe(parse(kMinimal + "oauth:\n  issuer: https://id.example/\n  audience: [a, b]\n"
+                                                     "  jwks_file: " + jwks.path() + "\n"));
+  EXPECT_NE(line.find(" oauth.issuer=https://id.example/ oauth.audience=a,b oauth.jwks_file=" + jwks.path() +
+                      " oauth.user_claim=email oauth.leeway_seconds=60 sending_limits."),
+            std::string::npos)
+      << line;
+  EXPECT_EQ(describe(parse(kMinimal)).find("oauth"), std::string::npos);
+}
+
 TEST(ConfigOauth, ErrorsNameFileLineAndKey) {
   const TempFile jwks(oauth_test::jwk_set({oauth_test::p256_key().jwk("")}));
   EXPECT_EQ(error_of(kMinimal + "oauth:\n  audience: postern\n  jwks_file: " + jwks.path() + "\n"),
