@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from e2e_base import CAROL, RelayTestCase, message
-from relay import wait_until
+from relay import RawSmtp, wait_until
 
 ISSUER = "https://login.example.com/"
 ERIN, ERIN_PW = "erin@example.com", "Erin-pw-3b8e41"  # a user named by her email, as the claim has it
@@ -88,6 +88,8 @@ _erin_added = set()
 class OAuthTestCase(RelayTestCase):
     """A relay with an oauth section whose JWK Set holds an RSA and a P-256 key."""
 
+    relay_options = {}  # more of the relay's configuration
+
     @classmethod
     def setUpClass(cls):
         cls.keys_dir = tempfile.mkdtemp(prefix="postern-oauth-")
@@ -95,8 +97,9 @@ class OAuthTestCase(RelayTestCase):
         cls.rsa = SigningKey("RS256", "rsa-1")
         cls.ec = SigningKey("ES256", "ec-1")
         write_jwks(cls.jwks_path, cls.rsa, cls.ec)
-        cls.relay_config = {"oauth": {"issuer": ISSUER, "audience": ["postern", "other"], "jwks_file": cls.jwks_path,
-                                      "user_claim": "email", "leeway_seconds": 5, "scope": SCOPE}}
+        cls.relay_config = dict(cls.relay_options, oauth={
+            "issuer": ISSUER, "audience": ["postern", "other"], "jwks_file": cls.jwks_path, "user_claim": "email",
+            "leeway_seconds": 5, "scope": SCOPE})
         super().setUpClass()
         if cls.db not in _erin_added:  # the classes of this module share a database
             cls.admin.add_user(ERIN, ERIN_PW)
@@ -245,6 +248,32 @@ class BearerLogins(OAuthTestCase):
             first = client.command("AUTH OAUTHBEARER " + base64.b64encode(oauthbearer(token).encode()).decode())
             self.refused_with_rfc7628_error(client, first)
             self.relay.wait_for_log(f'result=rejected reason="{reason}"')
+
+
+class RefusedTokensAreBraked(OAuthTestCase):
+    """Refused tokens count against the failure brake as wrong passwords do: per client network
+    (each 127.0.0.N is one) and the user name the client gave."""
+
+    relay_options = {"auth": {"failures_per_user_network": 3}}
+
+    def attempt(self, source, token, user=ERIN):
+        with RawSmtp(self.relay.port, source=source, timeout=30) as client:
+            client.reply()
+            client.ehlo()
+            client.starttls(self.relay.cafile)
+            client.ehlo()
+            first = client.command("AUTH OAUTHBEARER " + base64.b64encode(oauthbearer(token, user).encode()).decode())
+            if first.code != 334:
+                return first.code
+            return client.command("AQ==").code
+
+    def test_a_network_that_keeps_failing_gets_421_and_the_owner_gets_in_elsewhere(self):
+        forged = SigningKey("ES256", "ec-1").token()
+        codes = [self.attempt("127.0.6.1", forged) for _ in range(4)]
+        self.assertEqual(codes, [535, 535, 535, 421])
+        self.relay.wait_for_log(r"event=auth client=127\.0\.6\.1 mechanism=OAUTHBEARER user=erin@example\.com "
+                                r"result=throttled")
+        self.assertEqual(self.attempt("127.0.6.2", self.ec.token()), 235)
 
 
 class KeySetReload(OAuthTestCase):
