@@ -7,8 +7,9 @@
 //
 // An asynchronous step is answered with tls_started() (StartTls) or with the service's
 // smtp::Outcome through credentials_checked(), sender_checked(), recipient_checked() or
-// message_handled() (VerifyCredentials, CheckSender, CheckRecipient, AcceptMessage); until then
-// next() processes no input and returns the same step again — calling it then is a driver bug.
+// message_handled() (VerifyCredentials or VerifyBearerToken, CheckSender, CheckRecipient,
+// AcceptMessage); until then next() processes no input and returns the same step again —
+// calling it then is a driver bug.
 //
 // One protocol, three services (ProtocolOptions::service):
 //   Submission (RFC 6409)  users AUTH, then may send as the addresses they are granted
@@ -28,7 +29,7 @@
 // STARTTLS forgets everything received before the handshake (RFC 3207 §4.2); malformed lines
 // and message bodies are refused (SMTP smuggling); HTTP requests and too many errors end the
 // session with 421. The driver never sees command lines, only steps, so AUTH data cannot reach
-// its logs: the credentials leave the protocol only in VerifyCredentials.
+// its logs: the credentials leave the protocol only in VerifyCredentials and VerifyBearerToken.
 #pragma once
 
 #include <cstddef>
