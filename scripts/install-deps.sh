@@ -30,6 +30,7 @@ packages=(
   dovecot-core dovecot-imapd  # the IMAP server tests/cli/test_postern_combine_imap.py reads shares from
   dovecot-pop3d  # the POP3 server of tests/e2e/test_delivery_pop_before_smtp.py
   rabbitmq-server python3-pika  # the broker and client of tests/e2e/test_amqp_publisher.py
+  python3-cryptography  # signs the JWTs of tests/e2e/test_relay_oauth.py
 )
 if $build_only; then
   packages=(

@@ -60,19 +60,21 @@ bool acts_as_other(const smtp::VerifyCredentials& request, const std::string& us
 
 CredentialCheck::CredentialCheck(BlockingPool& database, BlockingPool& hashing,
                                  schema::Argon2Params argon2, FailureThrottle::Limits limits,
-                                 UserCacheLimits cache_limits)
+                                 UserCacheLimits cache_limits, std::optional<BearerSettings> bearer)
     : database_(database),
       hashing_(hashing),
       hashing_settings_(hashing_at(argon2)),
       throttle_(limits),
-      cache_(cache_limits) {}
+      cache_(cache_limits),
+      bearer_(std::move(bearer)) {}
 
 CredentialCheck::Hashing CredentialCheck::hashing_at(schema::Argon2Params argon2) {
   return Hashing{argon2, schema::hash_password("postern-dummy", argon2)};
 }
 
 void CredentialCheck::reconfigure(schema::Argon2Params argon2, FailureThrottle::Limits limits,
-                                  UserCacheLimits cache_limits) {
+                                  UserCacheLimits cache_limits, std::optional<BearerSettings> bearer) {
+  bearer_.replace(std::move(bearer));
   const auto running = hashing_settings_.get();
   const bool same_cost = running->argon2.memory_kib == argon2.memory_kib &&
                          running->argon2.iterations == argon2.iterations;
@@ -115,6 +117,44 @@ boost::asio::awaitable<smtp::Outcome> CredentialCheck::verify(const smtp::Verify
     case Verdict::Accepted:
       end.result = FailureThrottle::Result::Success;
       co_return smtp::Outcome::authenticated(user);
+    case Verdict::Unavailable:
+    case Verdict::Busy:
+      co_return smtp::Outcome::temporary_failure();
+    case Verdict::Rejected:
+    case Verdict::Disabled:
+      break;
+  }
+  end.result = FailureThrottle::Result::Failure;
+  co_return smtp::Outcome::refused();
+}
+
+// The throttle as for a password, by the name the client gave (or none: then by its network alone),
+// since whose token it is shows only once it is checked.
+boost::asio::awaitable<smtp::Outcome> CredentialCheck::verify_bearer(const smtp::VerifyBearerToken& request,
+                                                                     const std::string& client_address) {
+  const auto name = schema::normalize_user_name(request.user);
+  const std::string claimed = name ? *name : std::string{};
+  FailureThrottle::Attempt attempt = throttle_.begin(claimed, client_address, Clock::now());
+  AttemptEnd end{throttle_, attempt};
+  const auto throttled = [&] {
+    log::warning("auth", {{"client", client_address}, {"mechanism", request.mechanism},
+                          {"user", request.user}, {"result", "throttled"}});
+    metrics::smtp().auth_results.inc("throttled");
+    return smtp::Outcome::too_many_failures();
+  };
+  if (attempt.refused) co_return throttled();
+  const bool admitted = co_await admit(attempt);
+  if (attempt.over_budget) co_return throttled();
+  BearerDecision decision{Verdict::Busy, request.user, "no check slot in time"};
+  if (admitted) decision = co_await decide_bearer(request, client_address);
+
+  log::info("auth", {{"client", client_address}, {"mechanism", request.mechanism}, {"user", decision.user},
+                     {"result", name_of(decision.verdict)}, {"reason", decision.reason}});
+  metrics::smtp().auth_results.inc(name_of(decision.verdict));
+  switch (decision.verdict) {
+    case Verdict::Accepted:
+      end.result = FailureThrottle::Result::Success;
+      co_return smtp::Outcome::authenticated(decision.user);
     case Verdict::Unavailable:
     case Verdict::Busy:
       co_return smtp::Outcome::temporary_failure();

@@ -14,6 +14,7 @@
 #include "server/config/config_reader.hpp"
 #include "server/config/delivery_config.hpp"
 #include "server/config/handlers_config.hpp"
+#include "server/config/oauth_config.hpp"
 #include "postern/schema/read_file.hpp"
 #include "server/config/read_file.hpp"
 
@@ -330,6 +331,7 @@ Config parse_config(const std::string& yaml_text, const std::string& file_name_f
   detail::read_admin_api(root, cfg.admin_api, env, checks);
   read_limits(root, cfg);
   read_auth(root, cfg);
+  detail::read_oauth(root, cfg.oauth, checks);
   read_sending_limits(root, cfg);
   read_policy(root, cfg);
   read_submission(root, cfg);

@@ -19,6 +19,7 @@
 #include "server/config/admin_api_config.hpp"
 #include "server/delivery/upstream.hpp"
 #include "server/handlers/handler.hpp"
+#include "server/config/oauth_config.hpp"
 
 namespace postern::config {
 
@@ -113,6 +114,8 @@ struct Config {
   // Verified logins, grants and users' own sending limits kept in memory (UserCache); 0 = off.
   unsigned auth_cache_seconds = 300;
   unsigned auth_cache_entries = 100000;
+  // oauth: bearer token logins (oauth_config.hpp); absent: OAUTHBEARER and XOAUTH2 not offered
+  std::optional<OAuthConfig> oauth;
   // sending_limits (policy::SendingLimits): per user, across replicas; 0 = no limit
   std::uint64_t messages_per_hour = 0;
   std::uint64_t messages_per_day = 0;

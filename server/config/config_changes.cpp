@@ -71,6 +71,8 @@ const std::vector<Key>& keys() {
       key("auth.known_network_days", Now, &Config::auth_known_network_days),
       key("auth.cache_seconds", Now, &Config::auth_cache_seconds),
       key("auth.cache_entries", Now, &Config::auth_cache_entries),
+      // The issuer, audiences, claim, scope and the JWK Set file's keys (read again by a reload).
+      key("oauth", Now, &Config::oauth),
       key("sending_limits.messages_per_hour", Now, &Config::messages_per_hour),
       key("sending_limits.messages_per_day", Now, &Config::messages_per_day),
       key("sending_limits.recipients_per_hour", Now, &Config::recipients_per_hour),

@@ -188,6 +188,16 @@ bool Section::read(std::string_view key, std::vector<std::string>& target) {
   return true;
 }
 
+bool Section::read_one_or_more(std::string_view key, std::vector<std::string>& target) {
+  const Entry* entry = find(key);
+  if (entry == nullptr) return false;
+  if (entry->value.IsSequence()) return read(key, target);
+  std::string one;
+  read(key, one);
+  target = {std::move(one)};
+  return true;
+}
+
 bool Section::read(std::string_view key, bool& target) {
   const Entry* entry = find(key);
   if (entry == nullptr) return false;

@@ -76,6 +76,8 @@ class Section {
   bool read(std::string_view key, bool& target);
   // A sequence of non-empty strings (`argv: [/bin/prog, --flag]`); an empty sequence is refused.
   bool read(std::string_view key, std::vector<std::string>& target);
+  // One non-empty string (`audience: postern`) or a sequence of them, as a vector.
+  bool read_one_or_more(std::string_view key, std::vector<std::string>& target);
 
   // Decimal digits only, within [min, max]; max defaults to the largest value of T.
   template <std::unsigned_integral T>

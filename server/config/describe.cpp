@@ -163,6 +163,16 @@ std::string describe(const Config& c) {
   line.add("auth.known_network_days", c.auth_known_network_days);
   line.add("auth.cache_seconds", c.auth_cache_seconds);
   line.add("auth.cache_entries", c.auth_cache_entries);
+  if (c.oauth) {
+    line.add("oauth.issuer", c.oauth->policy.issuer);
+    std::string audiences;
+    for (const std::string& audience : c.oauth->policy.audiences) audiences += (audiences.empty() ? "" : ",") + audience;
+    line.add("oauth.audience", audiences);
+    line.add("oauth.jwks_file", c.oauth->jwks_file);
+    line.add("oauth.user_claim", c.oauth->user_claim);
+    line.add("oauth.leeway_seconds", c.oauth->policy.leeway.count());
+    if (!c.oauth->scope.empty()) line.add("oauth.scope", c.oauth->scope);
+  }
   line.add("sending_limits.messages_per_hour", c.messages_per_hour);
   line.add("sending_limits.messages_per_day", c.messages_per_day);
   line.add("sending_limits.recipients_per_hour", c.recipients_per_hour);

@@ -100,6 +100,8 @@ net::SessionSettings session_settings(const config::Config& config, const config
   settings.protocol.max_errors = static_cast<int>(config.max_errors);
   settings.protocol.max_idle_commands = static_cast<int>(config.max_idle_commands);
   settings.protocol.check_recipients = true;  // against the share maps
+  settings.protocol.offer_oauth = config.oauth.has_value();
+  if (config.oauth) settings.protocol.oauth_scope = config.oauth->scope;
   settings.command_timeout = std::chrono::seconds{config.command_timeout_seconds};
   settings.data_timeout = std::chrono::seconds{config.data_timeout_seconds};
   settings.auth_timeout = std::chrono::seconds{config.auth_timeout_seconds};
@@ -117,6 +119,11 @@ net::SessionSettings session_settings(const config::Config& config, const config
   settings.accept_domains = listener.accept_domains;
   settings.dsn = listener.dsn;
   return settings;
+}
+
+std::optional<auth::BearerSettings> bearer_settings(const config::Config& config) {
+  if (!config.oauth) return std::nullopt;
+  return auth::BearerSettings{config.oauth->jwks.keys, config.oauth->policy, config.oauth->user_claim};
 }
 
 admin::ApiSettings api_settings(const config::Config& config) {

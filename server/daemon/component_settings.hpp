@@ -4,6 +4,7 @@
 #pragma once
 
 #include "server/admin/api_request.hpp"
+#include "server/auth/credential_check.hpp"
 #include "server/auth/failure_throttle.hpp"
 #include "server/config/config.hpp"
 #include "server/net/session.hpp"
@@ -37,6 +38,8 @@ std::vector<std::string> upstream_names(const config::Config& config);
 // What the sessions of one listener run on: the limits every session shares, and the listener's
 // own TLS mode, role and domains.
 net::SessionSettings session_settings(const config::Config& config, const config::ListenerConfig& listener);
+// Bearer token logins (AUTH OAUTHBEARER, XOAUTH2); none without an oauth section.
+std::optional<auth::BearerSettings> bearer_settings(const config::Config& config);
 // What the admin API's operations take from the relay's settings.
 admin::ApiSettings api_settings(const config::Config& config);
 

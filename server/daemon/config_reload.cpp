@@ -99,7 +99,8 @@ std::vector<std::shared_ptr<net::Listener>> ConfigReload::bind_added(const confi
 void ConfigReload::apply(const config::Config& next, std::vector<std::shared_ptr<net::Listener>> added) {
   log::set_level(log_level(next));
   targets_.limiter.set_limits(next.max_connections, next.max_connections_per_ip);
-  targets_.credentials.reconfigure(argon2_params(next), throttle_limits(next), cache_limits(next));
+  targets_.credentials.reconfigure(argon2_params(next), throttle_limits(next), cache_limits(next),
+                                   bearer_settings(next));
   targets_.grants.reconfigure(sender_policy(next), cache_limits(next));
   targets_.limits.set_defaults(sending_defaults(next), std::chrono::seconds{next.auth_cache_seconds});
   const bool policy_changed = next.local_part_case_sensitive != running_.local_part_case_sensitive ||

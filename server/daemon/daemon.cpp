@@ -164,7 +164,7 @@ Daemon::State::State(const config::Config& cfg, const std::string& config_path)
       pool(pool_options(cfg)),
       hashing(hashing_options(cfg, hash_threads)),
       owner(this_boot(cfg)),
-      credentials(pool, hashing, argon2_params(cfg), throttle_limits(cfg), cache_limits(cfg)),
+      credentials(pool, hashing, argon2_params(cfg), throttle_limits(cfg), cache_limits(cfg), bearer_settings(cfg)),
       grants(pool, sender_policy(cfg), cache_limits(cfg)),
       intake_settings(checked_intake_options(cfg)),
       handlers(cfg.handlers, chain_options(cfg)),

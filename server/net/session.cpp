@@ -71,6 +71,12 @@ class SessionDriver {
           smtp::Outcome outcome = co_await services_.credentials.verify(*credentials, client_);
           protocol_.credentials_checked(std::move(outcome));
         }
+      } else if (auto* bearer = std::get_if<smtp::VerifyBearerToken>(&step)) {
+        open = co_await flush();
+        if (open) {
+          smtp::Outcome outcome = co_await services_.credentials.verify_bearer(*bearer, client_);
+          protocol_.credentials_checked(std::move(outcome));
+        }
       } else if (auto* sender = std::get_if<smtp::CheckSender>(&step)) {
         open = co_await flush();
         if (open) co_await check_sender(*sender);

@@ -47,6 +47,17 @@ Reply reply_for(Outcome outcome, VerdictReplies usual) {
   return std::move(usual.temporary_failure);
 }
 
+// A bearer token does not fit in 1000 octets, and clients send it as AUTH's initial response all
+// the same: those AUTH lines may be as long as a SASL response line.
+bool starts_bearer_auth(std::string_view buffered) {
+  for (const std::string_view prefix : {std::string_view("AUTH OAUTHBEARER "), std::string_view("AUTH XOAUTH2 ")}) {
+    if (buffered.size() >= prefix.size() && equals_ignoring_case(buffered.substr(0, prefix.size()), prefix)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 Protocol::Protocol(ProtocolOptions options)
@@ -112,7 +123,8 @@ bool Protocol::process_input() {
     return true;
   }
 
-  const std::size_t limit = input_mode_ == InputMode::AuthResponse ? kMaxAuthResponseLine : kMaxCommandLine;
+  const bool long_line = input_mode_ == InputMode::AuthResponse || (options_.offer_oauth && starts_bearer_auth(buffered));
+  const std::size_t limit = long_line ? kMaxAuthResponseLine : kMaxCommandLine;
   const LineRead read = line_reader_.read(buffered, limit);
   input_pos_ += read.consumed;
   switch (read.kind) {
@@ -281,11 +293,24 @@ void Protocol::tls_started() {
 }
 
 void Protocol::credentials_checked(Outcome outcome) {
-  if (!awaiting_ || !std::holds_alternative<VerifyCredentials>(*awaiting_)) return;
-  std::string user = std::move(std::get<VerifyCredentials>(*awaiting_).user);
+  if (!awaiting_) return;
+  std::string user;
+  if (auto* password = std::get_if<VerifyCredentials>(&*awaiting_)) {
+    user = std::move(password->user);
+  } else if (auto* bearer = std::get_if<VerifyBearerToken>(&*awaiting_)) {
+    user = std::move(bearer->user);
+    if (outcome.verdict == Outcome::Verdict::Refused && !outcome.reply) {
+      awaiting_.reset();
+      return refuse_bearer_token();
+    }
+  } else {
+    return;
+  }
   awaiting_.reset();
   if (outcome.verdict == Outcome::Verdict::Accepted) {
     user_ = outcome.identity.empty() ? std::move(user) : std::move(outcome.identity);
+    // A token without authzid names nobody here: only the service's identity can.
+    if (user_.empty()) outcome = Outcome::temporary_failure();
   }
   send(reply_for(std::move(outcome), {Reply::line(235, "2.7.0", "Authentication successful"),
                                       Reply::line(535, "5.7.8", "Authentication credentials invalid"),

@@ -7,8 +7,9 @@
 //
 // An asynchronous step is answered with tls_started() (StartTls) or with the service's
 // smtp::Outcome through credentials_checked(), sender_checked(), recipient_checked() or
-// message_handled() (VerifyCredentials, CheckSender, CheckRecipient, AcceptMessage); until then
-// next() processes no input and returns the same step again — calling it then is a driver bug.
+// message_handled() (VerifyCredentials or VerifyBearerToken, CheckSender, CheckRecipient,
+// AcceptMessage); until then next() processes no input and returns the same step again —
+// calling it then is a driver bug.
 //
 // One protocol, three services (ProtocolOptions::service):
 //   Submission (RFC 6409)  users AUTH, then may send as the addresses they are granted
@@ -28,7 +29,7 @@
 // STARTTLS forgets everything received before the handshake (RFC 3207 §4.2); malformed lines
 // and message bodies are refused (SMTP smuggling); HTTP requests and too many errors end the
 // session with 421. The driver never sees command lines, only steps, so AUTH data cannot reach
-// its logs: the credentials leave the protocol only in VerifyCredentials.
+// its logs: the credentials leave the protocol only in VerifyCredentials and VerifyBearerToken.
 #pragma once
 
 #include <cstddef>
@@ -62,6 +63,10 @@ struct ProtocolOptions {
   bool tls_available = false;     // a certificate is configured: offer STARTTLS
   bool tls_active = false;        // implicit TLS listener: the session starts encrypted
   bool auth_without_tls = false;  // allow AUTH in plaintext (the driver sets it for loopback)
+  // Offer OAUTHBEARER and XOAUTH2 next to PLAIN and LOGIN (oauth: is configured). `oauth_scope`
+  // goes into the error that refuses a token (RFC 7628 §3.2.2); "" leaves it out.
+  bool offer_oauth = false;
+  std::string oauth_scope;
   // Ask the driver about each recipient (CheckRecipient). Submission only: Inbound and LMTP
   // always ask, as the recipients are what they accept mail for.
   bool check_recipients = false;
@@ -81,8 +86,9 @@ class Protocol {
   // and starts over as if just greeted: the client must EHLO and AUTH again (RFC 3207 §4.2).
   void tls_started();
 
-  // Answers VerifyCredentials: Accepted authenticates the user (235) under the outcome's
-  // identity (the service's normalised name) when it has one; Refused is 535, TemporaryFailure
+  // Answers VerifyCredentials and VerifyBearerToken: Accepted authenticates the user (235) under
+  // the outcome's identity (the service's normalised name) when it has one; Refused is 535 (for a
+  // token, after RFC 7628's error challenge and the client's answer to it), TemporaryFailure
   // 454, TooManyFailures 421 and the end of the session.
   void credentials_checked(Outcome outcome);
 
@@ -114,7 +120,14 @@ class Protocol {
   // What the next input bytes are.
   enum class InputMode { Commands, AuthResponse, MessageData };
   // Which SASL response an AuthResponse line carries.
-  enum class SaslStage { PlainMessage, LoginUsername, LoginPassword };
+  enum class SaslStage {
+    PlainMessage,
+    LoginUsername,
+    LoginPassword,
+    OAuthBearerMessage,
+    XOAuth2Message,
+    BearerRefused,  // the error challenge was sent: whatever the client answers gets 535
+  };
 
   struct Transaction {
     std::string mail_from;
@@ -167,6 +180,11 @@ class Protocol {
 
   void verify_plain(std::string_view message);
   void verify_login(std::string_view password);
+  // Starts OAUTHBEARER or XOAUTH2 (`stage` says which) with its initial response, or with an
+  // empty challenge when it has none.
+  void start_bearer(SaslStage stage, const std::vector<std::string_view>& words);
+  void verify_bearer(SaslStage stage, std::string_view message);
+  void refuse_bearer_token();
 
   ProtocolOptions options_;
 

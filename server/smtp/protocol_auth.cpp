@@ -1,5 +1,6 @@
-// AUTH (RFC 4954) with PLAIN and LOGIN: the command, the SASL response lines, and the hand-off
-// of the credentials to the driver.
+// AUTH (RFC 4954) with PLAIN and LOGIN, and OAUTHBEARER (RFC 7628) and XOAUTH2 when offered: the
+// command, the SASL response lines, the hand-off of the credentials to the driver, and the error
+// exchange that refuses a bearer token.
 #include <string>
 #include <utility>
 
@@ -50,12 +51,19 @@ void Protocol::auth(std::string_view argument) {
     return send(334, "", kLoginPasswordChallenge);
   }
 
+  if (options_.offer_oauth && mechanism == "OAUTHBEARER") {
+    return start_bearer(SaslStage::OAuthBearerMessage, words);
+  }
+  if (options_.offer_oauth && mechanism == "XOAUTH2") return start_bearer(SaslStage::XOAuth2Message, words);
+
   send(504, "5.5.4", "Unrecognized authentication mechanism");
 }
 
 // One SASL response line (RFC 4954 §4): base64, or "*" to cancel.
 void Protocol::auth_response(std::string_view line) {
   input_mode_ = InputMode::Commands;
+  // RFC 7628 §3.2.3: the client acknowledges the error (%x01; XOAUTH2 clients send an empty line).
+  if (sasl_stage_ == SaslStage::BearerRefused) return send(535, "5.7.8", "Authentication credentials invalid");
   if (line == "*") {
     login_username_.clear();
     return send(501, "5.7.0", "Authentication cancelled");
@@ -75,6 +83,11 @@ void Protocol::auth_response(std::string_view line) {
       return send(334, "", kLoginPasswordChallenge);
     case SaslStage::LoginPassword:
       return verify_login(*decoded);
+    case SaslStage::OAuthBearerMessage:
+    case SaslStage::XOAuth2Message:
+      return verify_bearer(sasl_stage_, *decoded);
+    case SaslStage::BearerRefused:
+      break;  // answered above
   }
 }
 
@@ -94,6 +107,33 @@ void Protocol::verify_login(std::string_view password) {
   }
   const VerifyCredentials verify{"", std::move(username), std::string(password)};
   await(verify, verify);
+}
+
+void Protocol::start_bearer(SaslStage stage, const std::vector<std::string_view>& words) {
+  if (words.size() == 1) {
+    sasl_stage_ = stage;
+    input_mode_ = InputMode::AuthResponse;
+    return send(334, "", "");
+  }
+  const std::optional<std::string> message = decode_initial_response(words[1]);
+  if (!message) return send(501, "5.5.2", "Invalid base64 data");
+  verify_bearer(stage, *message);
+}
+
+void Protocol::verify_bearer(SaslStage stage, std::string_view message) {
+  const bool oauthbearer = stage == SaslStage::OAuthBearerMessage;
+  std::optional<BearerMessage> bearer = oauthbearer ? parse_oauthbearer_message(message) : parse_xoauth2_message(message);
+  if (!bearer) return send(501, "5.5.2", oauthbearer ? "Invalid OAUTHBEARER payload" : "Invalid XOAUTH2 payload");
+  const VerifyBearerToken verify{oauthbearer ? "OAUTHBEARER" : "XOAUTH2", std::move(bearer->user),
+                                 std::move(bearer->token)};
+  await(verify, verify);
+}
+
+// RFC 7628 §3.2.2: the error goes as a challenge, and the 535 only after the client answers it.
+void Protocol::refuse_bearer_token() {
+  sasl_stage_ = SaslStage::BearerRefused;
+  input_mode_ = InputMode::AuthResponse;
+  send(334, "", bearer_error_challenge(options_.oauth_scope));
 }
 
 }  // namespace smtp

@@ -43,7 +43,10 @@ void Protocol::extended_hello(std::string_view verb, std::string_view argument) 
   reply.lines.push_back("SMTPUTF8");                                            // RFC 6531
   reply.lines.push_back("ENHANCEDSTATUSCODES");                                 // RFC 2034
   if (options_.tls_available && !tls_active_) reply.lines.push_back("STARTTLS");  // RFC 3207
-  if (offers_auth()) reply.lines.push_back("AUTH PLAIN LOGIN");                   // RFC 4954
+  if (offers_auth()) {
+    // RFC 4954; RFC 7628 and XOAUTH2 when tokens are accepted
+    reply.lines.push_back(options_.offer_oauth ? "AUTH PLAIN LOGIN OAUTHBEARER XOAUTH2" : "AUTH PLAIN LOGIN");
+  }
   send(std::move(reply));
 }
 

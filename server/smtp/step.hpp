@@ -1,7 +1,7 @@
 // What the protocol asks of its driver: Protocol::next() returns one Step at a time. The
 // driver writes SendReply, reads more bytes on NeedInput, keeps each MessageData piece (in a
 // spool: the message's content, in order), performs TLS on StartTls, answers
-// VerifyCredentials / CheckSender / CheckRecipient / AcceptMessage with an Outcome through the
+// VerifyCredentials / VerifyBearerToken / CheckSender / CheckRecipient / AcceptMessage with an Outcome through the
 // matching Protocol call, and hangs up on Close.
 #pragma once
 
@@ -77,6 +77,17 @@ struct VerifyCredentials {
   friend bool operator==(const VerifyCredentials&, const VerifyCredentials&) = default;
 };
 
+// Check this OAuth 2.0 bearer token (AUTH OAUTHBEARER, RFC 7628, or XOAUTH2), then
+// Protocol::credentials_checked(). A non-empty `user` is who the client says it is (OAUTHBEARER's
+// authzid, XOAUTH2's user): the token's user must be that one. A Refused outcome without a reply
+// of its own is answered with RFC 7628's error challenge, then 535.
+struct VerifyBearerToken {
+  std::string mechanism;  // "OAUTHBEARER" or "XOAUTH2", for the log
+  std::string user;
+  std::string token;
+  friend bool operator==(const VerifyBearerToken&, const VerifyBearerToken&) = default;
+};
+
 // May `user` send as `address`? Asked on Submission only. Answer with
 // Protocol::sender_checked().
 struct CheckSender {
@@ -107,8 +118,8 @@ struct Close {
   friend bool operator==(const Close&, const Close&) = default;
 };
 
-using Step = std::variant<SendReply, NeedInput, MessageData, StartTls, VerifyCredentials, CheckSender,
-                          CheckRecipient, AcceptMessage, Close>;
+using Step = std::variant<SendReply, NeedInput, MessageData, StartTls, VerifyCredentials, VerifyBearerToken,
+                          CheckSender, CheckRecipient, AcceptMessage, Close>;
 
 // A service's answer to VerifyCredentials, CheckSender, CheckRecipient or AcceptMessage, handed
 // to credentials_checked(), sender_checked(), recipient_checked() or message_handled(). The

@@ -4,8 +4,9 @@
 // Input: the first byte chooses the service (its value modulo 3: Submission, Inbound, LMTP).
 // The second chooses the listener (high bit set: plaintext with STARTTLS and plaintext AUTH
 // allowed; clear: implicit TLS), the size of MessageData pieces (bit 6: the smallest, 2 octets;
-// clear: 97), the read size (the low 6 bits, or the whole input when they are 0) and whether
-// submission checks recipients (bit 0). The rest is what the client sends. Every asynchronous
+// clear: 97), the read size (the low 6 bits, or the whole input when they are 0), whether
+// submission checks recipients (bit 0) and whether OAUTHBEARER and XOAUTH2 are offered (bit 1).
+// The rest is what the client sends. Every asynchronous
 // step is answered, cycling through every verdict, with and without a reply of the service's
 // own.
 #include <array>
@@ -107,10 +108,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   options.tls_available = true;
   options.auth_without_tls = plaintext_listener;
   options.check_recipients = (listener & 0x01) != 0;
+  options.offer_oauth = (listener & 0x02) != 0;
+  options.oauth_scope = "https://mail.example.org/";
   Protocol protocol(options);
 
   const std::array kAuthOutcomes = {Outcome::accepted(), Outcome::refused(), Outcome::temporary_failure(),
                                     Outcome::accepted(), Outcome::too_many_failures()};
+  // A refused token goes through RFC 7628's error challenge; one accepted without an identity
+  // names a user only when the client gave one.
+  const std::array kBearerOutcomes = {Outcome::refused(), Outcome::authenticated("alice@example.org"),
+                                      Outcome::accepted(), Outcome::temporary_failure(), Outcome::refused(),
+                                      Outcome::too_many_failures()};
   const std::array kSenderOutcomes = {Outcome::accepted(), Outcome::refused(), Outcome::temporary_failure(),
                                       Outcome::accepted(), Outcome::too_many_failures()};
   const std::array kMessageOutcomes = {Outcome::accepted(Reply::line(250, "2.0.0", "Ok: queued as 1")),
@@ -172,6 +180,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     } else if (const auto* verify = std::get_if<VerifyCredentials>(&step)) {
       check(submission && !in_message && !verify->user.empty() && !verify->password.empty());
       protocol.credentials_checked(kAuthOutcomes[answers++ % kAuthOutcomes.size()]);
+    } else if (const auto* bearer = std::get_if<VerifyBearerToken>(&step)) {
+      check(submission && options.offer_oauth && !in_message && !bearer->token.empty() &&
+            (bearer->mechanism == "OAUTHBEARER" || (bearer->mechanism == "XOAUTH2" && !bearer->user.empty())));
+      protocol.credentials_checked(kBearerOutcomes[answers++ % kBearerOutcomes.size()]);
     } else if (const auto* sender = std::get_if<CheckSender>(&step)) {
       check(submission && !in_message && sender->user == protocol.authenticated_user() &&
             !sender->address.empty());
