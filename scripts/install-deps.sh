@@ -25,7 +25,6 @@ packages=(
   prometheus  # promtool: tests/e2e/test_http.py checks GET /metrics with it
   python3 python3-aiosmtpd swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl curl openssl ca-certificates procps
   yamllint
-  nodejs npm  # tests/openapi: the admin API's OpenAPI document is checked with a pinned validator
   libgfshare-bin  # gfsplit/gfcombine: an independent Shamir implementation the share tests combine with
   dovecot-core dovecot-imapd  # the IMAP server tests/cli/test_postern_combine_imap.py reads shares from
   dovecot-pop3d  # the POP3 server of tests/e2e/test_delivery_pop_before_smtp.py
@@ -46,6 +45,12 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
+
+# Node.js and npm (tests/openapi and tests/k8s run pinned npm packages) by their commands: a
+# machine may have them from elsewhere than Debian, and Debian's npm conflicts with those.
+if ! $build_only && { ! command -v node >/dev/null || ! command -v npm >/dev/null; }; then
+  missing+=(nodejs npm)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
