@@ -17,7 +17,7 @@ import unittest
 import urllib.request
 
 from e2e_base import ALICE, ALICE_PW, RelayTestCase, message
-from relay import RawSmtp, free_port, wait_until
+from relay import RawSmtp, RelayServer, free_port, wait_until
 
 CLIENT, OTHER_CLIENT = "127.0.0.5", "127.0.0.6"
 V2_SIGNATURE = b"\r\n\r\n\x00\r\nQUIT\n"
@@ -216,6 +216,43 @@ class ProxyProtocolListener(RelayTestCase):
         c.wrap_tls(self.relay.cafile)
         received = self.send_message(c, "implicit")
         self.assertIn(b"[192.0.2.7]", received)
+
+
+class ProxyProtocolReload(RelayTestCase):
+    """proxy_protocol is part of a listener's settings: SIGHUP turns it on for new connections, on
+    the same socket."""
+
+    start_relay = False
+
+    def test_sighup_turns_proxy_protocol_on(self):
+        port = free_port()
+        relay = RelayServer(self.db, extra_listeners=[{"address": "127.0.0.1", "port": port, "tls": "starttls"}])
+        self.addCleanup(relay.cleanup)
+        self.addCleanup(lambda: self.assertEqual(relay.stop(), 0, "postern's exit status after SIGTERM"))
+        plain = self.client(port, "127.0.0.1")
+        self.assertEqual(plain.reply().code, 220)
+
+        relay.config["listeners"][-1].update(proxy_protocol=True, trusted_proxies=["127.0.0.1/32"])
+        relay._write_config()
+        before = relay.log_text().count("event=config_reloaded ")
+        relay.signal(signal.SIGHUP)
+        wait_until(lambda: relay.log_text().count("event=config_reloaded ") > before, message="the reload")
+
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.addCleanup(sock.close)
+        sock.sendall(b"EHLO client.test\r\n")
+        self.assertTrue(closed_without_greeting(sock))
+        proxied = self.client(port, "127.0.0.1")
+        proxied.send(b"PROXY TCP4 192.0.2.7 127.0.0.1 50000 587\r\n")
+        self.assertEqual(proxied.reply().code, 220)
+        relay.wait_for_log(r"proxy_header.*client=192\.0\.2\.7")
+        # The session opened before the reload goes on without a header.
+        self.assertEqual(plain.command("NOOP").code, 250)
+
+    def client(self, port, source):
+        c = RawSmtp(port, source=source, timeout=15)
+        self.addCleanup(c.close)
+        return c
 
 
 if __name__ == "__main__":
