@@ -16,7 +16,7 @@ import time
 import unittest
 import urllib.request
 
-from e2e_base import ALICE, ALICE_PW, RelayTestCase, message
+from e2e_base import ALICE, ALICE_PW, BOB, BOB_PW, RelayTestCase, message
 from relay import RawSmtp, RelayServer, free_port, wait_until
 
 CLIENT, OTHER_CLIENT = "127.0.0.5", "127.0.0.6"
@@ -111,6 +111,8 @@ class ProxyProtocolListener(RelayTestCase):
             "extra_listeners": [dict(proxied, port=cls.proxied_port, tls="starttls"),
                                 dict(proxied, port=cls.proxied_tls_port, tls="implicit")],
             "limits": {"max_connections_per_ip": 2},
+            # bob's guesses from one network are braked after two failures.
+            "auth": {"failures_per_user_network": 2},
         }
         super().setUpClass()
         try:
@@ -176,6 +178,29 @@ class ProxyProtocolListener(RelayTestCase):
         other = self.client(self.haproxy.v1_port, OTHER_CLIENT)
         self.assertEqual(other.reply().code, 220)
         self.relay.wait_for_log(r"connection_refused.*127\.0\.0\.5")
+
+    def test_auth_brake_counts_the_client_not_the_balancer(self):
+        def auth_through_balancer(source, password):
+            c = self.client(self.haproxy.v2_port, source)
+            self.assertEqual(c.reply().code, 220)
+            c.ehlo()
+            c.starttls(self.relay.cafile)
+            c.ehlo()
+            code = c.auth_plain(BOB, password).code
+            # Gone before the next attempt, which would be over the per-address connection limit.
+            ended = f"event=disconnect client={source} "
+            before = self.relay.log_text().count(ended)
+            c.close()
+            wait_until(lambda: self.relay.log_text().count(ended) > before, 10, message="the session's end")
+            return code
+
+        guesser, owner = "127.0.0.7", "127.0.0.8"
+        self.assertEqual(auth_through_balancer(guesser, "wrong-1"), 535)
+        self.assertEqual(auth_through_balancer(guesser, "wrong-2"), 535)
+        self.assertEqual(auth_through_balancer(guesser, BOB_PW), 421)
+        self.relay.wait_for_log(r"event=auth .*client=127\.0\.0\.7.*throttled")
+        # The same balancer, another client: not braked.
+        self.assertEqual(auth_through_balancer(owner, BOB_PW), 235)
 
     def test_untrusted_peer_with_a_header_is_closed(self):
         refused = self.metric("untrusted")
