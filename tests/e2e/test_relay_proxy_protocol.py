@@ -3,7 +3,7 @@ client's own address, not the balancer's, reaches Received: and the per-address 
 connections from outside trusted_proxies, or without a PROXY header, are closed before the
 greeting; a v2 LOCAL header (a health check) keeps the balancer's address.
 
-Clients connect from 127.0.0.5 and 127.0.0.6 (any 127.0.0.N is loopback on Linux), HAProxy
+Clients connect from 127.0.0.N addresses other than 127.0.0.1 (all loopback on Linux); HAProxy
 connects to the relay from 127.0.0.1, the only trusted proxy."""
 import os
 import shutil
@@ -19,7 +19,7 @@ import urllib.request
 from e2e_base import ALICE, ALICE_PW, BOB, BOB_PW, RelayTestCase, message
 from relay import RawSmtp, RelayServer, free_port, wait_until
 
-CLIENT, OTHER_CLIENT = "127.0.0.5", "127.0.0.6"
+CLIENT = "127.0.0.5"
 V2_SIGNATURE = b"\r\n\r\n\x00\r\nQUIT\n"
 
 
@@ -168,28 +168,29 @@ class ProxyProtocolListener(RelayTestCase):
         self.assertNotIn(b"[127.0.0.1]", received)
 
     def test_connection_limit_counts_the_client_not_the_balancer(self):
-        first = self.client(self.haproxy.v1_port, CLIENT)
-        second = self.client(self.haproxy.v2_port, CLIENT)
+        crowded, other_client = "127.0.0.9", "127.0.0.10"  # no other test's sessions count against these
+        first = self.client(self.haproxy.v1_port, crowded)
+        second = self.client(self.haproxy.v2_port, crowded)
         self.assertEqual(first.reply().code, 220)
         self.assertEqual(second.reply().code, 220)
-        third = self.client(self.haproxy.v1_port, CLIENT)
+        third = self.client(self.haproxy.v1_port, crowded)
         self.assertEqual(third.reply().code, 421)
         # Another client behind the same balancer still gets in.
-        other = self.client(self.haproxy.v1_port, OTHER_CLIENT)
+        other = self.client(self.haproxy.v1_port, other_client)
         self.assertEqual(other.reply().code, 220)
-        self.relay.wait_for_log(r"connection_refused.*127\.0\.0\.5")
+        self.relay.wait_for_log(r"connection_refused.*127\.0\.0\.9")
 
     def test_auth_brake_counts_the_client_not_the_balancer(self):
         def auth_through_balancer(source, password):
+            # Gone before the next attempt, which would be over the per-address connection limit.
+            ended = f"event=disconnect client={source} "
+            before = self.relay.log_text().count(ended)
             c = self.client(self.haproxy.v2_port, source)
             self.assertEqual(c.reply().code, 220)
             c.ehlo()
             c.starttls(self.relay.cafile)
             c.ehlo()
             code = c.auth_plain(BOB, password).code
-            # Gone before the next attempt, which would be over the per-address connection limit.
-            ended = f"event=disconnect client={source} "
-            before = self.relay.log_text().count(ended)
             c.close()
             wait_until(lambda: self.relay.log_text().count(ended) > before, 10, message="the session's end")
             return code
