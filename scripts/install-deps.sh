@@ -30,6 +30,7 @@ packages=(
   dovecot-pop3d  # the POP3 server of tests/e2e/test_delivery_pop_before_smtp.py
   rabbitmq-server python3-pika  # the broker and client of tests/e2e/test_amqp_publisher.py
   python3-cryptography  # signs the JWTs of tests/e2e/test_relay_oauth.py
+  haproxy  # the load balancer of tests/e2e/test_relay_proxy_protocol.py (PROXY protocol v1 and v2)
 )
 if $build_only; then
   packages=(

@@ -136,6 +136,27 @@ void check_listener_kind(const Section& s, ListenerConfig& l) {
   if (!s.has("dsn")) l.dsn = false;  // no backscatter to forged senders
 }
 
+// proxy_protocol and the keys that go with it; not on LMTP, which stays on loopback or a unix socket.
+void read_proxy_protocol(Section& s, ListenerConfig& l) {
+  s.read("proxy_protocol", l.proxy_protocol);
+  std::vector<std::string> cidrs;
+  s.read("trusted_proxies", cidrs);
+  for (const auto& cidr : cidrs) {
+    auto network = net::IpNetwork::parse(cidr);
+    if (!network) s.fail_at("trusted_proxies", "expected an IPv4 or IPv6 address or CIDR network, got " + quote(cidr));
+    l.trusted_proxies.push_back(*network);
+  }
+  s.read("proxy_protocol_timeout_seconds", l.proxy_protocol_timeout_seconds, 1, 300);
+  if (l.proxy_protocol) {
+    if (l.kind == ListenerKind::Lmtp) s.fail_at("proxy_protocol", "not allowed with kind: lmtp");
+    if (cidrs.empty()) s.fail_at("trusted_proxies", "required with proxy_protocol: true");
+    return;
+  }
+  for (const std::string_view key : {"trusted_proxies", "proxy_protocol_timeout_seconds"}) {
+    if (s.has(key)) s.fail_at(key, "only with proxy_protocol: true");
+  }
+}
+
 void read_listeners(Section& root, Config& cfg, Checks& checks) {
   std::vector<ListenerConfig> listeners;
   const bool present = root.list("listeners", [&](Section& s) {
@@ -153,6 +174,7 @@ void read_listeners(Section& root, Config& cfg, Checks& checks) {
     listener.accept_domains = read_domains(s, "accept_domains");
     s.read("dsn", listener.dsn);
     check_listener_kind(s, listener);
+    read_proxy_protocol(s, listener);
     if (listener.tls == ListenerTls::Implicit) {
       checks.push_back([s, &cfg] {
         if (!cfg.tls) s.fail_at("tls", "implicit needs a tls section (certificate and key)");

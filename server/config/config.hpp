@@ -20,6 +20,7 @@
 #include "server/delivery/upstream.hpp"
 #include "server/handlers/handler.hpp"
 #include "server/config/oauth_config.hpp"
+#include "server/net/ip_network.hpp"
 
 namespace postern::config {
 
@@ -56,6 +57,11 @@ struct ListenerConfig {
   // Whether a recipient that finally fails makes a DSN to the sender: yes for submission; no for
   // inbound and LMTP by default (their senders are forged: a DSN would be backscatter).
   bool dsn = true;
+  // Behind a load balancer: every connection starts with a PROXY protocol header (v1 or v2) that
+  // names the real client, and comes from one of trusted_proxies (required with it).
+  bool proxy_protocol = false;
+  std::vector<net::IpNetwork> trusted_proxies;
+  unsigned proxy_protocol_timeout_seconds = 5;  // for the header, from the connect
 
   friend bool operator==(const ListenerConfig&, const ListenerConfig&) = default;
 };

@@ -48,6 +48,7 @@ std::string listener_text(const ListenerConfig& l) {
     if (l.role == ListenerRole::Inbound) text += "/inbound";
   }
   if (l.allow_plaintext_auth_on_loopback) text += "+plaintext-auth-on-loopback";
+  if (l.proxy_protocol) text += "+proxy-protocol";
   for (std::size_t i = 0; i < l.accept_domains.size(); ++i) text += (i == 0 ? "(" : "+") + l.accept_domains[i];
   if (!l.accept_domains.empty()) text += ")";
   if (l.role == ListenerRole::Inbound && l.dsn) text += "+dsn";

@@ -118,6 +118,9 @@ net::SessionSettings session_settings(const config::Config& config, const config
   }
   settings.accept_domains = listener.accept_domains;
   settings.dsn = listener.dsn;
+  settings.proxy_protocol = listener.proxy_protocol;
+  settings.trusted_proxies = listener.trusted_proxies;
+  settings.proxy_protocol_timeout = std::chrono::seconds{listener.proxy_protocol_timeout_seconds};
   return settings;
 }
 

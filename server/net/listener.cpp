@@ -1,7 +1,9 @@
 // See listener.hpp.
 #include "server/net/listener.hpp"
 
+#include "server/net/proxy_reader.hpp"
 #include "server/runtime/log.hpp"
+#include "server/runtime/metrics.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -23,6 +25,69 @@
 namespace postern::net {
 namespace asio = boost::asio;
 using asio::ip::tcp;
+
+namespace {
+
+void log_session_failure(std::exception_ptr error) {
+  if (!error) return;
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    log::error("session_failed", {{"error", e.what()}});
+  }
+}
+
+// The peer as text, an IPv4-mapped IPv6 address as IPv4 (as Transport::peer_address() names it).
+std::string peer_text(const tcp::socket& socket) {
+  boost::system::error_code ec;
+  const auto address = socket.remote_endpoint(ec).address();
+  if (ec) return "unknown";
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).to_string();
+  }
+  return address.to_string();
+}
+
+void refuse_proxied(tcp::socket& socket, const std::string& listener, const std::string& proxy, const char* reason,
+                    const std::string& detail) {
+  metrics::smtp().proxy_refusals.inc(reason);
+  log::warning("proxy_refused", {{"listener", listener}, {"peer", proxy}, {"reason", detail}});
+  boost::system::error_code ignored;
+  socket.close(ignored);
+}
+
+// A connection of a proxy_protocol listener: only from trusted_proxies, and only with a PROXY
+// header, which names the client. The connection limits count that client, so the slot is taken
+// once the header is read (the balancer's own address would put every client in one slot); until
+// then the connection is bounded by the header's deadline and comes from a trusted proxy only.
+asio::awaitable<void> proxied_session(tcp::socket socket, std::shared_ptr<const SessionSettings> settings,
+                                      ConnectionLimiter& limiter, SessionServices& services, std::string listener) {
+  const std::string proxy = peer_text(socket);
+  if (!any_contains(settings->trusted_proxies, proxy)) {
+    refuse_proxied(socket, listener, proxy, "untrusted", "not in trusted_proxies");
+    co_return;
+  }
+  ProxyRead read = co_await read_proxy_header(socket, settings->proxy_protocol_timeout);
+  if (!read.header) {
+    refuse_proxied(socket, listener, proxy, read.refusal, read.detail);
+    co_return;
+  }
+  // LOCAL (the balancer's health check) and headers without a TCP address keep the proxy's.
+  const std::string client = read.header->source_address.value_or(proxy);
+  const bool local = read.header->command == ProxyHeader::Command::Local;
+  log::debug("proxy_header", {{"client", client}, {"proxy", proxy}, {"command", local ? "local" : "proxy"}});
+  // Named, not temporaries in the awaited calls (GCC 12).
+  std::optional<std::string> proxied_client = client;
+  auto slot = limiter.acquire(client);
+  if (!slot) {
+    std::string reason = "connection limit";
+    co_await refuse_session(std::move(socket), std::move(reason), std::move(proxied_client));
+    co_return;
+  }
+  co_await run_session(std::move(socket), std::move(settings), services, std::move(*slot), std::move(proxied_client));
+}
+
+}  // namespace
 
 Listener::Listener(asio::io_context& io, const std::string& address, std::uint16_t port,
                    SessionSettings settings)
@@ -101,23 +166,22 @@ asio::awaitable<void> Listener::accept_loop([[maybe_unused]] std::shared_ptr<Lis
       co_await pause.async_wait(asio::use_awaitable);
       continue;
     }
+    auto settings = settings_.get();
+    if (settings->proxy_protocol) {
+      asio::co_spawn(strand, proxied_session(std::move(socket), std::move(settings), limiter, services, name_),
+                     log_session_failure);
+      continue;
+    }
     boost::system::error_code peer_ec;
     auto peer = socket.remote_endpoint(peer_ec);
     std::string address = !path_.empty() ? "local" : peer_ec ? "unknown" : peer.address().to_string();
     auto slot = limiter.acquire(address);
     if (!slot) {
-      asio::co_spawn(strand, refuse_session(std::move(socket), "connection limit"), asio::detached);
+      asio::co_spawn(strand, refuse_session(std::move(socket), "connection limit", std::nullopt), asio::detached);
       continue;
     }
-    asio::co_spawn(strand, run_session(std::move(socket), settings_.get(), services, std::move(*slot)),
-                   [](std::exception_ptr error) {
-                     if (!error) return;
-                     try {
-                       std::rethrow_exception(error);
-                     } catch (const std::exception& e) {
-                       log::error("session_failed", {{"error", e.what()}});
-                     }
-                   });
+    asio::co_spawn(strand, run_session(std::move(socket), std::move(settings), services, std::move(*slot), std::nullopt),
+                   log_session_failure);
   }
 }
 

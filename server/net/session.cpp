@@ -41,16 +41,22 @@ asio::awaitable<bool> write(Transport& transport, const std::string& bytes, std:
 
 constexpr std::chrono::seconds kCloseLimit{5};
 
+bool is_loopback_address(const std::string& text) {
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(text, ec);
+  return !ec && address.is_loopback();
+}
+
 // The driver of one session: runs the protocol's steps over the connection, one method per
 // kind of step. Each returns false when the session must end (reason_ says why).
 class SessionDriver {
  public:
-  SessionDriver(Transport connection, const SessionSettings& settings, SessionServices& services,
-                smtp::ProtocolOptions options)
+  SessionDriver(Transport connection, std::string client, const SessionSettings& settings,
+                SessionServices& services, smtp::ProtocolOptions options)
       : connection_(std::move(connection)),
         settings_(settings),
         services_(services),
-        client_(connection_.peer_address()),
+        client_(std::move(client)),
         protocol_(std::move(options)) {}
 
   asio::awaitable<void> run() {
@@ -310,17 +316,19 @@ class SessionDriver {
 }  // namespace
 
 asio::awaitable<void> run_session(tcp::socket socket, std::shared_ptr<const SessionSettings> held_settings,
-                                  SessionServices& services, ConnectionLimiter::Slot slot) {
+                                  SessionServices& services, ConnectionLimiter::Slot slot,
+                                  std::optional<std::string> proxied_client) {
   const SessionSettings& settings = *held_settings;
   // Held for the whole session: its place in the connection limits is given back at the end.
   const ConnectionLimiter::Slot held = std::move(slot);
   const metrics::OpenConnection counted;
   Transport connection{std::move(socket), services.tls ? services.tls->current() : nullptr, Transport::Role::Server};
-  const std::string client = connection.peer_address();
+  const std::string client = proxied_client ? *proxied_client : connection.peer_address();
+  const bool loopback = proxied_client ? is_loopback_address(client) : connection.peer_is_loopback();
   smtp::ProtocolOptions options = settings.protocol;
   options.tls_available = services.tls != nullptr && settings.offer_tls;
   options.tls_active = settings.implicit_tls;
-  options.auth_without_tls = settings.allow_plaintext_auth_on_loopback && connection.peer_is_loopback();
+  options.auth_without_tls = settings.allow_plaintext_auth_on_loopback && loopback;
 
   // A shutdown past its grace period cuts the connection, on the session's own strand.
   auto registration = services.registry.add([connection]() mutable {
@@ -335,13 +343,15 @@ asio::awaitable<void> run_session(tcp::socket socket, std::shared_ptr<const Sess
     log::info("disconnect", {{"client", client}, {"reason", "TLS handshake failed"}});
     co_return;
   }
-  SessionDriver driver{std::move(connection), settings, services, std::move(options)};
+  SessionDriver driver{std::move(connection), client, settings, services, std::move(options)};
   co_await driver.run();
 }
 
-asio::awaitable<void> refuse_session(tcp::socket socket, std::string reason) {
+asio::awaitable<void> refuse_session(tcp::socket socket, std::string reason,
+                                     std::optional<std::string> proxied_client) {
   Transport connection{std::move(socket), nullptr, Transport::Role::Server};
-  log::warning("connection_refused", {{"client", connection.peer_address()}, {"reason", reason}});
+  const std::string client = proxied_client ? *proxied_client : connection.peer_address();
+  log::warning("connection_refused", {{"client", client}, {"reason", reason}});
   co_await write(connection, smtp::Reply::line(421, "4.7.0", "Too many connections, try again later").wire(),
                  std::chrono::seconds{5});
   co_await connection.close(Transport::after(kCloseLimit));

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "server/net/connection_limiter.hpp"
+#include "server/net/ip_network.hpp"
 #include "server/net/session_registry.hpp"
 #include "server/queue/intake.hpp"
 #include "server/smtp/protocol.hpp"
@@ -15,6 +16,9 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace postern::auth { class CredentialCheck; }
 namespace postern::policy {
@@ -54,15 +58,25 @@ struct SessionSettings {
   std::chrono::seconds handshake_timeout{30};
   std::chrono::seconds auth_timeout{60};       // from the connect until AUTH succeeds
   std::chrono::seconds session_timeout{3600};  // the whole session
+  // Behind a load balancer: a PROXY protocol header (proxy_reader.hpp) from one of
+  // trusted_proxies names the client, within proxy_protocol_timeout of the connect.
+  bool proxy_protocol = false;
+  std::vector<IpNetwork> trusted_proxies;
+  std::chrono::seconds proxy_protocol_timeout{5};
 };
 
 // Runs the session to its end, on the settings its listener had when it accepted it (a reload
-// does not change them). The socket's executor must be a strand.
+// does not change them). The socket's executor must be a strand. proxied_client: the client a
+// PROXY header named, for the logs, AUTH throttling, Received: and loopback checks; nullopt:
+// the socket's peer is the client.
 boost::asio::awaitable<void> run_session(boost::asio::ip::tcp::socket socket,
                                          std::shared_ptr<const SessionSettings> settings,
-                                         SessionServices& services, ConnectionLimiter::Slot slot);
+                                         SessionServices& services, ConnectionLimiter::Slot slot,
+                                         std::optional<std::string> proxied_client);
 
 // Answers "421 4.7.0 Too many connections" and closes: for connections over the limits.
-boost::asio::awaitable<void> refuse_session(boost::asio::ip::tcp::socket socket, std::string reason);
+// proxied_client as for run_session().
+boost::asio::awaitable<void> refuse_session(boost::asio::ip::tcp::socket socket, std::string reason,
+                                            std::optional<std::string> proxied_client);
 
 }  // namespace postern::net

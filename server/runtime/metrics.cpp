@@ -162,6 +162,7 @@ std::string render_prometheus() {
   s.auth_results.render(out);
   s.cache_lookups.render(out);
   s.limit_refusals.render(out);
+  s.proxy_refusals.render(out);
   s.messages_accepted.render(out);
   s.messages_rejected.render(out);
   s.handler_results.render(out);

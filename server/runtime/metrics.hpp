@@ -113,6 +113,11 @@ struct Smtp {
   // messages: MAIL FROM refused (450) by a messages limit; recipients: RCPT by a recipients limit.
   CounterFamily limit_refusals{"postern_sending_limit_refusals_total", "Commands refused by a sending limit.",
                                {"limit"}, {{"messages"}, {"recipients"}}};
+  // Listeners with proxy_protocol: untrusted: the peer is not in trusted_proxies; bad_header:
+  // not a PROXY header; timeout, closed: no complete header in time, or before the peer left.
+  CounterFamily proxy_refusals{"postern_proxy_protocol_refusals_total",
+                               "Connections closed before SMTP by the PROXY protocol checks, by reason.", {"reason"},
+                               {{"untrusted"}, {"bad_header"}, {"timeout"}, {"closed"}}};
   Counter messages_accepted{"postern_messages_accepted_total", "Messages queued (250 after the commit)."};
   // sender_denied, sender_temp_failure: MAIL FROM refused (553) or not checked (451);
   // header_from: 550 at the end of DATA; size: 552; bad_data: 550/500 for bare CR/LF, NUL or
