@@ -30,6 +30,7 @@ packages=(
   dovecot-pop3d  # the POP3 server of tests/e2e/test_delivery_pop_before_smtp.py
   rabbitmq-server python3-pika  # the broker and client of tests/e2e/test_amqp_publisher.py
   python3-cryptography  # signs the JWTs of tests/e2e/test_relay_oauth.py
+  python3-dkim  # verifies the DKIM signatures of tests/e2e/test_dkim.py
 )
 if $build_only; then
   packages=(
