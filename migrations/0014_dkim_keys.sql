@@ -13,6 +13,19 @@ CREATE TABLE postern_dkim_keys (
   PRIMARY KEY (domain, selector)
 );
 
+-- Relays read the keys again at once on NOTIFY postern_dkim_keys (and every minute anyway).
+CREATE FUNCTION postern_dkim_keys_notify() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('postern_dkim_keys', '');
+  RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER postern_dkim_keys_notify
+  AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON postern_dkim_keys
+  FOR EACH STATEMENT EXECUTE FUNCTION postern_dkim_keys_notify();
+
 -- The DKIM body hash (relaxed body canonicalization, SHA-256, base64), computed at intake while
 -- the body streams in; the signature over the header section is made at delivery. NULL: queued
 -- by an older release, or without a body hash (the message goes unsigned). Not secret: kept in

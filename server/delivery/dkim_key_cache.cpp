@@ -54,11 +54,19 @@ std::string DkimKeys::signature_fields(std::string_view header_section, std::str
   return fields;
 }
 
+void DkimKeyCache::invalidate() {
+  std::lock_guard lock(mutex_);
+  loaded_at_ = {};
+}
+
 boost::asio::awaitable<std::shared_ptr<const DkimKeys>> DkimKeyCache::current(const schema::SealKeys& seal_keys) {
   std::shared_ptr<const DkimKeys> held;
   {
     std::lock_guard lock(mutex_);
-    if (keys_ && std::chrono::steady_clock::now() - loaded_at_ < kMaxAge) co_return keys_;
+    if (keys_ && loaded_at_ != std::chrono::steady_clock::time_point{} &&
+        std::chrono::steady_clock::now() - loaded_at_ < kMaxAge) {
+      co_return keys_;
+    }
     held = keys_;
   }
   try {

@@ -1,6 +1,7 @@
 // The DKIM keys delivery signs with (schema/dkim_keys.hpp), held in memory and read again from
-// PostgreSQL, on the blocking pool, when the copy is a minute old: a key added with
-// `mailadmin dkim add` signs within a minute, a deleted one stops as soon.
+// PostgreSQL, on the blocking pool, at the next attempt after a NOTIFY postern_dkim_keys (a key
+// added with `mailadmin dkim add` signs at once, a deleted one stops), and when the copy is a
+// minute old (a notification missed).
 //
 //   std::shared_ptr<const DkimKeys> keys = co_await cache.current(config.seal_keys);
 //   QueuedBody::HeaderSigner signer = keys->signer_for(message.dkim_body_hash, config.dkim.headers);
@@ -54,6 +55,9 @@ class DkimKeyCache {
   // The keys, read again first when the copy is older than a minute. A read that fails keeps
   // the copy (logged): mail goes signed as before, or unsigned until the database answers.
   boost::asio::awaitable<std::shared_ptr<const DkimKeys>> current(const schema::SealKeys& seal_keys);
+
+  // The keys changed: the next current() reads them again. Any thread (the listener's).
+  void invalidate();
 
  private:
   BlockingPool& pool_;

@@ -62,6 +62,9 @@ class MessageDelivery {
   // thread at a time (the reload).
   void reconfigure(DeliveryConfig config);
 
+  // NOTIFY postern_dkim_keys: the next attempt reads the DKIM keys again. Any thread.
+  void dkim_keys_changed() { dkim_keys_.invalidate(); }
+
   const std::string& owner() const { return owner_; }
   // The seal keys of the settings now (a claim opens what it brings with them).
   schema::SealKeys seal_keys() const { return current_.get()->config.seal_keys; }

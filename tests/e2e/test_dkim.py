@@ -225,6 +225,17 @@ class DkimSigning(DeliveryTestCase):
         data = ("\r\n".join(self.headers("bob@example.com", subject)) + "\r\n\r\nHi.\r\n").encode()
         received = self.send_as_bob(data, "bob@example.com")
         self.assertNotIn(b"DKIM-Signature", received)
+        # A key added now signs the next message at once: the relay hears NOTIFY postern_dkim_keys.
+        shown = self.admin.ok("dkim", "add", "example.com", "--selector", "late", "--algorithm", "ed25519")
+        self.addCleanup(self.admin.run, "dkim", "del", "example.com", "--selector", "late")
+        name, rest = [line for line in shown.splitlines() if not line.startswith(";")][0].split(" IN TXT ", 1)
+        self.records[name.encode()] = "".join(re.findall(r'"([^"]*)"', rest)).encode()
+        self.addCleanup(self.records.pop, name.encode())
+        subject = f"dkim late key {uuid.uuid4().hex}"
+        data = ("\r\n".join(self.headers("bob@example.com", subject)) + "\r\n\r\nHi.\r\n").encode()
+        received = self.send_as_bob(data, "bob@example.com")
+        self.assertEqual([(t["d"], t["s"]) for t in signature_tags(received)], [("example.com", "late")])
+        self.assertTrue(dkim.DKIM(received).verify(idx=0, dnsfunc=self.dns))
 
     def test_show_prints_the_records_and_list_names_the_keys(self):
         self.assertEqual(len(self.records), 3)

@@ -54,6 +54,9 @@ std::string dkim_dns_record(const DkimKey& key);
 std::vector<DkimSigningKey> dkim_signing_keys(pqxx::connection_base& db, const SealKeys& keys,
                                               std::vector<std::string>& unusable);
 
+// The LISTEN/NOTIFY channel of a change to the keys (migration 0014's trigger).
+inline constexpr const char* kDkimKeyChannel = "postern_dkim_keys";
+
 // The "message id" a private key is sealed under, and the field name.
 std::string dkim_seal_binding(const std::string& domain, const std::string& selector);
 inline constexpr const char* kDkimPrivateKeyField = "dkim_private_key";
