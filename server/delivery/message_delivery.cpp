@@ -422,7 +422,12 @@ boost::asio::awaitable<Attempt> MessageDelivery::attempt_share(const Destination
       ChunkReader chunks = claimed_chunks(pool_, message, to.config.seal_keys);
       return open_share_mail(std::move(chunks), message.size, mail);
     };
-    std::shared_ptr<const DkimKeys> keys = co_await signing_keys(to.config);
+    // Signed like the message itself: only mail that intake took for signing (a body hash).
+    std::shared_ptr<const DkimKeys> keys;
+    if (!message.dkim_body_hash.empty()) {
+      std::shared_ptr<const DkimKeys> loaded = co_await signing_keys(to.config);
+      keys = std::move(loaded);
+    }
     if (keys) {
       SignatureFields fields = [keys, headers = to.config.dkim.headers](std::string_view section,
                                                                          std::string_view body_hash) {

@@ -93,7 +93,9 @@ schema::QueuedMessage to_queue(const IntakeOptions& options, const smtp::Envelop
   size = rewritten.size() + body_size;
   const std::size_t header_size = rewritten.size();
   queued.content = queued_content(std::move(rewritten) + message.head.body_start, std::move(message.spool));
-  if (options.delivery.dkim.enabled) {
+  // Only mail from an authenticated user is signed (its From: was checked against the user's
+  // grants): inbound and LMTP mail goes on as it came, never with our signature on a forged From:.
+  if (options.delivery.dkim.enabled && facts.intake == Intake::Submission) {
     auto hasher = std::make_shared<dkim::BodyHasher>();
     queued.content = hashing_body(std::move(queued.content), header_size, hasher);
     queued.dkim_body_hash = body_hash_of(std::move(hasher));

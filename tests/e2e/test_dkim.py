@@ -3,7 +3,8 @@ key), the body hash taken at intake, the signature made at delivery, and what th
 received checked by an independent verifier (dkimpy, Debian's python3-dkim) against the DNS
 records `mailadmin dkim show` printed: both algorithms, folded headers, an 8-bit body, an empty
 body, a 5 MiB attachment, and an upstream that rewrites headers (the signature covers the
-rewritten ones). Mail from a domain without a key arrives unsigned.
+rewritten ones); share mails and DSNs; a key added while the relay runs. Mail from a domain
+without a key, and inbound mail (even with a forged From: of a signed domain), arrive unsigned.
 """
 import base64
 import os
@@ -15,7 +16,7 @@ import uuid
 import dkim
 
 from e2e_base import BOB, PASSWORDS
-from relay import Sink, wait_until
+from relay import Sink, free_port, wait_until
 from test_delivery import DeliveryTestCase, subject_of
 
 SIGNED_DOMAIN = "corp.example"  # bob's domain grant: both an RSA and an Ed25519 key
@@ -57,7 +58,10 @@ class DkimSigning(DeliveryTestCase):
     @classmethod
     def configure(cls):
         sink = cls.sinks["sink"]
+        cls.inbound_port = free_port()
         return {
+            "extra_listeners": [{"role": "inbound", "address": "127.0.0.1", "port": cls.inbound_port,
+                                 "accept_domains": ["trap.example"]}],
             "limits": {"max_message_size": 8 * MIB, "data_timeout_seconds": 120},
             "queue": {"seal_key_files": [cls.seal_key]},
             "upstreams": [sink.upstream("plain"),
@@ -236,6 +240,17 @@ class DkimSigning(DeliveryTestCase):
         received = self.send_as_bob(data, "bob@example.com")
         self.assertEqual([(t["d"], t["s"]) for t in signature_tags(received)], [("example.com", "late")])
         self.assertTrue(dkim.DKIM(received).verify(idx=0, dnsfunc=self.dns))
+
+    def test_inbound_mail_with_a_forged_from_of_a_signed_domain_is_not_signed(self):
+        subject = f"dkim inbound {uuid.uuid4().hex}"
+        data = ("\r\n".join(self.headers("ceo@corp.example", subject)) + "\r\n\r\nPay now.\r\n").encode()
+        client = smtplib.SMTP("127.0.0.1", self.inbound_port, local_hostname="mx.client.test", timeout=15)
+        try:
+            client.sendmail("ceo@corp.example", ["x@trap.example"], data)
+        finally:
+            self._quietly_close(client)
+        received = self.wait_for_subject(self.sinks["sink"], subject, timeout=30)["data"]
+        self.assertNotIn(b"DKIM-Signature", received)
 
     def test_show_prints_the_records_and_list_names_the_keys(self):
         self.assertEqual(len(self.records), 3)
