@@ -13,6 +13,7 @@
 #include "postern/schema/errors.hpp"
 #include "postern/schema/migrations.hpp"
 #include "postern/schema/queue_admin.hpp"
+#include "postern/schema/dkim_keys.hpp"
 #include "postern/schema/queue_seal.hpp"
 #include "postern/schema/seal.hpp"
 #include "postern/schema/relay_role.hpp"
@@ -107,6 +108,13 @@ Commands:
   show share RECIPIENT                  destinations with their share index, threshold, format,
                                         envelope senders, and why it is not usable
   del share RECIPIENT                   delete a share map
+  dkim add DOMAIN --selector S [--algorithm rsa2048|ed25519]
+                                        make a DKIM signing key for mail from DOMAIN (default
+                                        rsa2048), sealed with the seal keys when given, and print
+                                        the DNS TXT record to publish
+  dkim list                             every DKIM key: domain, selector, algorithm, created
+  dkim show DOMAIN [--selector S]       the DNS TXT record of each of DOMAIN's keys
+  dkim del DOMAIN --selector S          delete a key: mail from DOMAIN is no longer signed by it
   help                                  this text
 
 Options (anywhere on the line):
@@ -124,6 +132,8 @@ Exit codes: 0 ok, 1 other failure, 2 usage, 3 not found, 4 already exists, 5 inv
   set up (migrate), 10 check: may not send.
   (limit: 2 for a malformed LIMIT, 3 unknown user.)
   (queue commands: 3 when no queued message has that ID.)
+  (dkim commands: 3 unknown domain or selector, 4 selector already there, 5 malformed domain,
+  selector or algorithm.)
   (share commands: 3 unknown map or destination, 4 map, mailbox or upstream already there,
   5 malformed address, upstream, threshold or format, or a threshold the map cannot take.)
 )";
@@ -231,6 +241,8 @@ class CommandLine {
   bool contract_ = false;
   std::string relay_role_ = schema::kDefaultRelayRole;
   std::string relay_password_file_;
+  std::string selector_;
+  std::string algorithm_ = "rsa2048";
   std::optional<schema::SealKeys> seal_keys_;
 };
 
@@ -436,6 +448,42 @@ void CommandLine::build() {
     return queue_changed("deleted", 1, "message " + a1_ + " deleted");
   });
   positional(n, "ID", a1_);
+
+  // dkim
+  Node* dkim = node(root_, "dkim",
+                    "dkim add DOMAIN --selector S [--algorithm rsa2048|ed25519] | dkim list | "
+                    "dkim show DOMAIN [--selector S] | dkim del DOMAIN --selector S");
+  n = node(dkim, "add", "dkim add DOMAIN --selector S [--algorithm rsa2048|ed25519]", [this] {
+    const schema::DkimKey key =
+        schema::add_dkim_key(store().connection(), a1_, selector_, algorithm_, seal_keys(), s_.actor);
+    print_dkim_records(std::cout, {key}, format());
+    return 0;
+  });
+  positional(n, "DOMAIN", a1_);
+  n->app->add_option("--selector", selector_)->required();
+  n->app->add_option("--algorithm", algorithm_);
+  node(dkim, "list", "dkim list", [this] {
+    print_dkim_keys(std::cout, schema::dkim_keys(store().connection()), format());
+    return 0;
+  });
+  n = node(dkim, "show", "dkim show DOMAIN [--selector S]", [this] {
+    std::vector<schema::DkimKey> keys = schema::dkim_keys_of(store().connection(), a1_);
+    if (!selector_.empty()) {
+      std::erase_if(keys, [&](const schema::DkimKey& k) { return k.selector != selector_; });
+      if (keys.empty()) throw schema::NotFound("DKIM key " + selector_ + " of " + a1_ + " does not exist");
+    }
+    print_dkim_records(std::cout, keys, format());
+    return 0;
+  });
+  positional(n, "DOMAIN", a1_);
+  n->app->add_option("--selector", selector_);
+  n = node(dkim, "del", "dkim del DOMAIN --selector S", [this] {
+    schema::delete_dkim_key(store().connection(), a1_, selector_, s_.actor);
+    confirm("DKIM key " + selector_ + " of " + a1_ + " deleted");
+    return 0;
+  });
+  positional(n, "DOMAIN", a1_);
+  n->app->add_option("--selector", selector_)->required();
 
   node(root_, "help", "help", [] {
     std::cout << help_text();

@@ -409,6 +409,32 @@ void print_migrated(std::ostream& out, const std::vector<int>& versions,
   }
 }
 
+void print_dkim_keys(std::ostream& out, const std::vector<schema::DkimKey>& keys, Format format) {
+  if (format == Format::Json) {
+    json list = json::array();
+    for (const auto& k : keys) list.push_back(schema::dkim_key_json(k));
+    emit(out, json{{"dkim_keys", list}});
+    return;
+  }
+  out << "--- DKIM keys ---\n";
+  for (const auto& k : keys) {
+    out << "    - " << k.domain << "  selector " << k.selector << "  " << k.algorithm << "  created " << k.created_at
+        << "\n";
+  }
+}
+
+void print_dkim_records(std::ostream& out, const std::vector<schema::DkimKey>& keys, Format format) {
+  if (format == Format::Json) {
+    print_dkim_keys(out, keys, format);
+    return;
+  }
+  for (const auto& k : keys) {
+    out << "; " << k.domain << " selector " << k.selector << ", " << k.algorithm << ", created " << k.created_at
+        << "\n"
+        << schema::dkim_dns_record(k) << "\n";
+  }
+}
+
 void print_queue(std::ostream& out, const std::vector<schema::QueueEntry>& entries,
                  Format format) {
   if (format == Format::Json) {

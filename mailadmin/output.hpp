@@ -72,6 +72,11 @@ void print_migrated(std::ostream& out, const std::vector<int>& versions,
 //   "- ID  age 2h13m  from SENDER  to 2 recipients (1 pending)  attempts 3  STATE[  last error: E]"
 //   with STATE one of "next in 4m10s", "due now", "overdue 5m02s", "held", "delivering".
 void print_queue(std::ostream& out, const std::vector<schema::QueueEntry>& entries, Format format);
+
+// DKIM keys: `dkim list` a line each (domain, selector, algorithm, created); `dkim show` each
+// key with the DNS TXT record to publish.
+void print_dkim_keys(std::ostream& out, const std::vector<schema::DkimKey>& keys, Format format);
+void print_dkim_records(std::ostream& out, const std::vector<schema::DkimKey>& keys, Format format);
 // queue show: {"message":{"id","created_at","age_seconds","sender","auth_user","client_address",
 //   "helo","body_type","smtputf8","size","attempts","next_attempt_at","held","leased",
 //   "lease_owner"|null,"lease_until"|null,"last_error"|null,"recipients_total",

@@ -31,6 +31,7 @@ packages=(
   rabbitmq-server python3-pika  # the broker and client of tests/e2e/test_amqp_publisher.py
   python3-cryptography  # signs the JWTs of tests/e2e/test_relay_oauth.py
   haproxy  # the load balancer of tests/e2e/test_relay_proxy_protocol.py (PROXY protocol v1 and v2)
+  python3-dkim  # verifies the DKIM signatures of tests/e2e/test_dkim.py
 )
 if $build_only; then
   packages=(

@@ -139,6 +139,12 @@ json queued_message_json(const QueuedMessageDetails& m) {
   return message;
 }
 
+json dkim_key_json(const DkimKey& key) {
+  return {{"domain", key.domain},         {"selector", key.selector},
+          {"algorithm", key.algorithm},   {"public_key", key.public_key},
+          {"created_at", key.created_at}, {"dns_record", dkim_dns_record(key)}};
+}
+
 json share_map_json(const ShareMap& map) {
   const std::string problem = share_map_problem(map);
   json destinations = json::array();

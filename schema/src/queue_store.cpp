@@ -19,12 +19,13 @@ namespace {
 // The envelope, its recipients and the message's first chunk in one statement, which also
 // notifies the workers (on commit). A message past one chunk stores the rest in the same
 // transaction, then its size. Recipients travel LF-joined (the protocol never lets CR or LF into
-// an address). $13 is the first chunk's size before sealing; an empty message has no chunk.
+// an address). $13 is the first chunk's size before sealing; an empty message has no chunk. $15,
+// the DKIM body hash, is known here when the message is one chunk; a longer one sets it with its size.
 constexpr const char* kEnqueue = R"sql(
 WITH message AS (
   INSERT INTO postern_queue (id, sender, auth_user, client_address, helo, body_type, smtputf8, size, upstream,
-                             intake, dsn, seal_key)
-  VALUES ($1, $2, NULLIF($3, ''), $4, $5, $6, $7, $13, NULLIF($10, ''), $11, $12, NULLIF($14, ''))
+                             intake, dsn, seal_key, dkim_body_hash)
+  VALUES ($1, $2, NULLIF($3, ''), $4, $5, $6, $7, $13, NULLIF($10, ''), $11, $12, NULLIF($14, ''), NULLIF($15, ''))
   RETURNING id
 ), recipients AS (
   INSERT INTO postern_queue_recipients (message_id, position, recipient)
@@ -38,7 +39,7 @@ WITH message AS (
 SELECT pg_notify('postern_queue', (SELECT id FROM message)), (SELECT count(*) FROM recipients)
 )sql";
 
-constexpr const char* kSetSize = "UPDATE postern_queue SET size = $2 WHERE id = $1";
+constexpr const char* kSetSize = "UPDATE postern_queue SET size = $2, dkim_body_hash = NULLIF($3, '') WHERE id = $1";
 
 // Leases due messages and returns their envelopes, each with its share seed, its pending
 // recipients and, for a message of at most $4 bytes, its one chunk (NULL for a larger or an empty
@@ -59,7 +60,7 @@ UPDATE postern_queue q
  WHERE q.id = due.id AND )sql" POSTERN_NO_FLUSH_WAIT R"sql(
 RETURNING q.id, q.sender, q.body_type, q.smtputf8, q.size, q.attempts,
           extract(epoch FROM now() - q.created_at)::bigint, extract(epoch FROM q.created_at)::bigint,
-          q.share_seed, q.upstream, q.dsn, q.seal_key,
+          q.share_seed, q.upstream, q.dsn, q.seal_key, q.dkim_body_hash,
           (SELECT string_agg(r.position || ' ' || (r.share_scheme IS NOT NULL)::integer || ' ' || r.recipient,
                              chr(10) ORDER BY r.position)
              FROM postern_queue_recipients r WHERE r.message_id = q.id AND r.status = 'pending'),
@@ -169,6 +170,11 @@ class Body {
   bool one_chunk_ = true;
 };
 
+// The body hash, once the content is all read; empty when there is none.
+std::string dkim_body_hash(const QueuedMessage& message) {
+  return message.dkim_body_hash ? message.dkim_body_hash() : std::string();
+}
+
 // The envelope, the recipients and the first chunk, in one statement.
 void insert_envelope(pqxx::transaction_base& tx, const QueuedMessage& message, const Body& body) {
   const std::string& first = body.stored_first();
@@ -177,7 +183,8 @@ void insert_envelope(pqxx::transaction_base& tx, const QueuedMessage& message, c
                                message.smtputf8, join_recipients(message.recipients),
                                pqxx::binarystring(first.data(), first.size()), message.upstream,
                                message.intake, message.dsn, static_cast<long long>(body.first_size()),
-                               message.seal ? message.seal->id : std::string());
+                               message.seal ? message.seal->id : std::string(),
+                               body.one_chunk() ? dkim_body_hash(message) : std::string());
   if (rows.empty() || rows[0][1].as<std::size_t>() != message.recipients.size()) {
     throw DatabaseUnavailable("queue insert stored an unexpected number of recipients");
   }
@@ -190,7 +197,8 @@ void insert_message(pqxx::transaction_base& tx, const QueuedMessage& message, Bo
   if (!body.one_chunk()) {
     const SealKey* seal = message.seal ? &*message.seal : nullptr;
     const std::uint64_t more = store_chunks(tx, message.id, body.rest(), 1, seal);
-    tx.exec_prepared("queue_set_size", message.id, static_cast<long long>(body.first_size() + more));
+    tx.exec_prepared("queue_set_size", message.id, static_cast<long long>(body.first_size() + more),
+                     dkim_body_hash(message));
   }
   insert_shares(tx, message);
 }
@@ -329,8 +337,9 @@ std::vector<ClaimedMessage> claim_due(pqxx::connection_base& db, const std::stri
         if (!row[9].is_null()) m.upstream = row[9].as<std::string>();
         m.dsn = row[10].as<bool>();
         if (!row[11].is_null()) m.seal_key = row[11].as<std::string>();
-        add_claimed_recipients(m, row[12].is_null() ? std::string() : row[12].as<std::string>(), shared.emplace_back());
-        if (!row[13].is_null()) m.body = std::make_shared<const std::string>(pqxx::binarystring(row[13]).str());
+        if (!row[12].is_null()) m.dkim_body_hash = row[12].as<std::string>();
+        add_claimed_recipients(m, row[13].is_null() ? std::string() : row[13].as<std::string>(), shared.emplace_back());
+        if (!row[14].is_null()) m.body = std::make_shared<const std::string>(pqxx::binarystring(row[14]).str());
         if (!m.seal_key.empty()) open_claimed(m, keys);
         claimed.push_back(std::move(m));
       }

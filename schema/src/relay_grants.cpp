@@ -62,6 +62,8 @@ const std::vector<RelayGrant>& relay_grants() {
       {"INSERT", "postern_sending_usage", {}},
       {"UPDATE", "postern_sending_usage", {"messages", "recipients"}},
       {"DELETE", "postern_sending_usage", {}},
+      // DKIM keys (migration 0014), read by delivery to sign; only mailadmin writes them.
+      {"SELECT", "postern_dkim_keys", {}},
   };
   return grants;
 }

@@ -19,7 +19,7 @@ namespace postern::admin {
 struct ApiSettings {
   schema::Argon2Params argon2;  // for new passwords
   schema::SenderPolicy policy;  // for the sender check
-  schema::SealKeys seal_keys;   // to show a sealed message's headers
+  schema::SealKeys seal_keys;   // to show a sealed message's headers, to seal new DKIM keys
 };
 
 struct ApiRequest {

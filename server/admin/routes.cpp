@@ -10,6 +10,7 @@ Router api_routes() {
   add_queue_routes(router);
   add_share_routes(router);
   add_audit_routes(router);
+  add_dkim_routes(router);
   return router;
 }
 

@@ -12,6 +12,7 @@ void add_grant_routes(Router& router);    // addresses, domains, and users' gran
 void add_queue_routes(Router& router);    // the mail queue: list, show, retry, hold, release, delete
 void add_share_routes(Router& router);    // share maps
 void add_audit_routes(Router& router);    // the audit log
+void add_dkim_routes(Router& router);     // DKIM signing keys
 
 Router api_routes();
 

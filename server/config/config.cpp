@@ -13,6 +13,7 @@
 
 #include "server/config/config_reader.hpp"
 #include "server/config/delivery_config.hpp"
+#include "server/config/dkim_config.hpp"
 #include "server/config/handlers_config.hpp"
 #include "server/config/oauth_config.hpp"
 #include "postern/schema/read_file.hpp"
@@ -363,6 +364,7 @@ Config parse_config(const std::string& yaml_text, const std::string& file_name_f
   read_queue(root, cfg, env);
   detail::read_delivery(root, cfg.delivery, env, checks);
   cfg.delivery.subaddress_delimiter = cfg.subaddress_delimiter;
+  detail::read_dkim(root, cfg.delivery.dkim);
   detail::read_handlers(root, cfg, checks);
   root.finish();
   for (const auto& check : checks) check();

@@ -33,6 +33,14 @@ Key key(std::string_view name, Applies applies, Section Config::*section, Member
           [section, field](Config& to, const Config& from) { to.*section.*field = from.*section.*field; }};
 }
 
+// A key of the `dkim:` section (delivery::DkimConfig, inside the delivery settings): applies now.
+template <typename Member>
+Key dkim_key(std::string_view name, Member delivery::DkimConfig::*field) {
+  return {name, Applies::Now,
+          [field](const Config& a, const Config& b) { return a.delivery.dkim.*field == b.delivery.dkim.*field; },
+          [field](Config& to, const Config& from) { to.delivery.dkim.*field = from.delivery.dkim.*field; }};
+}
+
 const std::vector<Key>& keys() {
   using enum Applies;
   static const std::vector<Key> table{
@@ -109,6 +117,9 @@ const std::vector<Key>& keys() {
       key("delivery.max_retry_seconds", Now, &Config::delivery, &delivery::DeliveryConfig::max_retry_seconds),
       key("routes", Now, &Config::delivery, &delivery::DeliveryConfig::routes),
       key("default_upstream", Now, &Config::delivery, &delivery::DeliveryConfig::default_upstream),
+      // An attempt takes the signing settings when it starts; intake reads enabled per message.
+      dkim_key("dkim.enabled", &delivery::DkimConfig::enabled),
+      dkim_key("dkim.headers", &delivery::DkimConfig::headers),
   };
   return table;
 }

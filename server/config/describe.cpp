@@ -214,6 +214,10 @@ std::string describe(const Config& c) {
   line.add("delivery.first_retry_seconds", d.first_retry_seconds);
   line.add("delivery.max_retry_seconds", d.max_retry_seconds);
   line.add("delivery.poll_seconds", d.poll_seconds);
+  std::string dkim_headers;
+  for (const std::string& name : d.dkim.headers) dkim_headers += (dkim_headers.empty() ? "" : ",") + name;
+  line.add("dkim.enabled", d.dkim.enabled);
+  line.add("dkim.headers", dkim_headers);
   if (d.upstreams.empty()) {
     line.add("upstreams", "none");
     return line.str();

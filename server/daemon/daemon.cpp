@@ -6,6 +6,7 @@
 #include "server/daemon/component_settings.hpp"
 #include "server/daemon/config_reload.hpp"
 #include "server/daemon/signals.hpp"
+#include "postern/schema/dkim_keys.hpp"
 #include "server/delivery/message_delivery.hpp"
 #include "server/http/database_status.hpp"
 #include "server/http/http_server.hpp"
@@ -238,6 +239,7 @@ void Daemon::State::start_notifications() {
   if (scheduler) {
     scheduler->start();
     subscriptions.push_back({schema::kQueueChannel, [this](const std::string&) { scheduler->wake(); }});
+    subscriptions.push_back({schema::kDkimKeyChannel, [this](const std::string&) { delivery->dkim_keys_changed(); }});
   }
   limits.start();
   notifications = std::make_unique<NotificationListener>(config.database_url, std::move(subscriptions));

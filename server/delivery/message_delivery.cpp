@@ -1,11 +1,13 @@
 // See message_delivery.hpp.
 #include "server/delivery/message_delivery.hpp"
 
+#include "dkim/canonical.hpp"
 #include "server/delivery/attempt_verdict.hpp"
 #include "server/delivery/journal_publish.hpp"
 #include "server/delivery/maildir.hpp"
 #include "server/delivery/queued_body.hpp"
 #include "server/delivery/routes.hpp"
+#include "server/delivery/signed_body.hpp"
 #include "server/delivery/upstream_pool.hpp"
 #include "server/runtime/blocking_pool.hpp"
 #include "server/runtime/log.hpp"
@@ -138,6 +140,26 @@ void merge(AttemptVerdict& verdict, AttemptVerdict part) {
   if (verdict.record.last_error.empty()) verdict.record.last_error = std::move(part.record.last_error);
 }
 
+// One share mail of a message, as much as it takes to make it again.
+struct ShareMail {
+  unsigned index = 0;
+  unsigned count = 0;
+  shares::Seed group_seed;
+  std::optional<shares::ShareMailFields> fields;  // the postern format; unset: privmail
+};
+
+// The share mail, from the start of the stored message. Arguments by value: a coroutine.
+boost::asio::awaitable<std::unique_ptr<BodySource>> open_share_mail(ChunkReader chunks, std::uint64_t size,
+                                                                    ShareMail mail) {
+  if (!mail.fields) {
+    // Made whole: intake let only messages of at most 1 MiB through for this format.
+    std::unique_ptr<BodySource> privmail =
+        co_await sharing::privmail_share_body(std::move(chunks), size, mail.index, mail.count, mail.group_seed);
+    co_return privmail;
+  }
+  co_return std::make_unique<sharing::ShareBody>(std::move(chunks), size, *mail.fields, mail.group_seed);
+}
+
 bool anything_deferred(const schema::AttemptRecord& record) {
   auto deferred = [](const auto& update) { return update.outcome == schema::RecipientOutcome::Deferred; };
   return std::any_of(record.recipients.begin(), record.recipients.end(), deferred) ||
@@ -154,7 +176,8 @@ MessageDelivery::MessageDelivery(boost::asio::any_io_executor executor, Blocking
       executor_(std::move(executor)),
       hostname_(std::move(hostname)),
       owner_(std::move(owner)),
-      current_(destinations_for(std::move(config), nullptr)) {}
+      current_(destinations_for(std::move(config), nullptr)),
+      dkim_keys_(pool) {}
 
 MessageDelivery::~MessageDelivery() = default;
 
@@ -272,6 +295,7 @@ boost::asio::awaitable<void> MessageDelivery::deliver(schema::ClaimedMessage mes
       std::optional<schema::QueuedMessage> bounce = bounce_for(message, std::move(*header_section), verdict.failed,
                                                                hostname_, std::time(nullptr), schema::new_queue_id());
       if (!config.seal_keys.empty()) bounce->seal = config.seal_keys.sealing();
+      if (config.dkim.enabled) bounce->dkim_body_hash = [hash = dkim::message_body_hash(bounce->message)] { return hash; };
       switch (share_if_mapped(*bounce)) {
         case BounceRoute::Send:
           log::info("bounce_queued", {{"id", bounce->id}, {"original", message.id}, {"to", message.sender},
@@ -316,7 +340,9 @@ boost::asio::awaitable<Attempt> MessageDelivery::attempt_leg(const Destinations&
   try {
     // No temporaries in an awaited expression (GCC 12 may destroy them twice): locals first.
     ChunkReader chunks = claimed_chunks(pool_, message, to.config.seal_keys);
-    std::unique_ptr<QueuedBody> opened = co_await QueuedBody::open(std::move(chunks), message.size, *upstream);
+    QueuedBody::HeaderSigner signer = co_await dkim_signer(to.config, message);
+    std::unique_ptr<QueuedBody> opened =
+        co_await QueuedBody::open(std::move(chunks), message.size, *upstream, schema::kChunkSize, std::move(signer));
     body = std::move(opened);
   } catch (const std::exception& e) {
     co_return every_recipient(count, smtp::Reply::line(451, "4.3.0", e.what()), e.what());
@@ -337,6 +363,23 @@ boost::asio::awaitable<Attempt> MessageDelivery::attempt_leg(const Destinations&
   outbound.smtputf8 = message.smtputf8;
   smtp_client::TransactionResult result = co_await to.pools.at(upstream->name)->deliver(outbound);
   co_return Attempt{std::move(result.recipients), std::move(result.error), upstream->host};
+}
+
+boost::asio::awaitable<std::shared_ptr<const DkimKeys>> MessageDelivery::signing_keys(const DeliveryConfig& config) {
+  if (!config.dkim.enabled) co_return nullptr;
+  std::shared_ptr<const DkimKeys> keys = co_await dkim_keys_.current(config.seal_keys);
+  if (keys->empty()) co_return nullptr;
+  co_return keys;
+}
+
+boost::asio::awaitable<QueuedBody::HeaderSigner> MessageDelivery::dkim_signer(const DeliveryConfig& config,
+                                                                               const schema::ClaimedMessage& message) {
+  if (message.dkim_body_hash.empty()) co_return QueuedBody::HeaderSigner();
+  std::shared_ptr<const DkimKeys> keys = co_await signing_keys(config);
+  if (!keys) co_return QueuedBody::HeaderSigner();
+  co_return [keys, hash = message.dkim_body_hash, headers = config.dkim.headers](std::string_view section) {
+    return keys->signature_fields(section, hash, headers);
+  };
 }
 
 // A DSN goes to the original sender; when that address is itself a mapped recipient, as shares
@@ -367,23 +410,34 @@ boost::asio::awaitable<Attempt> MessageDelivery::attempt_share(const Destination
   std::unique_ptr<BodySource> body;
   try {
     if (!message.seal_error.empty()) throw std::runtime_error(message.seal_error);  // no seed to draw from
-    const shares::Seed group_seed = sharing::recipient_seed(message.share_seed, recipient.address);
-    const auto index = static_cast<unsigned>(share.index);
-    ChunkReader chunks = claimed_chunks(pool_, message, to.config.seal_keys);
-    if (recipient.shares->format == "privmail") {
-      // Made whole: intake let only messages of at most 1 MiB through for this format.
-      const auto count = static_cast<unsigned>(recipient.shares->count);
-      std::unique_ptr<BodySource> mail =
-          co_await sharing::privmail_share_body(std::move(chunks), message.size, index, count, group_seed);
-      body = std::move(mail);
-    } else {
+    ShareMail mail{static_cast<unsigned>(share.index), static_cast<unsigned>(recipient.shares->count),
+                   sharing::recipient_seed(message.share_seed, recipient.address), std::nullopt};
+    if (recipient.shares->format != "privmail") {
       const std::string sender = share.target.envelope_from.empty() ? message.sender : share.target.envelope_from;
       const std::string from = sender.empty() ? "MAILER-DAEMON@" + hostname_ : sender;
-      body = std::make_unique<sharing::ShareBody>(
-          std::move(chunks), message.size,
-          sharing::share_mail_fields(group_seed, index, sharing::sharing_params(*recipient.shares), from,
-                                     share.target.mailbox, message.arrival_time, hostname_),
-          group_seed);
+      mail.fields = sharing::share_mail_fields(mail.group_seed, mail.index, sharing::sharing_params(*recipient.shares),
+                                               from, share.target.mailbox, message.arrival_time, hostname_);
+    }
+    OpenBody open = [this, &message, &to, mail] {
+      ChunkReader chunks = claimed_chunks(pool_, message, to.config.seal_keys);
+      return open_share_mail(std::move(chunks), message.size, mail);
+    };
+    // Signed like the message itself: only mail that intake took for signing (a body hash).
+    std::shared_ptr<const DkimKeys> keys;
+    if (!message.dkim_body_hash.empty()) {
+      std::shared_ptr<const DkimKeys> loaded = co_await signing_keys(to.config);
+      keys = std::move(loaded);
+    }
+    if (keys) {
+      SignatureFields fields = [keys, headers = to.config.dkim.headers](std::string_view section,
+                                                                         std::string_view body_hash) {
+        return keys->signature_fields(section, body_hash, headers);
+      };
+      std::unique_ptr<BodySource> signed_mail = co_await signed_body(std::move(open), std::move(fields));
+      body = std::move(signed_mail);
+    } else {
+      std::unique_ptr<BodySource> plain_mail = co_await open();
+      body = std::move(plain_mail);
     }
   } catch (const std::exception& e) {
     co_return every_recipient(1, smtp::Reply::line(451, "4.3.0", e.what()), e.what());

@@ -10,6 +10,8 @@
 #pragma once
 
 #include "postern/schema/queue_store.hpp"
+#include "server/delivery/dkim_key_cache.hpp"
+#include "server/delivery/queued_body.hpp"
 #include "server/delivery/upstream.hpp"
 #include "server/runtime/snapshot.hpp"
 
@@ -60,6 +62,9 @@ class MessageDelivery {
   // thread at a time (the reload).
   void reconfigure(DeliveryConfig config);
 
+  // NOTIFY postern_dkim_keys: the next attempt reads the DKIM keys again. Any thread.
+  void dkim_keys_changed() { dkim_keys_.invalidate(); }
+
   const std::string& owner() const { return owner_; }
   // The seal keys of the settings now (a claim opens what it brings with them).
   schema::SealKeys seal_keys() const { return current_.get()->config.seal_keys; }
@@ -89,6 +94,12 @@ class MessageDelivery {
   boost::asio::awaitable<std::optional<std::string>> original_header_section(const DeliveryConfig& config,
                                                                              const schema::ClaimedMessage& message);
   boost::asio::awaitable<void> record(const schema::AttemptRecord& record, bool lease_lost);
+  // The DKIM keys for this attempt; null when signing is off or no domain has a key.
+  boost::asio::awaitable<std::shared_ptr<const DkimKeys>> signing_keys(const DeliveryConfig& config);
+  // What signs the message at this attempt: unset when it has no body hash, signing is off, or
+  // no domain has a key.
+  boost::asio::awaitable<QueuedBody::HeaderSigner> dkim_signer(const DeliveryConfig& config,
+                                                               const schema::ClaimedMessage& message);
 
   enum class BounceRoute { Send, Defer, Drop };
   BounceRoute share_if_mapped(schema::QueuedMessage& bounce) const;
@@ -99,6 +110,7 @@ class MessageDelivery {
   std::string hostname_;
   std::string owner_;
   Snapshot<Destinations> current_;
+  DkimKeyCache dkim_keys_;
   // Journals replaced by a reload: closed on the blocking pool, destroyed with this.
   std::vector<std::shared_ptr<JournalPublisher>> retired_journals_;
 };

@@ -134,14 +134,15 @@ asio::awaitable<std::string> ChunkCursor::chunk(std::uint64_t seq) {
 // ---- QueuedBody -------------------------------------------------------------------------------
 
 asio::awaitable<std::unique_ptr<QueuedBody>> QueuedBody::open(ChunkReader read, std::uint64_t stored_size,
-                                                              const Upstream& upstream, std::size_t chunk_size) {
+                                                              const Upstream& upstream, std::size_t chunk_size,
+                                                              HeaderSigner signer) {
   std::unique_ptr<QueuedBody> body{new QueuedBody(ChunkCursor(std::move(read), stored_size, chunk_size))};
-  co_await body->prepare(upstream);
+  co_await body->prepare(upstream, signer);
   co_return body;
 }
 
-asio::awaitable<void> QueuedBody::prepare(const Upstream& upstream) {
-  if (!rewrites_headers(upstream)) {
+asio::awaitable<void> QueuedBody::prepare(const Upstream& upstream, const HeaderSigner& signer) {
+  if (!rewrites_headers(upstream) && !signer) {
     if (!cursor_.at_end()) {
       std::string first = co_await cursor_.next();
       head_ = std::move(first);
@@ -150,9 +151,13 @@ asio::awaitable<void> QueuedBody::prepare(const Upstream& upstream) {
     Head head = co_await read_head(cursor_);
     if (head.header_end == npos) {
       throw BodyUnreadable("the header section of the queued message does not end within its first " +
-                           std::to_string(kMaxHeaderRead / 1024) + " KiB: it cannot be rewritten");
+                           std::to_string(kMaxHeaderRead / 1024) + " KiB: it cannot be rewritten or signed");
     }
-    head_ = rewrite_header_section(std::string_view(head.bytes).substr(0, head.header_end), upstream);
+    const std::string_view stored = std::string_view(head.bytes).substr(0, head.header_end);
+    std::string section = rewrites_headers(upstream) ? rewrite_header_section(stored, upstream) : std::string(stored);
+    // The signatures cover the header section exactly as it goes out: after the rewrites.
+    if (signer) head_ = signer(section);
+    head_ += section;
     head_.append(head.bytes, head.header_end);
   }
   if (cursor_.at_end()) {

@@ -29,6 +29,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace postern {
 class BlockingPool;
@@ -74,13 +75,18 @@ class ChunkCursor {
 
 class QueuedBody final : public BodySource {
  public:
+  // Given the final header section (after the rewrites, without its empty line), the fields to
+  // prepend to it: the DKIM signatures, made over the message as it goes out.
+  using HeaderSigner = std::function<std::string(std::string_view header_section)>;
+
   // Reads the first chunk (and, with rewrites, the chunks up to the end of the header section;
   // for a message longer than what was read, its last chunk) and prepares the pieces. `upstream`
-  // gives the rewrites. Throws BodyUnreadable, also when the upstream rewrites headers and the
-  // header section does not end within kMaxHeaderRead.
+  // gives the rewrites; `signer`, when set, the fields prepended. Throws BodyUnreadable, also when
+  // the header section is to be rewritten or signed and does not end within kMaxHeaderRead.
   static boost::asio::awaitable<std::unique_ptr<QueuedBody>> open(ChunkReader read, std::uint64_t stored_size,
                                                                   const Upstream& upstream,
-                                                                  std::size_t chunk_size = schema::kChunkSize);
+                                                                  std::size_t chunk_size = schema::kChunkSize,
+                                                                  HeaderSigner signer = {});
 
   std::uint64_t size_as_sent() const override { return size_as_sent_; }
   bool finished() const override { return head_.empty() && cursor_.at_end(); }
@@ -88,7 +94,7 @@ class QueuedBody final : public BodySource {
 
  private:
   explicit QueuedBody(ChunkCursor cursor) : cursor_(std::move(cursor)) {}
-  boost::asio::awaitable<void> prepare(const Upstream& upstream);
+  boost::asio::awaitable<void> prepare(const Upstream& upstream, const HeaderSigner& signer);
 
   ChunkCursor cursor_;
   std::string head_;  // the first piece: the (rewritten) header section and the body read with it

@@ -116,6 +116,14 @@ struct Route {
   friend bool operator==(const Route&, const Route&) = default;
 };
 
+// The `dkim:` section: signing at delivery with the keys `mailadmin dkim add` made.
+struct DkimConfig {
+  bool enabled = true;               // off: no body hash at intake, nothing signed
+  std::vector<std::string> headers;  // the header fields signed when present (From oversigned)
+
+  friend bool operator==(const DkimConfig&, const DkimConfig&) = default;
+};
+
 struct DeliveryConfig {
   std::vector<Upstream> upstreams;
   std::vector<Route> routes;
@@ -131,6 +139,7 @@ struct DeliveryConfig {
   // queue.seal_key_files, loaded: the first seals what is queued, every one opens; none when
   // unset (the queue holds mail in clear).
   schema::SealKeys seal_keys;
+  DkimConfig dkim;
 
   friend bool operator==(const DeliveryConfig&, const DeliveryConfig&) = default;
 };

@@ -5,6 +5,7 @@
 #include "server/filters/header_senders.hpp"
 #include "server/delivery/routes.hpp"
 #include "server/filters/submission_headers.hpp"
+#include "server/queue/dkim_body_hash.hpp"
 #include "server/queue/handler_chain.hpp"
 #include "server/queue/spooled_message.hpp"
 #include "server/runtime/blocking_pool.hpp"
@@ -90,7 +91,15 @@ schema::QueuedMessage to_queue(const IntakeOptions& options, const smtp::Envelop
       std::move(message.head.header_section),
       submission_context(options, envelope, message.recipients, facts, queued.id));
   size = rewritten.size() + body_size;
+  const std::size_t header_size = rewritten.size();
   queued.content = queued_content(std::move(rewritten) + message.head.body_start, std::move(message.spool));
+  // Only mail from an authenticated user is signed (its From: was checked against the user's
+  // grants): inbound and LMTP mail goes on as it came, never with our signature on a forged From:.
+  if (options.delivery.dkim.enabled && facts.intake == Intake::Submission) {
+    auto hasher = std::make_shared<dkim::BodyHasher>();
+    queued.content = hashing_body(std::move(queued.content), header_size, hasher);
+    queued.dkim_body_hash = body_hash_of(std::move(hasher));
+  }
   queued.sender = std::move(message.sender);
   queued.auth_user = envelope.user;
   queued.client_address = facts.client_address;

@@ -603,7 +603,10 @@ class BashCompletion(MailadminTestCase):
     def test_words_subwords_and_names(self):
         self.add_user("compl")
         self.ok("add", "domain", "compl.org")
-        self.assertEqual(self.complete("d"), ["del", "disable"])
+        self.assertEqual(self.complete("d"), ["del", "disable", "dkim"])
+        self.assertEqual(self.complete("dkim", ""), ["add", "del", "list", "show"])
+        self.assertEqual(self.complete("dkim", "add", "x.example", "--al"), ["--algorithm"])
+        self.assertEqual(self.complete("dkim", "add", "x.example", "--algorithm", ""), ["ed25519", "rsa2048"])
         self.assertEqual(self.complete("add", ""), ["address", "domain", "share", "user"])
         self.assertEqual(self.complete("list", "--json", "u"), ["users"])
         self.assertEqual(self.complete("grant", "domain", "compl.org", ""), ["to"])

@@ -349,6 +349,26 @@ class AdminApi(AdminApiCase):
         self.api("DELETE", f"/api/shares/{recipient}")
         self.api("GET", f"/api/shares/{recipient}", expect=404)
 
+    def test_dkim_key_endpoints(self):
+        made = self.api("POST", "/api/dkim", body={"domain": "Signed.Example", "selector": "api1",
+                                                   "algorithm": "ed25519"}, expect=201)["dkim_key"]
+        self.assertEqual((made["domain"], made["selector"], made["algorithm"]), ("signed.example", "api1", "ed25519"))
+        self.assertTrue(made["dns_record"].startswith('api1._domainkey.signed.example. IN TXT "v=DKIM1; k=ed25519; p='))
+        self.assertNotIn("private_key", made)
+        rsa = self.api("POST", "/api/dkim", body={"domain": "signed.example", "selector": "api2"}, expect=201)["dkim_key"]
+        self.assertEqual(rsa["algorithm"], "rsa2048")
+        self.api("POST", "/api/dkim", body={"domain": "signed.example", "selector": "api1"}, expect=409)
+        self.api("POST", "/api/dkim", body={"domain": "signed.example", "selector": "x", "algorithm": "dsa"}, expect=400)
+        self.api("POST", "/api/dkim", body={"domain": "signed.example", "selector": "x"}, name="viewer", expect=403)
+        listed = self.api("GET", "/api/dkim", "viewer")["dkim_keys"]
+        self.assertIn(("signed.example", "api1"), [(k["domain"], k["selector"]) for k in listed])
+        shown = self.api("GET", "/api/dkim/signed.example", "viewer")["dkim_keys"]
+        self.assertEqual([k["selector"] for k in shown], ["api1", "api2"])
+        self.assertEqual(self.api("DELETE", "/api/dkim/signed.example/api2")["deleted"],
+                         {"domain": "signed.example", "selector": "api2"})
+        self.api("DELETE", "/api/dkim/signed.example/api2", expect=404)
+        self.api("GET", "/api/dkim/nokeys.example", "viewer", expect=404)
+
     # ---- audit --------------------------------------------------------------------------------
 
     def test_changes_are_audited_with_the_token_name_as_actor(self):

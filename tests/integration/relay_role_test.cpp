@@ -1,6 +1,7 @@
 // The relay role against a real PostgreSQL: set_up_relay_role() creates it and grants it what
 // the relay does, and nothing more. What the relay does is run here through the very functions
 // postern calls (Store, queue_store, message_chunks, migrations), on a connection AS the role.
+#include "postern/schema/dkim_keys.hpp"
 #include "postern/schema/errors.hpp"
 #include "postern/schema/message_chunks.hpp"
 #include "postern/schema/migrations.hpp"
@@ -143,7 +144,8 @@ TEST(RelayRole, DoesEverythingTheRelayDoes) {
   // Intake: a body of two chunks.
   prepare_queue_statements(db);
   const std::string body = "Subject: big\r\n\r\n" + std::string(kChunkSize + 10, 'x') + "\r\n";
-  const auto queued = message(body, {"bob@example.org", "carol@example.net"});
+  auto queued = message(body, {"bob@example.org", "carol@example.net"});
+  queued.dkim_body_hash = [] { return std::string("BODYHASH="); };
   enqueue(db, queued);
 
   // Delivery: restart release, claim, lease, body, attempt with a bounce, next due time.
@@ -152,6 +154,7 @@ TEST(RelayRole, DoesEverythingTheRelayDoes) {
   const auto claimed = claim_due(db, lease.text(), 10, 30);
   ASSERT_EQ(claimed.size(), 1u);
   EXPECT_EQ(claimed[0].recipients.size(), 2u);
+  EXPECT_EQ(claimed[0].dkim_body_hash, "BODYHASH=");
   EXPECT_TRUE(renew_lease(db, queued.id, lease.text(), 30));
   std::string read;
   for (int seq = 0; auto chunk = read_chunk(db, queued.id, seq); ++seq) read += *chunk;
@@ -162,6 +165,17 @@ TEST(RelayRole, DoesEverythingTheRelayDoes) {
   record.bounce = message("Subject: failure notice\r\n\r\nsorry\r\n", {"alice@example.com"});
   EXPECT_TRUE(record_attempt(db, record));
   EXPECT_EQ(seconds_until_next_due(db), std::optional<double>{0.0});  // the bounce, due now
+
+  // DKIM keys, sealed by mailadmin, read and opened by delivery.
+  SealKey seal_key{"k1", {}};
+  seal_key.bytes.fill(7);
+  const SealKeys seal_keys({seal_key});
+  add_dkim_key(admin.connection(), "corp.example", "s1", "ed25519", seal_keys, "test");
+  std::vector<std::string> unusable;
+  const auto keys = dkim_signing_keys(db, seal_keys, unusable);
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_TRUE(keys[0].private_pem.starts_with("-----BEGIN PRIVATE KEY-----")) << keys[0].private_pem;
+  EXPECT_TRUE(unusable.empty());
 
   // The finished message went with its recipients and chunks (ON DELETE CASCADE, as the owner).
   pqxx::read_transaction tx{admin.connection()};
@@ -210,6 +224,9 @@ TEST(RelayRole, MayDoNothingElse) {
            "ALTER TABLE emailing_users ADD COLUMN x integer",
            "CREATE TABLE relay_owned (x integer)",
            "CREATE ROLE relay_made LOGIN",
+           "INSERT INTO postern_dkim_keys (domain, selector, algorithm, private_key, public_key) "
+           "VALUES ('evil.example', 's', 'ed25519', 'x', 'y')",
+           "DELETE FROM postern_dkim_keys",
        }) {
     EXPECT_TRUE(refused(db, sql)) << sql;
   }

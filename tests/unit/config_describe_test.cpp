@@ -93,7 +93,9 @@ listeners:
             "delivery.workers=16 "
             "delivery.lease_seconds=30 delivery.lifetime_seconds=432000 "
             "delivery.first_retry_seconds=60 delivery.max_retry_seconds=3600 "
-            "delivery.poll_seconds=30 upstreams=none");
+            "delivery.poll_seconds=30 dkim.enabled=true "
+            "dkim.headers=From,To,Cc,Subject,Date,Message-ID,Reply-To,MIME-Version,Content-Type,"
+            "Content-Transfer-Encoding upstreams=none");
 }
 
 TEST(ConfigDescribe, UriPasswordHiddenAndNoTls) {

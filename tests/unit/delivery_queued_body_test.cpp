@@ -17,6 +17,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace postern::delivery {
@@ -76,10 +77,12 @@ struct Delivered {
   std::size_t largest_piece = 0;
 };
 
-asio::awaitable<Delivered> deliver(std::shared_ptr<Store> store, Upstream upstream) {
+asio::awaitable<Delivered> deliver(std::shared_ptr<Store> store, Upstream upstream,
+                                   QueuedBody::HeaderSigner signer = {}) {
   // Locals, not temporaries, in awaited calls: GCC 12 may destroy such temporaries twice.
   ChunkReader chunks = chunks_of(store);
-  auto body = co_await QueuedBody::open(std::move(chunks), store->message.size(), upstream, store->chunk_size);
+  auto body = co_await QueuedBody::open(std::move(chunks), store->message.size(), upstream, store->chunk_size,
+                                        std::move(signer));
   Delivered out;
   out.size_as_sent = body->size_as_sent();
   out.reads_before_first_piece = store->reads;
@@ -119,6 +122,30 @@ TEST(QueuedBody, PiecesAndSizeAreThoseOfTheRewrittenMessageAtEveryChunkSize) {
       }
     }
   }
+}
+
+// The signer sees the header section as it goes out (after the rewrites, without the empty line),
+// and what it returns goes first; the size as sent counts it.
+TEST(QueuedBody, TheSignerSignsTheRewrittenHeaderSectionAndItsFieldGoesFirst) {
+  const std::string message = "From: a@example.com\r\nReply-To: old@example.com\r\n\r\n" + kBody;
+  const Upstream upstream = rewriting("", "new@example.com");
+  for (const std::size_t chunk_size : {1u, 5u, 4096u}) {
+    std::string seen;
+    auto signer = [&seen](std::string_view section) {
+      seen = section;
+      return std::string("DKIM-Signature: test\r\n");
+    };
+    const Delivered got = run(deliver(stored(message, chunk_size), upstream, signer));
+    const std::string rewritten = apply_rewrites(message, upstream);
+    EXPECT_EQ(seen, rewritten.substr(0, rewritten.find("\r\n\r\n") + 2));
+    EXPECT_EQ(got.bytes, "DKIM-Signature: test\r\n" + rewritten);
+    EXPECT_EQ(got.size_as_sent, smtp_client::DotStuffer::size_as_sent(got.bytes));
+  }
+  // Without rewrites too.
+  const Delivered plain = run(deliver(stored(message, 3), Upstream{}, [](std::string_view) {
+    return std::string("X-Sig: 1\r\n");
+  }));
+  EXPECT_EQ(plain.bytes, "X-Sig: 1\r\n" + message);
 }
 
 TEST(QueuedBody, A24MiBMessageIsReadAChunkAtATimeAndSizedFromItsEnds) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "postern/schema/admin_operations.hpp"
+#include "postern/schema/dkim_keys.hpp"
 #include "postern/schema/queue_admin.hpp"
 #include "postern/schema/share_maps.hpp"
 #include "postern/schema/store.hpp"
@@ -24,5 +25,7 @@ nlohmann::json queue_entry_json(const QueueEntry& entry);
 nlohmann::json queued_message_json(const QueuedMessageDetails& message);
 nlohmann::json share_map_json(const ShareMap& map);
 nlohmann::json share_map_json(const ShareMapDetails& details);
+// A DKIM key, with the DNS TXT record to publish (never its private key).
+nlohmann::json dkim_key_json(const DkimKey& key);
 
 }  // namespace postern::schema

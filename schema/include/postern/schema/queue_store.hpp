@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -63,6 +64,9 @@ struct QueuedMessage {
   bool dsn = true;
   // The key its body chunks and share seed are sealed under (seal.hpp); unset: stored in clear.
   std::optional<SealKey> seal;
+  // The DKIM body hash (base64), asked once `content` is all read (intake computes it as the
+  // body streams by); unset or empty: none, the message goes unsigned.
+  std::function<std::string()> dkim_body_hash;
 };
 
 // The name the share seed is sealed under (seal_field()).
@@ -133,6 +137,8 @@ struct ClaimedMessage {
   // Why a sealed value of it did not open at the claim (SealKeyMissing, SealBroken): its body
   // and share seed are then unset, and reading its chunks fails the same way. Empty otherwise.
   std::string seal_error;
+  // QueuedMessage::dkim_body_hash; empty: not signed.
+  std::string dkim_body_hash;
 };
 
 // Who holds a lease: the replica's stable identity (its pod name; outside Kubernetes the host
