@@ -49,6 +49,24 @@ struct AttemptEnd {
   ~AttemptEnd() { throttle.end(attempt, result, Clock::now()); }
 };
 
+// What the client is told of a verdict, and what the throttle counts: a refusal is a failure,
+// a lookup that could not be made is neither.
+smtp::Outcome outcome_of(Verdict verdict, const std::string& user, AttemptEnd& end) {
+  switch (verdict) {
+    case Verdict::Accepted:
+      end.result = FailureThrottle::Result::Success;
+      return smtp::Outcome::authenticated(user);
+    case Verdict::Unavailable:
+    case Verdict::Busy:
+      return smtp::Outcome::temporary_failure();
+    case Verdict::Rejected:
+    case Verdict::Disabled:
+      break;
+  }
+  end.result = FailureThrottle::Result::Failure;
+  return smtp::Outcome::refused();
+}
+
 // No proxy authorization: an authzid must name the user itself (RFC 4616 §2).
 bool acts_as_other(const smtp::VerifyCredentials& request, const std::string& user) {
   if (request.authzid.empty()) return false;
@@ -113,19 +131,7 @@ boost::asio::awaitable<smtp::Outcome> CredentialCheck::verify(const smtp::Verify
   log::info("auth", {{"client", client_address}, {"user", user.empty() ? request.user : user},
                      {"result", name_of(verdict)}});
   metrics::smtp().auth_results.inc(name_of(verdict));
-  switch (verdict) {
-    case Verdict::Accepted:
-      end.result = FailureThrottle::Result::Success;
-      co_return smtp::Outcome::authenticated(user);
-    case Verdict::Unavailable:
-    case Verdict::Busy:
-      co_return smtp::Outcome::temporary_failure();
-    case Verdict::Rejected:
-    case Verdict::Disabled:
-      break;
-  }
-  end.result = FailureThrottle::Result::Failure;
-  co_return smtp::Outcome::refused();
+  co_return outcome_of(verdict, user, end);
 }
 
 // The throttle as for a password, by the name the client gave (or none: then by its network alone),
@@ -151,19 +157,7 @@ boost::asio::awaitable<smtp::Outcome> CredentialCheck::verify_bearer(const smtp:
   log::info("auth", {{"client", client_address}, {"mechanism", request.mechanism}, {"user", decision.user},
                      {"result", name_of(decision.verdict)}, {"reason", decision.reason}});
   metrics::smtp().auth_results.inc(name_of(decision.verdict));
-  switch (decision.verdict) {
-    case Verdict::Accepted:
-      end.result = FailureThrottle::Result::Success;
-      co_return smtp::Outcome::authenticated(decision.user);
-    case Verdict::Unavailable:
-    case Verdict::Busy:
-      co_return smtp::Outcome::temporary_failure();
-    case Verdict::Rejected:
-    case Verdict::Disabled:
-      break;
-  }
-  end.result = FailureThrottle::Result::Failure;
-  co_return smtp::Outcome::refused();
+  co_return outcome_of(decision.verdict, decision.user, end);
 }
 
 boost::asio::awaitable<bool> CredentialCheck::admit(FailureThrottle::Attempt& attempt) {
