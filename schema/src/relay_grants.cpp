@@ -64,6 +64,12 @@ const std::vector<RelayGrant>& relay_grants() {
       {"DELETE", "postern_sending_usage", {}},
       // DKIM keys (migration 0014), read by delivery to sign; only mailadmin writes them.
       {"SELECT", "postern_dkim_keys", {}},
+      // Webhook events (migration 0015): written with the queue's changes, claimed, deleted once
+      // sent. Its identity column needs no grant on the sequence.
+      {"SELECT", "postern_webhook_outbox", {}},
+      {"INSERT", "postern_webhook_outbox", {}},
+      {"UPDATE", "postern_webhook_outbox", {"attempts", "next_attempt_at", "lease_owner", "lease_until", "last_error"}},
+      {"DELETE", "postern_webhook_outbox", {}},
   };
   return grants;
 }

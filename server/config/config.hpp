@@ -20,6 +20,7 @@
 #include "server/delivery/upstream.hpp"
 #include "server/handlers/handler.hpp"
 #include "server/config/oauth_config.hpp"
+#include "server/config/webhooks_config.hpp"
 #include "server/net/ip_network.hpp"
 
 namespace postern::config {
@@ -159,6 +160,9 @@ struct Config {
   // handlers:, handler_commands: (server/handlers/handler.hpp): run on each message at the end
   // of DATA, before it is queued
   postern::handlers::HandlerSettings handlers;
+  // webhooks: signed POSTs of message events (webhooks_config.hpp); their subscriptions are in
+  // delivery.webhooks
+  WebhooksConfig webhooks;
 };
 
 // Looks up an environment variable; nullopt when unset.

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "postern/schema/seal.hpp"
+#include "postern/schema/webhook_outbox.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -140,6 +141,8 @@ struct DeliveryConfig {
   // unset (the queue holds mail in clear).
   schema::SealKeys seal_keys;
   DkimConfig dkim;
+  // webhooks.endpoints' events: the outbox rows intake and delivery write with their changes
+  schema::WebhookSubscriptions webhooks;
 
   friend bool operator==(const DeliveryConfig&, const DeliveryConfig&) = default;
 };
