@@ -163,12 +163,6 @@ asio::awaitable<void> WebhookDispatcher::post_all(std::vector<schema::WebhookEve
 // Claims, posts and records one batch; true when it claimed anything (the next events of the
 // same messages may be due at once).
 asio::awaitable<bool> WebhookDispatcher::run_batch() {
-  if (next_config_) {
-    apply(std::move(*next_config_));
-    next_config_.reset();
-    log::info("webhooks_reconfigured", {{"endpoints", std::to_string(posters_.size())}});
-  }
-  if (posters_.empty()) co_return false;
   auto claimed = co_await pool_.run(
       [](BlockingContext& c, const std::string& owner, int limit, int lease, const std::vector<std::string>& names) {
         return schema::claim_webhook_events(c.store().connection(), owner, limit, lease, names);
@@ -232,7 +226,6 @@ asio::awaitable<void> WebhookDispatcher::give_up_old_events() {
 // failing): look again after the poll interval, not at once.
 asio::awaitable<std::chrono::milliseconds> WebhookDispatcher::time_until_next() {
   const std::chrono::milliseconds poll{std::max(config_.poll_milliseconds, 1u)};
-  if (posters_.empty()) co_return poll;
   const auto next = co_await pool_.run(
       [](BlockingContext& c, const std::vector<std::string>& names) {
         return schema::seconds_until_next_webhook(c.store().connection(), names);
@@ -246,6 +239,18 @@ asio::awaitable<void> WebhookDispatcher::loop() {
   std::chrono::milliseconds backoff{0};
   auto next_give_up = std::chrono::steady_clock::now();
   while (!stopping_) {
+    if (next_config_) {
+      apply(std::move(*next_config_));
+      next_config_.reset();
+      log::info("webhooks_reconfigured", {{"endpoints", std::to_string(posters_.size())}});
+    }
+    if (posters_.empty()) {
+      // No endpoint: no query at all, until a reload brings one (or the stop).
+      timer_.expires_at(std::chrono::steady_clock::time_point::max());
+      boost::system::error_code ec;
+      co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
     std::chrono::milliseconds sleep{0};
     try {
       if (std::chrono::steady_clock::now() >= next_give_up) {

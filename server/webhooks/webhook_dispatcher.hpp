@@ -8,7 +8,8 @@
 //
 // Mail never waits for it: it runs on its own strand, uses the blocking pool for one short query
 // at a time, and an endpoint that is down only makes its rows wait in the outbox. PostgreSQL
-// away: the loop logs, backs off and tries again.
+// away: the loop logs, backs off and tries again. Without endpoints it sleeps until a reload
+// brings one, and queries nothing.
 //
 // Order per message and endpoint comes from the claim (one event per message and endpoint at a
 // time, the next only once the one before is acknowledged or dropped).
