@@ -28,13 +28,15 @@ bool valid_host_name(std::string_view host) {
   });
 }
 
+std::string bracketed(const std::string& host) { return is_ipv6_literal(host) ? "[" + host + "]" : host; }
+
 }  // namespace
 
 std::string WebhookUrl::host_header() const {
-  std::string header = is_ipv6_literal(host) ? "[" + host + "]" : host;
-  if (port != (tls ? "443" : "80")) header += ":" + port;
-  return header;
+  return port == (tls ? "443" : "80") ? bracketed(host) : bracketed(host) + ":" + port;
 }
+
+std::string WebhookUrl::origin() const { return (tls ? "https://" : "http://") + bracketed(host) + ":" + port; }
 
 bool is_loopback_host(std::string_view host) {
   const std::string text(host);

@@ -18,6 +18,9 @@ struct WebhookUrl {
   std::string target;  // the path and query, "/" when the URL has none
   // What the Host header says: the host (bracketed when IPv6) and the port when not the default.
   std::string host_header() const;
+  // "https://host:port", the port always shown: where events go, without the path and query
+  // (which may carry a token), for logs and the start-up line.
+  std::string origin() const;
 };
 
 // Throws std::invalid_argument saying what is wrong ("must start with https://", "http:// only to

@@ -19,6 +19,7 @@ TEST(WebhookUrl, DefaultsThePortAndThePath) {
   EXPECT_EQ(url.port, "443");
   EXPECT_EQ(url.target, "/");
   EXPECT_EQ(url.host_header(), "hooks.example.com");
+  EXPECT_EQ(url.origin(), "https://hooks.example.com:443");
 }
 
 TEST(WebhookUrl, TakesAnIpv6Literal) {
@@ -26,6 +27,7 @@ TEST(WebhookUrl, TakesAnIpv6Literal) {
   EXPECT_FALSE(url.tls);
   EXPECT_EQ(url.host, "::1");
   EXPECT_EQ(url.host_header(), "[::1]:8080");
+  EXPECT_EQ(url.origin(), "http://[::1]:8080");
 }
 
 TEST(WebhookUrl, HttpOnlyToLoopback) {
