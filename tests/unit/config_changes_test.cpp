@@ -37,6 +37,17 @@ TEST(CompareConfigs, LimitsPolicyAndLoggingApplyNow) {
   EXPECT_EQ(changes.needs_restart, Keys{});
 }
 
+TEST(CompareConfigs, WebhooksApplyNow) {
+  const auto env = environment({{"HOOK_SECRET", "s"}});
+  const ConfigChanges changes = compare_configs(
+      parse(kMinimal, env), parse(kMinimal + "webhooks:\n  endpoints:\n    - name: crm\n"
+                                             "      url: https://hooks.example.com/\n      secret_env: HOOK_SECRET\n"
+                                             "  timeout_seconds: 5\n",
+                                  env));
+  EXPECT_EQ(changes.changed, (Keys{"webhooks.endpoints", "webhooks.timeout_seconds"}));
+  EXPECT_EQ(changes.needs_restart, Keys{});
+}
+
 TEST(CompareConfigs, WhatIsBoundOrSizedAtStartNeedsARestart) {
   const ConfigChanges changes = compare_configs(
       parse(kMinimal), parse("database:\n  url: postgresql://postern@other/postern\n  pool_size: 3\n"

@@ -110,7 +110,7 @@ TEST(ConfigWebhooks, RefusalsNameLineAndKey) {
   EXPECT_EQ(error_of(with_endpoint(url + "      secret_env: CRM_SECRET\n  first_retry_seconds: 60\n"
                                          "  max_retry_seconds: 30\n"),
                      kSecretEnv),
-            "postern.yaml:8: webhooks.first_retry_seconds: must not exceed max_retry_seconds (30)");
+            "postern.yaml:9: webhooks.max_retry_seconds: must be at least first_retry_seconds (60), got 30");
   EXPECT_EQ(error_of(with_endpoint(url + "      secret_env: CRM_SECRET\n  concurrency: 0\n"), kSecretEnv).substr(0, 45),
             "postern.yaml:8: webhooks.concurrency: expecte");
 }
