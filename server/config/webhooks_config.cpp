@@ -111,9 +111,10 @@ void read_webhooks(Section& root, WebhooksConfig& cfg, schema::WebhookSubscripti
     s.read("first_retry_seconds", cfg.first_retry_seconds, 1, 86400);
     s.read("max_retry_seconds", cfg.max_retry_seconds, 1, 7 * 86400);
     s.read("give_up_hours", cfg.give_up_hours, 1, 24 * 365);
-    if (cfg.first_retry_seconds > cfg.max_retry_seconds) {
-      s.fail_at("first_retry_seconds", "must not exceed max_retry_seconds (" +
-                                           std::to_string(cfg.max_retry_seconds) + ")");
+    if (cfg.max_retry_seconds < cfg.first_retry_seconds) {
+      s.fail_at("max_retry_seconds", "must be at least first_retry_seconds (" +
+                                         std::to_string(cfg.first_retry_seconds) + "), got " +
+                                         std::to_string(cfg.max_retry_seconds));
     }
   });
   for (const auto& endpoint : cfg.endpoints) {
