@@ -14,6 +14,7 @@
 #include "postern/schema/migrations.hpp"
 #include "postern/schema/queue_admin.hpp"
 #include "postern/schema/dkim_keys.hpp"
+#include "postern/schema/webhook_outbox.hpp"
 #include "postern/schema/queue_seal.hpp"
 #include "postern/schema/seal.hpp"
 #include "postern/schema/relay_role.hpp"
@@ -115,6 +116,9 @@ Commands:
   dkim list                             every DKIM key: domain, selector, algorithm, created
   dkim show DOMAIN [--selector S]       the DNS TXT record of each of DOMAIN's keys
   dkim del DOMAIN --selector S          delete a key: mail from DOMAIN is no longer signed by it
+  webhooks status                       webhook events not acknowledged yet, per endpoint: how
+                                        many, how many failed, the oldest's age, the last error
+  webhooks retry [ENDPOINT]             make ENDPOINT's waiting events (every endpoint's) due now
   help                                  this text
 
 Options (anywhere on the line):
@@ -132,6 +136,7 @@ Exit codes: 0 ok, 1 other failure, 2 usage, 3 not found, 4 already exists, 5 inv
   set up (migrate), 10 check: may not send.
   (limit: 2 for a malformed LIMIT, 3 unknown user.)
   (queue commands: 3 when no queued message has that ID.)
+  (webhooks retry: {"retried": N} with --json.)
   (dkim commands: 3 unknown domain or selector, 4 selector already there, 5 malformed domain,
   selector or algorithm.)
   (share commands: 3 unknown map or destination, 4 map, mailbox or upstream already there,
@@ -484,6 +489,20 @@ void CommandLine::build() {
   });
   positional(n, "DOMAIN", a1_);
   n->app->add_option("--selector", selector_)->required();
+
+  // webhooks
+  Node* webhooks = node(root_, "webhooks", "webhooks status | webhooks retry [ENDPOINT]");
+  node(webhooks, "status", "webhooks status", [this] {
+    print_webhook_backlog(std::cout, schema::webhook_backlog(store().connection()), format());
+    return 0;
+  });
+  n = node(webhooks, "retry", "webhooks retry [ENDPOINT]", [this] {
+    const long long count = schema::retry_webhook_events_now(store().connection(), a1_, s_.actor);
+    return queue_changed("retried", static_cast<std::size_t>(count),
+                         std::to_string(count) + (count == 1 ? " event" : " events") +
+                             (a1_.empty() ? "" : " of " + a1_) + " due now");
+  });
+  n->app->add_option("ENDPOINT", a1_);
 
   node(root_, "help", "help", [] {
     std::cout << help_text();

@@ -435,6 +435,21 @@ void print_dkim_records(std::ostream& out, const std::vector<schema::DkimKey>& k
   }
 }
 
+void print_webhook_backlog(std::ostream& out, const std::vector<schema::WebhookBacklog>& backlog, Format format) {
+  if (format == Format::Json) {
+    emit(out, schema::webhook_backlog_json(backlog));
+    return;
+  }
+  out << "--- webhook events waiting ---\n";
+  if (backlog.empty()) out << "    (none: every event was acknowledged)\n";
+  for (const auto& b : backlog) {
+    out << "    - " << b.endpoint << "  " << b.pending << " pending, " << b.failing << " failed at least once, oldest "
+        << b.oldest_age_seconds << " s";
+    if (!b.last_error.empty()) out << "\n      last error: " << b.last_error;
+    out << "\n";
+  }
+}
+
 void print_queue(std::ostream& out, const std::vector<schema::QueueEntry>& entries,
                  Format format) {
   if (format == Format::Json) {

@@ -77,6 +77,8 @@ void print_queue(std::ostream& out, const std::vector<schema::QueueEntry>& entri
 // key with the DNS TXT record to publish.
 void print_dkim_keys(std::ostream& out, const std::vector<schema::DkimKey>& keys, Format format);
 void print_dkim_records(std::ostream& out, const std::vector<schema::DkimKey>& keys, Format format);
+// `webhooks status`: the events waiting per endpoint.
+void print_webhook_backlog(std::ostream& out, const std::vector<schema::WebhookBacklog>& backlog, Format format);
 // queue show: {"message":{"id","created_at","age_seconds","sender","auth_user","client_address",
 //   "helo","body_type","smtputf8","size","attempts","next_attempt_at","held","leased",
 //   "lease_owner"|null,"lease_until"|null,"last_error"|null,"recipients_total",

@@ -145,6 +145,18 @@ json dkim_key_json(const DkimKey& key) {
           {"created_at", key.created_at}, {"dns_record", dkim_dns_record(key)}};
 }
 
+json webhook_backlog_json(const std::vector<WebhookBacklog>& backlog) {
+  json list = json::array();
+  for (const auto& b : backlog) {
+    list.push_back({{"endpoint", b.endpoint},
+                    {"pending", b.pending},
+                    {"failing", b.failing},
+                    {"oldest_age_seconds", b.oldest_age_seconds},
+                    {"last_error", b.last_error.empty() ? json(nullptr) : json(b.last_error)}});
+  }
+  return {{"webhooks", list}};
+}
+
 json share_map_json(const ShareMap& map) {
   const std::string problem = share_map_problem(map);
   json destinations = json::array();

@@ -42,7 +42,8 @@ constexpr Statement kStatements[] = {
      "       attempts = attempts + 1, updated_at = now() "
      " WHERE r.message_id = $1 AND r.position = $2 AND r.status = 'pending' "
      "   AND NOT EXISTS (SELECT 1 FROM postern_queue_destinations d "
-     "                    WHERE d.message_id = r.message_id AND d.position = r.position AND d.status = 'pending')"},
+     "                    WHERE d.message_id = r.message_id AND d.position = r.position AND d.status = 'pending') "
+     "RETURNING r.status"},
 };
 
 }  // namespace
@@ -103,14 +104,21 @@ void read_shares(pqxx::transaction_base& tx, ClaimedMessage& message, const std:
   }
 }
 
-void record_shares(pqxx::transaction_base& tx, const AttemptRecord& record) {
+std::vector<SettledRecipient> record_shares(pqxx::transaction_base& tx, const AttemptRecord& record) {
   std::set<int> touched;
   for (const auto& share : record.shares) {
     tx.exec_prepared("queue_update_share", record.message_id, share.position, share.index, status_name(share.outcome),
                      share.reply);
     touched.insert(share.position);
   }
-  for (int position : touched) tx.exec_prepared("queue_settle_shared_recipient", record.message_id, position);
+  std::vector<SettledRecipient> settled;
+  for (int position : touched) {
+    for (const auto& row : tx.exec_prepared("queue_settle_shared_recipient", record.message_id, position)) {
+      const bool failed = row[0].as<std::string>() == "failed";
+      settled.push_back({position, failed ? RecipientOutcome::Failed : RecipientOutcome::Delivered});
+    }
+  }
+  return settled;
 }
 
 }  // namespace postern::schema

@@ -23,7 +23,14 @@ void insert_shares(pqxx::transaction_base& tx, const QueuedMessage& message);
 // the seed), how its shares are made and those still to deliver.
 void read_shares(pqxx::transaction_base& tx, ClaimedMessage& message, const std::vector<int>& shared_positions);
 
-// Each share's status, then each touched recipient settled once none of its shares is pending.
-void record_shares(pqxx::transaction_base& tx, const AttemptRecord& record);
+// A shared recipient whose last pending share an attempt settled: delivered, or failed.
+struct SettledRecipient {
+  int position;
+  RecipientOutcome outcome;
+};
+
+// Each share's status, then each touched recipient settled once none of its shares is pending;
+// returns those it settled.
+std::vector<SettledRecipient> record_shares(pqxx::transaction_base& tx, const AttemptRecord& record);
 
 }  // namespace postern::schema

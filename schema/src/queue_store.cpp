@@ -4,6 +4,7 @@
 #include "guarded.hpp"
 #include "queue_shares.hpp"
 #include "statements.hpp"
+#include "webhook_events.hpp"
 #include "postern/schema/errors.hpp"
 #include "postern/schema/message_chunks.hpp"
 
@@ -21,6 +22,8 @@ namespace {
 // transaction, then its size. Recipients travel LF-joined (the protocol never lets CR or LF into
 // an address). $13 is the first chunk's size before sealing; an empty message has no chunk. $15,
 // the DKIM body hash, is known here when the message is one chunk; a longer one sets it with its size.
+// $16 (WebhookSubscriptions::pairs) makes an "accepted" outbox row per recipient and subscribed
+// endpoint; none when empty.
 constexpr const char* kEnqueue = R"sql(
 WITH message AS (
   INSERT INTO postern_queue (id, sender, auth_user, client_address, helo, body_type, smtputf8, size, upstream,
@@ -35,6 +38,13 @@ WITH message AS (
 ), first_chunk AS (
   INSERT INTO postern_message_chunks (message_id, seq, data)
   SELECT message.id, 0, $9::bytea FROM message WHERE $13 > 0
+), events AS (
+  INSERT INTO postern_webhook_outbox (endpoint, event, message_id, sender, auth_user, intake, recipient)
+  SELECT split_part(s.pair, ':', 1), 'accepted', message.id, $2, NULLIF($3, ''), $11, r.recipient
+    FROM message, unnest(string_to_array($8, chr(10))) WITH ORDINALITY AS r(recipient, position),
+         unnest(string_to_array($16, ',')) AS s(pair)
+   WHERE split_part(s.pair, ':', 2) = 'accepted'
+   ORDER BY r.position, s.pair
 )
 SELECT pg_notify('postern_queue', (SELECT id FROM message)), (SELECT count(*) FROM recipients)
 )sql";
@@ -70,14 +80,20 @@ RETURNING q.id, q.sender, q.body_type, q.smtputf8, q.size, q.attempts,
 )sql";
 
 // An attempt that settled every recipient it was given and queues no DSN: the message goes in one
-// statement, if it is still this owner's and no other recipient is pending. Its recipients,
-// chunks and shares go with it (ON DELETE CASCADE).
-constexpr const char* kDeleteSettled = R"sql(
-DELETE FROM postern_queue
- WHERE id = $1 AND lease_owner = $2
-   AND NOT EXISTS (SELECT 1 FROM postern_queue_recipients
-                    WHERE message_id = $1 AND status = 'pending' AND position <> ALL ($3::integer[]))
-   AND )sql" POSTERN_NO_FLUSH_WAIT;
+// statement, if it is still this owner's and no other recipient is pending, with the attempt's
+// webhook events ($4..$8, attempt_events_insert), which read its recipients as they were before.
+// Its recipients, chunks and shares go with it (ON DELETE CASCADE). Returns 1 when it went.
+const std::string kDeleteSettled = R"sql(
+WITH deleted AS (
+  DELETE FROM postern_queue
+   WHERE id = $1 AND lease_owner = $2
+     AND NOT EXISTS (SELECT 1 FROM postern_queue_recipients
+                      WHERE message_id = $1 AND status = 'pending' AND position <> ALL ($3::integer[]))
+     AND )sql" POSTERN_NO_FLUSH_WAIT R"sql(
+  RETURNING id, sender, auth_user, intake
+), events AS ()sql" + attempt_events_insert("deleted", 4) + R"sql()
+SELECT count(*) FROM deleted
+)sql";
 
 constexpr const char* kUpdateRecipient = R"sql(
 UPDATE postern_queue_recipients
@@ -184,7 +200,7 @@ void insert_envelope(pqxx::transaction_base& tx, const QueuedMessage& message, c
                                pqxx::binarystring(first.data(), first.size()), message.upstream,
                                message.intake, message.dsn, static_cast<long long>(body.first_size()),
                                message.seal ? message.seal->id : std::string(),
-                               body.one_chunk() ? dkim_body_hash(message) : std::string());
+                               body.one_chunk() ? dkim_body_hash(message) : std::string(), message.webhooks.pairs());
   if (rows.empty() || rows[0][1].as<std::size_t>() != message.recipients.size()) {
     throw DatabaseUnavailable("queue insert stored an unexpected number of recipients");
   }
@@ -242,14 +258,33 @@ bool settles_everything(const AttemptRecord& record) {
          });
 }
 
-// The positions of an attempt's recipients as a PostgreSQL array: "{1,2}".
-std::string positions_of(const AttemptRecord& record) {
-  std::string array = "{";
-  for (const auto& r : record.recipients) {
-    if (array.size() > 1) array += ',';
-    array += std::to_string(r.position);
+// The events of an attempt's plain recipients.
+AttemptEvents recipient_events(const AttemptRecord& record) {
+  AttemptEvents events;
+  if (record.webhooks.empty()) return events;
+  for (const auto& r : record.recipients) events.add(r.position, 0, event_of(r.outcome, r.expired), r.reply);
+  return events;
+}
+
+// The events of its shares: each deferred one, then each recipient its shares settled.
+void add_share_events(const AttemptRecord& record, const std::vector<SettledRecipient>& settled,
+                      AttemptEvents& events) {
+  if (record.webhooks.empty()) return;
+  for (const auto& share : record.shares) {
+    if (share.outcome == RecipientOutcome::Deferred) {
+      events.add(share.position, share.index, WebhookEventType::Deferred, share.reply);
+    }
   }
-  return array + "}";
+  for (const auto& recipient : settled) {
+    const ShareUpdate* last = nullptr;
+    bool expired = false;
+    for (const auto& share : record.shares) {
+      if (share.position != recipient.position) continue;
+      last = &share;
+      expired = expired || (share.outcome == RecipientOutcome::Failed && share.expired);
+    }
+    events.add(recipient.position, 0, event_of(recipient.outcome, expired), last ? last->reply : std::string());
+  }
 }
 
 }  // namespace
@@ -280,6 +315,7 @@ void prepare_queue_statements(pqxx::connection_base& db) {
   db.prepare("queue_set_size", kSetSize);
   db.prepare("queue_claim", kClaim);
   db.prepare("queue_delete_settled", kDeleteSettled);
+  prepare_webhook_statements(db);
   db.prepare("queue_update_recipient", kUpdateRecipient);
   db.prepare("queue_lock_owned", kLockOwned);
   db.prepare("queue_finish_if_done", kFinishIfDone);
@@ -369,18 +405,24 @@ bool record_attempt(pqxx::connection_base& db, const AttemptRecord& record) {
   return guarded([&] {
     // The usual attempt is one statement. When that deletes nothing (the lease was lost, or
     // another recipient is pending), the transaction below tells which.
+    AttemptEvents events = recipient_events(record);
     if (settles_everything(record)) {
+      std::vector<int> positions;
+      for (const auto& r : record.recipients) positions.push_back(r.position);
       pqxx::nontransaction tx{db};
-      const auto deleted = tx.exec_prepared("queue_delete_settled", record.message_id, record.owner,
-                                            positions_of(record));
-      if (deleted.affected_rows() == 1) return true;
+      const auto deleted = tx.exec_prepared1(
+          "queue_delete_settled", record.message_id, record.owner, array_literal(positions),
+          array_literal(events.positions), array_literal(events.shares), array_literal(events.events),
+          array_literal(events.replies), record.webhooks.pairs());
+      if (deleted[0].as<long>() == 1) return true;
     }
     pqxx::work tx{db};
     if (tx.exec_prepared("queue_lock_owned", record.message_id, record.owner).empty()) return false;
     for (const auto& r : record.recipients) {
       tx.exec_prepared("queue_update_recipient", record.message_id, r.position, status_name(r.outcome), r.reply);
     }
-    record_shares(tx, record);
+    add_share_events(record, record_shares(tx, record), events);
+    insert_attempt_events(tx, record.message_id, events, record.webhooks);
     if (record.bounce) {
       Body bounce_body{*record.bounce};
       insert_message(tx, *record.bounce, bounce_body);

@@ -7,6 +7,10 @@
 
 #include <pqxx/pqxx>
 
+#include <string>
+#include <type_traits>
+#include <vector>
+
 // Timestamps travel as text in one format, UTC: "YYYY-MM-DD HH:MM:SS".
 #define POSTERN_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
 
@@ -24,6 +28,27 @@ struct Statement {
   const char* name;
   const char* sql;
 };
+
+// A PostgreSQL array literal of `values`: {1,2}, or {"a","b\"c"} for text. libpqxx 6.4 binds no
+// arrays: pass it to a parameter cast to integer[] or text[].
+template <class T>
+std::string array_literal(const std::vector<T>& values) {
+  std::string array = "{";
+  for (const auto& value : values) {
+    if (array.size() > 1) array += ',';
+    if constexpr (std::is_arithmetic_v<T>) {
+      array += std::to_string(value);
+    } else {
+      array += '"';
+      for (const char c : value) {
+        if (c == '"' || c == '\\') array += '\\';
+        array += c;
+      }
+      array += '"';
+    }
+  }
+  return array + "}";
+}
 
 // Idempotent: libpqxx registers a definition once per connection and prepares it on first use.
 template <std::size_t N>

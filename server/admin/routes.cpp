@@ -11,6 +11,7 @@ Router api_routes() {
   add_share_routes(router);
   add_audit_routes(router);
   add_dkim_routes(router);
+  add_webhook_routes(router);
   return router;
 }
 

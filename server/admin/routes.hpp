@@ -13,6 +13,7 @@ void add_queue_routes(Router& router);    // the mail queue: list, show, retry, 
 void add_share_routes(Router& router);    // share maps
 void add_audit_routes(Router& router);    // the audit log
 void add_dkim_routes(Router& router);     // DKIM signing keys
+void add_webhook_routes(Router& router);  // the webhook outbox: backlog, retry
 
 Router api_routes();
 

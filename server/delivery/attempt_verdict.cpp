@@ -53,7 +53,7 @@ AttemptVerdict judge_attempt(const schema::ClaimedMessage& message, const Attemp
         ? attempt.results[i]
         : smtp_client::RecipientResult::of(smtp::Reply::line(451, "4.3.0", "no reply for recipient"));
     const std::string reply = result.reply.one_line();
-    schema::RecipientUpdate update{recipient.position, schema::RecipientOutcome::Deferred, reply};
+    schema::RecipientUpdate update{recipient.position, schema::RecipientOutcome::Deferred, reply, false};
     RecipientVerdict outcome = RecipientVerdict::Deferred;
     if (result.outcome == Outcome::Delivered) {
       update.outcome = schema::RecipientOutcome::Delivered;
@@ -62,6 +62,7 @@ AttemptVerdict judge_attempt(const schema::ClaimedMessage& message, const Attemp
       update.outcome = schema::RecipientOutcome::Failed;
       const bool permanent = result.outcome == Outcome::Permanent;
       outcome = permanent ? RecipientVerdict::Failed : RecipientVerdict::Expired;
+      update.expired = !permanent;
       verdict.failed.push_back({recipient.address, permanent ? status_of(result.reply) : "4.4.7",
                                 permanent ? "smtp; " + reply : "x-postern; delivery time expired; last reply: " + reply,
                                 // Remote-MTA only when the upstream itself answered this recipient.
@@ -87,7 +88,7 @@ void judge_share(const schema::ClaimedMessage& message, const schema::PendingRec
   one.recipients.push_back({share.index, share.target.mailbox, std::nullopt});
   AttemptVerdict judged = judge_attempt(one, attempt, config, jitter_unit);
   const schema::RecipientUpdate& update = judged.record.recipients.front();
-  verdict.record.shares.push_back({recipient.position, share.index, update.outcome, update.reply});
+  verdict.record.shares.push_back({recipient.position, share.index, update.outcome, update.reply, update.expired});
   verdict.share_verdicts.push_back(judged.verdicts.front());
   if (!judged.failed.empty()) {
     FailedRecipient failed = judged.failed.front();

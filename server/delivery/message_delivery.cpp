@@ -287,6 +287,7 @@ boost::asio::awaitable<void> MessageDelivery::deliver(schema::ClaimedMessage mes
   }
   if (!message.dsn) keep_failures(config, message, verdict);
   verdict.record.owner = owner_;
+  verdict.record.webhooks = config.webhooks;
   if (bounces(message, verdict.failed)) {
     std::optional<std::string> header_section = co_await original_header_section(config, message);
     if (!header_section) {
@@ -295,6 +296,7 @@ boost::asio::awaitable<void> MessageDelivery::deliver(schema::ClaimedMessage mes
       std::optional<schema::QueuedMessage> bounce = bounce_for(message, std::move(*header_section), verdict.failed,
                                                                hostname_, std::time(nullptr), schema::new_queue_id());
       if (!config.seal_keys.empty()) bounce->seal = config.seal_keys.sealing();
+      bounce->webhooks = config.webhooks;
       if (config.dkim.enabled) bounce->dkim_body_hash = [hash = dkim::message_body_hash(bounce->message)] { return hash; };
       switch (share_if_mapped(*bounce)) {
         case BounceRoute::Send:

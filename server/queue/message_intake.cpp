@@ -111,6 +111,7 @@ schema::QueuedMessage to_queue(const IntakeOptions& options, const smtp::Envelop
   queued.intake = intake_name(facts.intake);
   queued.dsn = facts.dsn;
   if (const auto& keys = options.delivery.seal_keys; !keys.empty()) queued.seal = keys.sealing();
+  queued.webhooks = options.delivery.webhooks;
   return queued;
 }
 

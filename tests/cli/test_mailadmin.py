@@ -605,6 +605,7 @@ class BashCompletion(MailadminTestCase):
         self.ok("add", "domain", "compl.org")
         self.assertEqual(self.complete("d"), ["del", "disable", "dkim"])
         self.assertEqual(self.complete("dkim", ""), ["add", "del", "list", "show"])
+        self.assertEqual(self.complete("webhooks", ""), ["retry", "status"])
         self.assertEqual(self.complete("dkim", "add", "x.example", "--al"), ["--algorithm"])
         self.assertEqual(self.complete("dkim", "add", "x.example", "--algorithm", ""), ["ed25519", "rsa2048"])
         self.assertEqual(self.complete("add", ""), ["address", "domain", "share", "user"])

@@ -13,7 +13,7 @@ import unittest
 import urllib.parse
 
 from e2e_base import ALICE, RelayTestCase, message, tool_env
-from pgcluster import SOURCE_DIR
+from pgcluster import SOURCE_DIR, psql
 from relay import BUILD_DIR, free_port, make_certificate
 
 TOKENS = {"viewer": ("read", "viewer-token-4f1c9a"),
@@ -368,6 +368,23 @@ class AdminApi(AdminApiCase):
                          {"domain": "signed.example", "selector": "api2"})
         self.api("DELETE", "/api/dkim/signed.example/api2", expect=404)
         self.api("GET", "/api/dkim/nokeys.example", "viewer", expect=404)
+
+    def test_webhook_outbox_endpoints(self):
+        psql(self.database_url(),
+             "INSERT INTO postern_webhook_outbox (endpoint, event, message_id, sender, intake, recipient, attempts, "
+             "last_error, next_attempt_at) VALUES ('hooks', 'accepted', 'M1', 'a@example.com', 'submission', "
+             "'b@example.org', 3, 'HTTP 502', now() + interval '1 hour')")
+        try:
+            backlog = self.api("GET", "/api/webhooks", "viewer")["webhooks"]
+            self.assertEqual([(b["endpoint"], b["pending"], b["failing"], b["last_error"]) for b in backlog],
+                             [("hooks", 1, 1, "HTTP 502")])
+            self.assert_error(403, "forbidden", self.curl("POST", "/api/webhooks/retry", TOKENS["viewer"][1])[:2])
+            self.api("POST", "/api/webhooks/retry", "ops", body={"endpoint": "Bad Name"}, expect=400)
+            self.api("POST", "/api/webhooks/retry", "ops", body={"endpont": "hooks"}, expect=400)
+            self.assertEqual(self.api("POST", "/api/webhooks/retry", "ops", body={"endpoint": "hooks"}), {"retried": 1})
+            self.assertEqual(self.api("POST", "/api/webhooks/retry", "ops"), {"retried": 0})
+        finally:
+            psql(self.database_url(), "DELETE FROM postern_webhook_outbox")
 
     # ---- audit --------------------------------------------------------------------------------
 

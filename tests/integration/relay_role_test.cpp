@@ -146,6 +146,11 @@ TEST(RelayRole, DoesEverythingTheRelayDoes) {
   const std::string body = "Subject: big\r\n\r\n" + std::string(kChunkSize + 10, 'x') + "\r\n";
   auto queued = message(body, {"bob@example.org", "carol@example.net"});
   queued.dkim_body_hash = [] { return std::string("BODYHASH="); };
+  WebhookSubscriptions hooks;
+  hooks.add("ops", WebhookEventType::Accepted);
+  hooks.add("ops", WebhookEventType::Delivered);
+  hooks.add("ops", WebhookEventType::Bounced);
+  queued.webhooks = hooks;
   enqueue(db, queued);
 
   // Delivery: restart release, claim, lease, body, attempt with a bounce, next due time.
@@ -163,7 +168,20 @@ TEST(RelayRole, DoesEverythingTheRelayDoes) {
   AttemptRecord record{queued.id, lease.text(), {}, 60, "", std::nullopt, {}};
   record.recipients = {{1, RecipientOutcome::Delivered, "250 ok"}, {2, RecipientOutcome::Failed, "550 no"}};
   record.bounce = message("Subject: failure notice\r\n\r\nsorry\r\n", {"alice@example.com"});
+  record.webhooks = hooks;
   EXPECT_TRUE(record_attempt(db, record));
+
+  // Webhooks: the events written with the message and its attempt, claimed, failed, sent.
+  auto events = claim_webhook_events(db, lease.text(), 10, 30, {"ops"});
+  ASSERT_EQ(events.size(), 1u);  // one at a time per message: accepted for bob first
+  EXPECT_EQ(events[0].type, "accepted");
+  webhook_event_failed(db, lease.text(), events[0].id, 0, "connection refused");
+  EXPECT_EQ(seconds_until_next_webhook(db, {"ops"}), std::optional<double>{0.0});
+  events = claim_webhook_events(db, lease.text(), 10, 30, {"ops"});
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].attempts, 1);
+  webhook_events_sent(db, lease.text(), {events[0].id});
+  EXPECT_TRUE(give_up_webhook_events(db, 3600).empty());
   EXPECT_EQ(seconds_until_next_due(db), std::optional<double>{0.0});  // the bounce, due now
 
   // DKIM keys, sealed by mailadmin, read and opened by delivery.

@@ -54,6 +54,7 @@ TEST(AttemptVerdict, FiveHundredsFailWithTheirOwnEnhancedCodeAndTheUpstreamAsRem
   Attempt attempt{{reply(550, "5.1.1", "no such user"), reply(250, "2.0.0", "Ok")}, "", "mx.example"};
   AttemptVerdict v = judge_attempt(claimed({"x@example.org", "y@example.org"}), attempt, config(), 0.5);
   EXPECT_EQ(v.record.recipients[0].outcome, schema::RecipientOutcome::Failed);
+  EXPECT_FALSE(v.record.recipients[0].expired);  // a webhook's "bounced"
   EXPECT_EQ(v.record.recipients[1].outcome, schema::RecipientOutcome::Delivered);
   ASSERT_EQ(v.failed.size(), 1u);
   EXPECT_EQ(v.failed[0].address, "x@example.org");
@@ -96,6 +97,7 @@ TEST(AttemptVerdict, AtTheEndOfTheLifetimeADeferralExpiresWithStatus447) {
   Attempt attempt{{reply(451, "4.2.0", "mailbox busy")}, "", "mx.example"};
   AttemptVerdict v = judge_attempt(claimed({"x@example.org"}, 86400, 30), attempt, config(), 0.5);
   EXPECT_EQ(v.record.recipients[0].outcome, schema::RecipientOutcome::Failed);
+  EXPECT_TRUE(v.record.recipients[0].expired);  // a webhook's "expired"
   EXPECT_EQ(v.verdicts, std::vector<RecipientVerdict>{RecipientVerdict::Expired});
   ASSERT_EQ(v.failed.size(), 1u);
   EXPECT_EQ(v.failed[0].status, "4.4.7");

@@ -7,6 +7,7 @@
 #include "postern/schema/queue_admin.hpp"
 #include "postern/schema/share_maps.hpp"
 #include "postern/schema/store.hpp"
+#include "postern/schema/webhook_outbox.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -27,5 +28,8 @@ nlohmann::json share_map_json(const ShareMap& map);
 nlohmann::json share_map_json(const ShareMapDetails& details);
 // A DKIM key, with the DNS TXT record to publish (never its private key).
 nlohmann::json dkim_key_json(const DkimKey& key);
+// {"webhooks": [{"endpoint", "pending", "failing", "oldest_age_seconds", "last_error"}]}: the
+// events waiting per endpoint (last_error null when none failed).
+nlohmann::json webhook_backlog_json(const std::vector<WebhookBacklog>& backlog);
 
 }  // namespace postern::schema

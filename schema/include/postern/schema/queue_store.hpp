@@ -8,6 +8,7 @@
 
 #include "postern/schema/message_chunks.hpp"
 #include "postern/schema/seal.hpp"
+#include "postern/schema/webhook_outbox.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -67,6 +68,9 @@ struct QueuedMessage {
   // The DKIM body hash (base64), asked once `content` is all read (intake computes it as the
   // body streams by); unset or empty: none, the message goes unsigned.
   std::function<std::string()> dkim_body_hash;
+  // Who is told it was accepted: an outbox row per recipient and endpoint subscribed to
+  // "accepted", in the same statement as the message (webhook_outbox.hpp).
+  WebhookSubscriptions webhooks{};
 };
 
 // The name the share seed is sealed under (seal_field()).
@@ -170,6 +174,7 @@ struct RecipientUpdate {
   int position;
   RecipientOutcome outcome;
   std::string reply;  // the upstream's reply or the local error
+  bool expired = false;  // Failed because the lifetime ended (not a permanent reply)
 };
 
 // One share's result. A shared recipient is settled once none of its shares is pending: failed
@@ -179,6 +184,7 @@ struct ShareUpdate {
   int index;
   RecipientOutcome outcome;
   std::string reply;
+  bool expired = false;  // as RecipientUpdate::expired
 };
 
 // The result of one delivery attempt, recorded in one transaction: recipients updated, the
@@ -195,6 +201,10 @@ struct AttemptRecord {
   // A message without DSNs whose recipients failed stays queued, visible to `mailadmin queue`,
   // until it is deleted or its lifetime ends (then retry_after_seconds is the time left).
   bool keep_failed = false;
+  // Who is told: an outbox row per event and subscribed endpoint, in the attempt's transaction
+  // — delivered, deferred, bounced or expired per plain recipient; per share or copy, deferred
+  // when it is, and the recipient's own event once its last share settles it.
+  WebhookSubscriptions webhooks{};
 };
 
 // Extends a lease while its delivery is still running, so a slow upstream never makes a healthy

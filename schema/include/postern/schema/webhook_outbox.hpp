@@ -97,11 +97,12 @@ struct WebhookBacklog {
   long long pending = 0;             // events not acknowledged yet
   long long failing = 0;             // of them, those with a failed post
   long long oldest_age_seconds = 0;  // of the oldest
-  std::string last_error;            // of the most recent failure; empty: none
+  std::string last_error;            // of its oldest failing event; empty: none failed
 };
 std::vector<WebhookBacklog> webhook_backlog(pqxx::connection_base& db);
 
-// Makes every event of `endpoint` (all endpoints when empty) due now; returns how many.
-long long retry_webhook_events_now(pqxx::connection_base& db, const std::string& endpoint);
+// Makes every waiting event of `endpoint` (all endpoints when empty) due now, audited as
+// `actor`'s "webhooks retry"; returns how many.
+long long retry_webhook_events_now(pqxx::connection_base& db, const std::string& endpoint, const std::string& actor);
 
 }  // namespace postern::schema
