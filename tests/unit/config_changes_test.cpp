@@ -11,6 +11,7 @@
 namespace postern::config {
 namespace {
 
+using test_support::environment;
 using test_support::kMinimal;
 using test_support::parse;
 using Keys = std::vector<std::string>;

@@ -46,12 +46,12 @@ TEST(ConfigWebhooks, ReadsAnEndpointWithAllEventsByDefault) {
 
 TEST(ConfigWebhooks, ReadsEveryKey) {
   const TempFile secret{"from-file\n"};
-  const TempFile ca{"-----BEGIN CERTIFICATE-----\n"};
+  const std::string ca = std::string(POSTERN_SOURCE_DIR) + "/README.md";  // read when posting; here: readable
   const Config c = parse(kMinimal + "webhooks:\n  endpoints:\n"
                                     "    - name: audit\n      url: http://127.0.0.1:9000/h\n      secret_env: CRM_SECRET\n"
                                     "      events: [bounced, expired]\n"
                                     "    - name: crm\n      url: https://hooks.example.com:8443/p\n"
-                                    "      secret_file: " + secret.path() + "\n      ca_file: " + ca.path() + "\n"
+                                    "      secret_file: " + secret.path() + "\n      ca_file: " + ca + "\n"
                                     "  timeout_seconds: 3\n  concurrency: 2\n  batch: 50\n  poll_milliseconds: 250\n"
                                     "  first_retry_seconds: 5\n  max_retry_seconds: 600\n  give_up_hours: 24\n",
                          kSecretEnv);
@@ -59,7 +59,7 @@ TEST(ConfigWebhooks, ReadsEveryKey) {
   ASSERT_EQ(w.endpoints.size(), 2u);
   EXPECT_EQ(w.endpoints[0].events, (std::vector<WebhookEventType>{WebhookEventType::Bounced, WebhookEventType::Expired}));
   EXPECT_EQ(w.endpoints[1].secret, "from-file");
-  EXPECT_EQ(w.endpoints[1].ca_file, ca.path());
+  EXPECT_EQ(w.endpoints[1].ca_file, ca);
   EXPECT_EQ(w.timeout_seconds, 3u);
   EXPECT_EQ(w.concurrency, 2u);
   EXPECT_EQ(w.batch, 50u);
