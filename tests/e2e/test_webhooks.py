@@ -243,10 +243,12 @@ class Webhooks(DeliveryTestCase):
                                      if e["type"] == "message.expired"] and self.receiver.events_of(queue_id),
                             30, 0.05, message="the expired event")
         kinds = [e["type"] for e in events]
+        print(f"\n[webhooks] lifetime 3 s, upstream down: {kinds}", flush=True)
         self.assertEqual(kinds[0], "message.accepted")
         self.assertEqual(kinds[-1], "message.expired")
-        self.assertEqual(set(kinds[1:-1]), {"message.deferred"} if kinds[1:-1] else set())
-        self.assertEqual(kinds.count("message.expired"), 1)
+        self.assertGreaterEqual(len(kinds), 3)  # tried (and deferred) before the lifetime ran out
+        self.assertEqual(set(kinds[1:-1]), {"message.deferred"})
+        self.assertIn("refused", events[-1]["reply"].lower())
 
     def test_receiver_down_costs_mail_nothing_and_every_event_arrives_once_it_is_up(self):
         self.receiver.stop()
