@@ -11,6 +11,7 @@ POST). Shown here:
   - a receiver with a wrong secret fails the check (negative control);
   - an endpoint whose certificate does not verify gets nothing; its events wait in the outbox
     with last_error set;
+  - SIGHUP adds an endpoint to a relay started without one;
   - a relay without endpoints writes no outbox rows at all.
 
 Order per message and endpoint: the order the events were written (accepted before deferred
@@ -22,6 +23,7 @@ import http.server
 import json
 import os
 import re
+import signal
 import socket
 import ssl
 import threading
@@ -142,6 +144,14 @@ class Receiver:
                           0.05, message=f"{count} webhook events of {queue_id}")
 
 
+def receiver_with_test_ca(folder):
+    """A Receiver whose certificate (localhost, 127.0.0.1) is issued by a CA made in folder
+    (ca.pem: the endpoint's ca_file)."""
+    make_ca(folder)
+    issue(folder, "receiver", "DNS:localhost,IP:127.0.0.1")
+    return Receiver(os.path.join(folder, "receiver.pem"), os.path.join(folder, "receiver.key"), SECRET)
+
+
 def types(events):
     return [(e["type"], e["recipient"]["address"]) for e in events]
 
@@ -154,10 +164,7 @@ class Webhooks(DeliveryTestCase):
 
     @classmethod
     def make_sinks(cls):
-        make_ca(cls.work)
-        issue(cls.work, "receiver", "DNS:localhost,IP:127.0.0.1")
-        cls.receiver = Receiver(os.path.join(cls.work, "receiver.pem"), os.path.join(cls.work, "receiver.key"),
-                                SECRET)
+        cls.receiver = receiver_with_test_ca(cls.work)
         cls.untrusted = Receiver(*make_certificate(cls.work, "untrusted"), SECRET)
         return {"main": Sink(rules={"rcpt": {"bad@example.org": "550 5.1.1 <bad@example.org>: no such user"}}),
                 "flaky": Sink(rules={"data": ["451 4.3.0 Try later"]})}
@@ -306,6 +313,46 @@ class Webhooks(DeliveryTestCase):
         self.assertIn("certificate verify failed", rows[0]["last_error"])
         self.assertEqual(self.untrusted.all_posts(), [])
         self.assertRegex(self.relay.log_text(), r"event=webhook_post_failed endpoint=untrusted .*certificate verify failed")
+
+
+class ReloadAddsAnEndpoint(DeliveryTestCase):
+    """Started without endpoints; SIGHUP adds one: the events of mail from then on reach it."""
+
+    @classmethod
+    def make_sinks(cls):
+        cls.receiver = receiver_with_test_ca(cls.work)
+        return {"main": Sink()}
+
+    @classmethod
+    def configure(cls):
+        return {"upstreams": [cls.sinks["main"].upstream("main")], "default_upstream": "main"}
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            if hasattr(cls, "receiver"):
+                cls.receiver.stop()
+
+    def test_sighup_adds_an_endpoint(self):
+        before = self.send(mail("alice@example.com"), "alice@example.com")
+        self.wait_until_gone(before)
+        secret_file = os.path.join(self.work, "webhook-secret")
+        with open(secret_file, "w") as f:
+            f.write(SECRET + "\n")
+        self.relay.config["webhooks"] = {"poll_milliseconds": 100, "endpoints": [
+            {"name": "hooks", "url": f"https://127.0.0.1:{self.receiver.port}/events", "secret_file": secret_file,
+             "ca_file": os.path.join(self.work, "ca.pem")}]}
+        reloads = self.relay.log_text().count("event=config_reloaded ")
+        self.relay._write_config()
+        self.relay.signal(signal.SIGHUP)
+        wait_until(lambda: self.relay.log_text().count("event=config_reloaded ") > reloads, message="the reload")
+        self.assertRegex(self.relay.log_text(), r"event=config_reloaded .*webhooks.endpoints")
+        queue_id = self.send(mail("alice@example.com"), "alice@example.com")
+        events = self.receiver.wait_for_events(queue_id, 2)
+        self.assertEqual([e["type"] for e in events], ["message.accepted", "message.delivered"])
+        self.assertEqual(self.receiver.events_of(before), [])
 
 
 class NoEndpoints(DeliveryTestCase):
