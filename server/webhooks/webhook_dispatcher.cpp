@@ -53,10 +53,13 @@ struct WebhookDispatcher::Outcome {
 
 namespace {
 
-// One of an endpoint's `concurrency` workers: posts the queue's events one after the other.
+// One of an endpoint's `concurrency` workers: posts the queue's events one after the other,
+// until `stopping` (the relay drains: what is left stays leased, and is posted again once the
+// lease runs out).
 asio::awaitable<void> post_queue(WebhookPoster& poster, std::shared_ptr<std::deque<schema::WebhookEvent>> queue,
-                                 std::vector<WebhookDispatcher::Outcome>& outcomes, std::shared_ptr<Pending> pending) {
-  while (!queue->empty()) {
+                                 std::vector<WebhookDispatcher::Outcome>& outcomes, std::shared_ptr<Pending> pending,
+                                 const bool& stopping) {
+  while (!queue->empty() && !stopping) {
     schema::WebhookEvent event = std::move(queue->front());
     queue->pop_front();
     WebhookPostResult result;
@@ -151,7 +154,7 @@ asio::awaitable<void> WebhookDispatcher::post_all(std::vector<schema::WebhookEve
     const std::size_t workers = std::min<std::size_t>(std::max(config_.concurrency, 1u), queue->size());
     for (std::size_t i = 0; i < workers; ++i) {
       ++pending->left;
-      asio::co_spawn(strand_, post_queue(*poster->second, queue, outcomes, pending), asio::detached);
+      asio::co_spawn(strand_, post_queue(*poster->second, queue, outcomes, pending, stopping_), asio::detached);
     }
   }
   if (pending->left == 0) co_return;

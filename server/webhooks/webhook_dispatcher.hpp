@@ -16,7 +16,8 @@
 //
 //   WebhookDispatcher dispatcher{io, pool, config.webhooks, owner.text()};  dispatcher.start();
 //   dispatcher.reconfigure(new_config.webhooks);  // SIGHUP: from the next batch on
-//   dispatcher.stop(done);  // no new claims; the posts in flight end (each within the timeout)
+//   dispatcher.stop(done);  // no new claims nor posts; those in flight end (each within the
+//                           // timeout); events claimed but not posted wait for their lease to end
 #pragma once
 
 #include "server/config/webhooks_config.hpp"
@@ -52,7 +53,8 @@ class WebhookDispatcher {
   void start();
   // Thread-safe: the next batch uses `config` (endpoints added, removed or changed).
   void reconfigure(config::WebhooksConfig config);
-  // Thread-safe: stops claiming; once the batch in flight is posted and recorded, `done` runs.
+  // Thread-safe: stops claiming and posting; once the posts in flight ended and the outcomes are
+  // recorded, `done` runs.
   void stop(std::function<void()> done);
 
   struct Outcome;  // one event and how its post ended (webhook_dispatcher.cpp)
