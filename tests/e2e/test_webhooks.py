@@ -11,6 +11,7 @@ POST). Shown here:
   - a receiver with a wrong secret fails the check (negative control);
   - an endpoint whose certificate does not verify gets nothing; its events wait in the outbox
     with last_error set;
+  - an event older than give_up_hours is dropped, logged and counted;
   - SIGHUP adds an endpoint to a relay started without one;
   - a relay without endpoints writes no outbox rows at all.
 
@@ -29,6 +30,7 @@ import ssl
 import threading
 import time
 import unittest
+import urllib.request
 
 import pgcluster
 from certificates import issue, make_ca
@@ -156,24 +158,62 @@ def types(events):
     return [(e["type"], e["recipient"]["address"]) for e in events]
 
 
-class Webhooks(DeliveryTestCase):
+class WebhookTestCase(DeliveryTestCase):
+    """A DeliveryTestCase with a receiver (its certificate from the test CA, cls.work/ca.pem) that
+    make_sinks() starts with the upstreams of make_upstreams() and the class stops; endpoint() is
+    its postern.yaml entry."""
+
+    @classmethod
+    def make_receivers(cls):
+        cls.receiver = receiver_with_test_ca(cls.work)
+        return [cls.receiver]
+
+    @classmethod
+    def make_upstreams(cls):
+        return {"main": Sink()}
+
+    @classmethod
+    def make_sinks(cls):
+        cls.receivers = cls.make_receivers()
+        return cls.make_upstreams()
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            for receiver in getattr(cls, "receivers", []):
+                receiver.stop()
+
+    @classmethod
+    def endpoint(cls, name="hooks", host="127.0.0.1", receiver=None, **extra):
+        """The endpoint entry for a receiver (default: cls.receiver), the secret in a file."""
+        secret_file = os.path.join(cls.work, "webhook-secret")
+        with open(secret_file, "w") as f:
+            f.write(SECRET + "\n")
+        port = (receiver or cls.receiver).port
+        return dict({"name": name, "url": f"https://{host}:{port}/postern/events", "secret_file": secret_file,
+                     "ca_file": os.path.join(cls.work, "ca.pem")}, **extra)
+
+
+class Webhooks(WebhookTestCase):
     """Endpoint "hooks": the receiver, by name (localhost) with the test CA. Endpoint "untrusted":
     a receiver whose self-signed certificate that CA does not vouch for. Upstreams: "main" (550
     for bad@example.org), "flaky" (451 once) for defer@corp.example, "down" (nothing listens) for
     expire@corp.example; a 3 s lifetime."""
 
     @classmethod
-    def make_sinks(cls):
-        cls.receiver = receiver_with_test_ca(cls.work)
+    def make_receivers(cls):
         cls.untrusted = Receiver(*make_certificate(cls.work, "untrusted"), SECRET)
+        return super().make_receivers() + [cls.untrusted]
+
+    @classmethod
+    def make_upstreams(cls):
         return {"main": Sink(rules={"rcpt": {"bad@example.org": "550 5.1.1 <bad@example.org>: no such user"}}),
                 "flaky": Sink(rules={"data": ["451 4.3.0 Try later"]})}
 
     @classmethod
     def configure(cls):
-        secret_file = os.path.join(cls.work, "webhook-secret")
-        with open(secret_file, "w") as f:
-            f.write(SECRET + "\n")
         s = cls.sinks
         return {"upstreams": [s["main"].upstream("main"), s["flaky"].upstream("flaky"),
                               {"name": "down", "kind": "smtp", "host": "127.0.0.1", "port": free_port(),
@@ -183,20 +223,8 @@ class Webhooks(DeliveryTestCase):
                 "default_upstream": "main",
                 "delivery": dict(FAST, lifetime_seconds=3),
                 "webhooks": dict(FAST, poll_milliseconds=100, timeout_seconds=3, endpoints=[
-                    {"name": "hooks", "url": f"https://localhost:{cls.receiver.port}/postern/events",
-                     "secret_file": secret_file, "ca_file": os.path.join(cls.work, "ca.pem")},
-                    {"name": "untrusted", "url": f"https://127.0.0.1:{cls.untrusted.port}/events",
-                     "secret_file": secret_file, "ca_file": os.path.join(cls.work, "ca.pem"),
-                     "events": ["accepted"]}])}
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            super().tearDownClass()
-        finally:
-            for receiver in ("receiver", "untrusted"):
-                if hasattr(cls, receiver):
-                    getattr(cls, receiver).stop()
+                    cls.endpoint(host="localhost"),
+                    cls.endpoint("untrusted", receiver=cls.untrusted, events=["accepted"])])}
 
     def outbox(self, endpoint):
         rows = pgcluster.psql(self.db, "SELECT coalesce(json_agg(json_build_object('message_id', message_id, "
@@ -315,35 +343,43 @@ class Webhooks(DeliveryTestCase):
         self.assertRegex(self.relay.log_text(), r"event=webhook_post_failed endpoint=untrusted .*certificate verify failed")
 
 
-class ReloadAddsAnEndpoint(DeliveryTestCase):
-    """Started without endpoints; SIGHUP adds one: the events of mail from then on reach it."""
+class GiveUp(WebhookTestCase):
+    """give_up_hours: 1. An event written two hours ago and never acknowledged is dropped when the
+    relay starts (and every few minutes): logged with its ids, counted, gone from the outbox."""
 
     @classmethod
-    def make_sinks(cls):
-        cls.receiver = receiver_with_test_ca(cls.work)
-        return {"main": Sink()}
+    def configure(cls):
+        return {"upstreams": [cls.sinks["main"].upstream("main")], "default_upstream": "main",
+                "webhooks": {"give_up_hours": 1, "endpoints": [cls.endpoint()]}}
+
+    def test_an_event_older_than_give_up_hours_is_dropped_and_logged(self):
+        event_id = pgcluster.psql(
+            self.db, "INSERT INTO postern_webhook_outbox (endpoint, event, message_id, sender, intake, recipient, "
+                     "attempts, last_error, created_at, next_attempt_at) VALUES ('hooks', 'accepted', 'OLD1', "
+                     "'alice@example.com', 'submission', 'bob@example.org', 9, 'HTTP 503', now() - interval '2 hours', "
+                     "now() + interval '1 hour') RETURNING event_id").splitlines()[0]
+        self.assertEqual(self.relay.stop(), 0)
+        self.relay.start()
+        self.relay.wait_for_log(r"event=webhook_event_dropped endpoint=hooks event_id=" + event_id +
+                                r" type=accepted message_id=OLD1 attempts=9")
+        self.assertEqual(pgcluster.psql(self.db, "SELECT count(*) FROM postern_webhook_outbox"), "0")
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.relay.http_port}/metrics", timeout=10) as answer:
+            metrics = answer.read().decode()
+        self.assertIn('postern_webhook_events_dropped_total{endpoint="hooks"} 1', metrics)
+        self.assertEqual(self.receiver.all_posts(), [])
+
+
+class ReloadAddsAnEndpoint(WebhookTestCase):
+    """Started without endpoints; SIGHUP adds one: the events of mail from then on reach it."""
 
     @classmethod
     def configure(cls):
         return {"upstreams": [cls.sinks["main"].upstream("main")], "default_upstream": "main"}
 
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            super().tearDownClass()
-        finally:
-            if hasattr(cls, "receiver"):
-                cls.receiver.stop()
-
     def test_sighup_adds_an_endpoint(self):
         before = self.send(mail("alice@example.com"), "alice@example.com")
         self.wait_until_gone(before)
-        secret_file = os.path.join(self.work, "webhook-secret")
-        with open(secret_file, "w") as f:
-            f.write(SECRET + "\n")
-        self.relay.config["webhooks"] = {"poll_milliseconds": 100, "endpoints": [
-            {"name": "hooks", "url": f"https://127.0.0.1:{self.receiver.port}/events", "secret_file": secret_file,
-             "ca_file": os.path.join(self.work, "ca.pem")}]}
+        self.relay.config["webhooks"] = {"poll_milliseconds": 100, "endpoints": [self.endpoint()]}
         reloads = self.relay.log_text().count("event=config_reloaded ")
         self.relay._write_config()
         self.relay.signal(signal.SIGHUP)
