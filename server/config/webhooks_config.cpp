@@ -27,7 +27,8 @@ std::vector<schema::WebhookEventType> read_events(Section& e) {
   for (const auto& name : names) {
     const auto type = schema::webhook_event_type(name);
     if (!type) {
-      e.fail_at("events", "unknown event " + quote(name) + " (expected accepted, delivered, deferred, bounced or expired)");
+      e.fail_at("events", "unknown event " + quote(name) +
+                              " (expected accepted, delivered, deferred, bounced or expired)");
     }
     if (std::find(events.begin(), events.end(), *type) != events.end()) {
       e.fail_at("events", "lists " + quote(name) + " twice");
@@ -83,7 +84,9 @@ void read_endpoint(Section& e, WebhooksConfig& cfg, const Environment& env, Chec
   }
   if (e.read("ca_file", endpoint.ca_file)) {
     if (!tls) e.fail_at("ca_file", "only with an https:// url");
-    if (endpoint.ca_file.front() != '/') e.fail_at("ca_file", "expected an absolute path, got " + quote(endpoint.ca_file));
+    if (endpoint.ca_file.front() != '/') {
+      e.fail_at("ca_file", "expected an absolute path, got " + quote(endpoint.ca_file));
+    }
   }
   endpoint.events = read_events(e);
   const SecretSource source = read_secret_source(e);

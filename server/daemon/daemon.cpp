@@ -192,7 +192,8 @@ Daemon::State::State(const config::Config& cfg, const std::string& config_path)
   }
   reload.emplace(config_path, cfg,
                  ConfigReload::Targets{io, listeners, limiter, services, credentials, grants, limits, share_maps,
-                                       handlers, intake, delivery.get(), *webhook_dispatcher, tls.get(), admin_api.get()});
+                                       handlers, intake, delivery.get(), *webhook_dispatcher, tls.get(),
+                                       admin_api.get()});
   if (cfg.http.port != 0) {
     // Ready only while the listeners accept: 503 from the first moment of a drain.
     database_status = std::make_unique<http::DatabaseStatus>(io, pool_options(cfg),

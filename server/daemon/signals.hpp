@@ -2,7 +2,8 @@
 // (config_reload.hpp; what fails to load keeps what runs). SIGTERM or SIGINT drains, as a pod's termination needs: the
 // listeners stop accepting, the delivery scheduler and the webhook dispatcher stop, and
 // the io_context stops once the open sessions have ended, the deliveries in flight have been
-// recorded and the webhook posts in flight have ended (each within webhooks.timeout_seconds). Past the grace period the sessions are cut off, and 5 s later the io_context stops
+// recorded and the webhook posts in flight have ended (each within webhooks.timeout_seconds).
+// Past the grace period the sessions are cut off, and 5 s later the io_context stops
 // whatever still runs (a delivery that loses its lease is taken over by another replica).
 //
 //   Signals signals{io};                // from here on, the signals no longer kill the process
