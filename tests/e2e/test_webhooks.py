@@ -295,8 +295,10 @@ class Webhooks(WebhookTestCase):
             main.wait_for_messages(before + 3, timeout=15)
             took = time.monotonic() - started
             # The events wait in the outbox, failing.
-            wait_until(lambda: any(row["last_error"] for row in self.outbox("hooks")), 15, 0.1,
-                       message="a failed post in the outbox")
+            def all_failed():
+                failed = {row["message_id"] for row in self.outbox("hooks") if row["last_error"]}
+                return failed >= set(queue_ids)
+            wait_until(all_failed, 15, 0.1, message="a failed post of each message in the outbox")
             print(f"\n[webhooks] receiver down: 3 messages delivered in {took:.1f} s", flush=True)
         finally:
             self.receiver.start()
