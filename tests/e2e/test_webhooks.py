@@ -12,6 +12,7 @@ POST). Shown here:
   - an endpoint whose certificate does not verify gets nothing; its events wait in the outbox
     with last_error set;
   - an event older than give_up_hours is dropped, logged and counted;
+  - PostgreSQL frozen: the dispatcher logs, backs off and sends again once it answers;
   - SIGHUP adds an endpoint to a relay started without one;
   - a relay without endpoints writes no outbox rows at all.
 
@@ -369,6 +370,35 @@ class GiveUp(WebhookTestCase):
             metrics = answer.read().decode()
         self.assertIn('postern_webhook_events_dropped_total{endpoint="hooks"} 1', metrics)
         self.assertEqual(self.receiver.all_posts(), [])
+
+
+class DatabaseFrozen(WebhookTestCase):
+    """Its own PostgreSQL cluster, frozen (SIGSTOP) for a while: the dispatcher's queries time out
+    (database.wait_timeout_seconds), it logs and backs off, and once PostgreSQL answers again the
+    same postern sends the events of the next message."""
+
+    @classmethod
+    def database_url(cls):
+        cls.cluster = pgcluster.PrivateCluster()
+        cls.addClassCleanup(cls.cluster.destroy)  # thaws first
+        return cls.cluster.start()
+
+    @classmethod
+    def configure(cls):
+        return {"upstreams": [cls.sinks["main"].upstream("main")], "default_upstream": "main",
+                "database": {"timeout_seconds": 2, "wait_timeout_seconds": 2},
+                "webhooks": {"poll_milliseconds": 100, "endpoints": [cls.endpoint()]}}
+
+    def test_the_dispatcher_backs_off_while_postgres_is_frozen_and_sends_again_after(self):
+        self.cluster.freeze()
+        try:
+            self.relay.wait_for_log(r"event=webhook_outbox_failed ", timeout=20)
+        finally:
+            self.cluster.thaw()
+        queue_id = self.send(mail("alice@example.com"), "alice@example.com")
+        events = self.receiver.wait_for_events(queue_id, 2, timeout=30)
+        self.assertEqual([e["type"] for e in events], ["message.accepted", "message.delivered"])
+        self.assertIsNone(self.relay.process.poll())
 
 
 class ReloadAddsAnEndpoint(WebhookTestCase):
