@@ -366,6 +366,7 @@ Config parse_config(const std::string& yaml_text, const std::string& file_name_f
   cfg.delivery.subaddress_delimiter = cfg.subaddress_delimiter;
   detail::read_dkim(root, cfg.delivery.dkim);
   detail::read_handlers(root, cfg, checks);
+  detail::read_webhooks(root, cfg.webhooks, cfg.delivery.webhooks, env, checks);
   root.finish();
   for (const auto& check : checks) check();
   return cfg;

@@ -120,6 +120,16 @@ const std::vector<Key>& keys() {
       // An attempt takes the signing settings when it starts; intake reads enabled per message.
       dkim_key("dkim.enabled", &delivery::DkimConfig::enabled),
       dkim_key("dkim.headers", &delivery::DkimConfig::headers),
+      // The dispatcher takes them all between two batches (new URLs, secrets, CAs and events);
+      // the queue writes the next events for the new subscriptions.
+      key("webhooks.endpoints", Now, &Config::webhooks, &WebhooksConfig::endpoints),
+      key("webhooks.timeout_seconds", Now, &Config::webhooks, &WebhooksConfig::timeout_seconds),
+      key("webhooks.concurrency", Now, &Config::webhooks, &WebhooksConfig::concurrency),
+      key("webhooks.batch", Now, &Config::webhooks, &WebhooksConfig::batch),
+      key("webhooks.poll_milliseconds", Now, &Config::webhooks, &WebhooksConfig::poll_milliseconds),
+      key("webhooks.first_retry_seconds", Now, &Config::webhooks, &WebhooksConfig::first_retry_seconds),
+      key("webhooks.max_retry_seconds", Now, &Config::webhooks, &WebhooksConfig::max_retry_seconds),
+      key("webhooks.give_up_hours", Now, &Config::webhooks, &WebhooksConfig::give_up_hours),
   };
   return table;
 }

@@ -1,13 +1,15 @@
 // The start-up summary: every setting as `dotted.key=value`, named as in postern.yaml, so that a
 // log line can be compared with the file. The database URL is redacted; upstream passwords are
 // left out (only whether an upstream authenticates, and as whom, is shown; likewise its POP
-// before SMTP login).
+// before SMTP login). A webhook endpoint shows its name, scheme, host and port and its events,
+// never its secret nor its URL's path and query (which may carry a token).
 #include <string>
 #include <string_view>
 #include <type_traits>
 
 #include "server/config/config.hpp"
 #include "server/config/config_reader.hpp"
+#include "server/webhooks/webhook_url.hpp"
 
 namespace postern::config {
 namespace {
@@ -36,6 +38,21 @@ class Line {
   }
   std::string text_;
 };
+
+// "crm:https://hooks.example.com:443[all],audit:http://127.0.0.1:9000[bounced+expired]", "none".
+std::string webhook_endpoints_text(const std::vector<WebhookEndpoint>& endpoints) {
+  std::string text;
+  for (const WebhookEndpoint& e : endpoints) {
+    const webhooks::WebhookUrl url = webhooks::parse_webhook_url(e.url);  // checked when read
+    std::string events;
+    for (const schema::WebhookEventType type : e.events) {
+      events += (events.empty() ? "" : "+") + std::string(schema::webhook_event_name(type));
+    }
+    if (e.events.size() == 5) events = "all";
+    text += (text.empty() ? "" : ",") + e.name + ":" + url.origin() + "[" + events + "]";
+  }
+  return text.empty() ? "none" : text;
+}
 
 std::string listener_text(const ListenerConfig& l) {
   const bool v6 = l.address.find(':') != std::string::npos;
@@ -218,6 +235,15 @@ std::string describe(const Config& c) {
   for (const std::string& name : d.dkim.headers) dkim_headers += (dkim_headers.empty() ? "" : ",") + name;
   line.add("dkim.enabled", d.dkim.enabled);
   line.add("dkim.headers", dkim_headers);
+  const WebhooksConfig& w = c.webhooks;
+  line.add("webhooks.endpoints", webhook_endpoints_text(w.endpoints));
+  line.add("webhooks.timeout_seconds", w.timeout_seconds);
+  line.add("webhooks.concurrency", w.concurrency);
+  line.add("webhooks.batch", w.batch);
+  line.add("webhooks.poll_milliseconds", w.poll_milliseconds);
+  line.add("webhooks.first_retry_seconds", w.first_retry_seconds);
+  line.add("webhooks.max_retry_seconds", w.max_retry_seconds);
+  line.add("webhooks.give_up_hours", w.give_up_hours);
   if (d.upstreams.empty()) {
     line.add("upstreams", "none");
     return line.str();

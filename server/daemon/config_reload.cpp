@@ -16,6 +16,7 @@
 #include "server/runtime/log.hpp"
 #include "server/runtime/metrics.hpp"
 #include "server/sharing/share_map_cache.hpp"
+#include "server/webhooks/webhook_dispatcher.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -111,6 +112,7 @@ void ConfigReload::apply(const config::Config& next, std::vector<std::shared_ptr
   targets_.handlers.reconfigure(next.handlers.handlers, chain_options(next));
   targets_.intake.reconfigure(intake_options(next), sender_policy(next));
   if (targets_.delivery) targets_.delivery->reconfigure(next.delivery);
+  if (next.webhooks != running_.webhooks) targets_.webhooks.reconfigure(next.webhooks);
   if (targets_.admin_api) targets_.admin_api->reconfigure(api_settings(next));
   apply_listeners(next, std::move(added));
 }

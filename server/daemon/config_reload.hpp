@@ -38,6 +38,7 @@ class HandlerChain;
 class MessageIntake;
 }  // namespace postern::queue
 namespace postern::sharing { class ShareMapCache; }
+namespace postern::webhooks { class WebhookDispatcher; }
 
 namespace postern::daemon {
 
@@ -56,6 +57,7 @@ class ConfigReload {
     queue::HandlerChain& handlers;
     queue::MessageIntake& intake;
     delivery::MessageDelivery* delivery;  // null: delivery is off
+    webhooks::WebhookDispatcher& webhooks;
     net::TlsContext* tls;                 // null: no TLS
     admin::AdminServer* admin_api;        // null: no admin API
   };

@@ -25,6 +25,7 @@
 #include "server/runtime/notification_listener.hpp"
 #include "server/runtime/cpu_quota.hpp"
 #include "server/runtime/log.hpp"
+#include "server/webhooks/webhook_dispatcher.hpp"
 
 #include "postern/schema/queue_store.hpp"
 #include "postern/schema/sending_limits.hpp"
@@ -152,6 +153,8 @@ struct Daemon::State {
   std::atomic<bool> listening{false};  // the accept loops run
   std::unique_ptr<delivery::MessageDelivery> delivery;
   std::unique_ptr<delivery::DeliveryScheduler> scheduler;
+  // Always made (a reload may add endpoints); without endpoints it does nothing at all.
+  std::unique_ptr<webhooks::WebhookDispatcher> webhook_dispatcher;
   std::unique_ptr<NotificationListener> notifications;  // new mail, changed share maps
   std::unique_ptr<http::DatabaseStatus> database_status;  // for the HTTP endpoint
   std::unique_ptr<http::HttpServer> http_server;
@@ -182,13 +185,15 @@ Daemon::State::State(const config::Config& cfg, const std::string& config_path)
                                                            cfg.hostname, owner.text());
     scheduler = std::make_unique<delivery::DeliveryScheduler>(io, pool, *delivery, config.delivery, owner);
   }
+  webhook_dispatcher = std::make_unique<webhooks::WebhookDispatcher>(io, pool, cfg.webhooks, owner.text());
   bind_listeners();
   if (cfg.admin_api) {
     admin_api = std::make_unique<admin::AdminServer>(io, *cfg.admin_api, api_settings(cfg));
   }
   reload.emplace(config_path, cfg,
                  ConfigReload::Targets{io, listeners, limiter, services, credentials, grants, limits, share_maps,
-                                       handlers, intake, delivery.get(), tls.get(), admin_api.get()});
+                                       handlers, intake, delivery.get(), *webhook_dispatcher, tls.get(),
+                                       admin_api.get()});
   if (cfg.http.port != 0) {
     // Ready only while the listeners accept: 503 from the first moment of a drain.
     database_status = std::make_unique<http::DatabaseStatus>(io, pool_options(cfg),
@@ -281,12 +286,13 @@ int Daemon::run() {
     log::info("admin_api_listening", {{"address", s.admin_api->name()}});
   }
   s.start_notifications();
+  s.webhook_dispatcher->start();
   log::info("started", {{"config", config::describe(s.config), log::kWholeValue},
                         {"io_threads", std::to_string(s.io_threads)},
                         {"hash_threads", std::to_string(s.hash_threads)},
                         {"delivery", s.scheduler ? "on" : "off"}});
   s.signals.watch({s.listeners, s.registry, [&s] { s.reload->reload(); }, s.scheduler.get(), s.delivery.get(),
-                   std::chrono::seconds{s.config.shutdown_grace_seconds}});
+                   *s.webhook_dispatcher, std::chrono::seconds{s.config.shutdown_grace_seconds}});
   std::vector<std::thread> threads;
   for (unsigned i = 1; i < s.io_threads; ++i) threads.emplace_back([&s] { s.io.run(); });
   s.io.run();

@@ -6,6 +6,7 @@
 #include "server/net/session_registry.hpp"
 #include "server/delivery/delivery_scheduler.hpp"
 #include "server/runtime/log.hpp"
+#include "server/webhooks/webhook_dispatcher.hpp"
 
 #include <boost/asio/post.hpp>
 
@@ -43,9 +44,11 @@ void Signals::drain(const char* signal_name) {
                          {"grace_seconds", std::to_string(targets.grace.count())}});
   for (auto& listener : targets.listeners) listener->close();
   signals_.cancel();
-  // Done when the sessions have ended and the deliveries in flight have been recorded.
-  pending_stops_ = targets.scheduler ? 2 : 1;
+  // Done when the sessions have ended, the deliveries in flight have been recorded and the
+  // webhook posts in flight have ended.
+  pending_stops_ = targets.scheduler ? 3 : 2;
   targets.sessions.on_empty([this] { asio::post(io_, [this] { one_stopped(); }); });
+  targets.webhooks.stop([this] { asio::post(io_, [this] { one_stopped(); }); });
   if (targets.scheduler) {
     targets.scheduler->stop([this] { asio::post(io_, [this] { one_stopped(); }); });
   }

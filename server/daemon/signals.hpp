@@ -1,8 +1,9 @@
 // How the daemon answers signals. SIGHUP reloads postern.yaml and the TLS certificate and key
 // (config_reload.hpp; what fails to load keeps what runs). SIGTERM or SIGINT drains, as a pod's termination needs: the
-// listeners stop accepting, the delivery scheduler stops, and
-// the io_context stops once the open sessions have ended and the deliveries in flight have been
-// recorded. Past the grace period the sessions are cut off, and 5 s later the io_context stops
+// listeners stop accepting, the delivery scheduler and the webhook dispatcher stop, and
+// the io_context stops once the open sessions have ended, the deliveries in flight have been
+// recorded and the webhook posts in flight have ended (each within webhooks.timeout_seconds).
+// Past the grace period the sessions are cut off, and 5 s later the io_context stops
 // whatever still runs (a delivery that loses its lease is taken over by another replica).
 //
 //   Signals signals{io};                // from here on, the signals no longer kill the process
@@ -29,6 +30,7 @@ class SessionRegistry;
 namespace postern::delivery {
 class DeliveryScheduler;
 }  // namespace postern::delivery
+namespace postern::webhooks { class WebhookDispatcher; }
 
 namespace postern::daemon {
 
@@ -41,6 +43,7 @@ class Signals {
     std::function<void()> reload;                            // SIGHUP; never runs during a drain
     delivery::DeliveryScheduler* scheduler;                    // null: delivery is off
     delivery::MessageDelivery* delivery;                    // null: delivery is off
+    webhooks::WebhookDispatcher& webhooks;                  // idle without endpoints
     std::chrono::seconds grace;
   };
 

@@ -20,4 +20,9 @@ namespace postern::delivery {
 std::chrono::seconds retry_delay(unsigned attempts_so_far, const DeliveryConfig& config,
                                  double jitter_unit);
 
+// The same schedule from explicit bounds (the webhook dispatcher's webhooks.first_retry_seconds
+// and max_retry_seconds).
+std::chrono::seconds retry_delay(unsigned attempts_so_far, unsigned first_retry_seconds, unsigned max_retry_seconds,
+                                 double jitter_unit);
+
 }  // namespace postern::delivery

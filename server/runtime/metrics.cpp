@@ -148,6 +148,11 @@ Delivery& delivery() {
   return instance;
 }
 
+Webhooks& webhooks() {
+  static Webhooks instance;
+  return instance;
+}
+
 Reload& reload() {
   static Reload instance;
   return instance;
@@ -178,6 +183,9 @@ std::string render_prometheus() {
   delivery().results.render(out);
   delivery().pop_logins.render(out);
   delivery().undeliverable_without_dsn.render(out);
+  webhooks().events_sent.render(out);
+  webhooks().post_failures.render(out);
+  webhooks().events_dropped.render(out);
   reload().successes.render(out);
   reload().failures.render(out);
   reload().last_success.render(out);

@@ -169,6 +169,16 @@ struct Delivery {
                                     "Recipients that finally failed on mail whose listener sends no DSNs."};
 };
 
+// Delivery webhooks (server/webhooks): series declared per configured endpoint.
+struct Webhooks {
+  CounterFamily events_sent{"postern_webhook_events_sent_total", "Webhook events acknowledged (2xx) by endpoint.",
+                            {"endpoint"}};
+  CounterFamily post_failures{"postern_webhook_post_failures_total",
+                              "Webhook POSTs that failed (status, connection, TLS, timeout), by endpoint.", {"endpoint"}};
+  CounterFamily events_dropped{"postern_webhook_events_dropped_total",
+                               "Webhook events given up after webhooks.give_up_hours, by endpoint.", {"endpoint"}};
+};
+
 // SIGHUP's reloads of postern.yaml (server/daemon/config_reload.hpp).
 struct Reload {
   Counter successes{"postern_config_reloads_total", "Reloads of postern.yaml applied."};
@@ -181,6 +191,7 @@ struct Reload {
 Smtp& smtp();
 Queue& queue();
 Delivery& delivery();
+Webhooks& webhooks();
 Reload& reload();
 
 // Counts one SMTP connection open for its lifetime (and in the total).

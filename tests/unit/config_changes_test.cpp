@@ -11,6 +11,7 @@
 namespace postern::config {
 namespace {
 
+using test_support::environment;
 using test_support::kMinimal;
 using test_support::parse;
 using Keys = std::vector<std::string>;
@@ -34,6 +35,17 @@ TEST(CompareConfigs, LimitsPolicyAndLoggingApplyNow) {
                                         "logging:\n  level: debug\n"));
   EXPECT_EQ(changes.changed, (Keys{"limits.max_recipients", "limits.max_connections",
                                    "policy.subaddress_delimiter", "logging.level"}));
+  EXPECT_EQ(changes.needs_restart, Keys{});
+}
+
+TEST(CompareConfigs, WebhooksApplyNow) {
+  const auto env = environment({{"HOOK_SECRET", "s"}});
+  const ConfigChanges changes = compare_configs(
+      parse(kMinimal, env), parse(kMinimal + "webhooks:\n  endpoints:\n    - name: crm\n"
+                                             "      url: https://hooks.example.com/\n      secret_env: HOOK_SECRET\n"
+                                             "  timeout_seconds: 5\n",
+                                  env));
+  EXPECT_EQ(changes.changed, (Keys{"webhooks.endpoints", "webhooks.timeout_seconds"}));
   EXPECT_EQ(changes.needs_restart, Keys{});
 }
 

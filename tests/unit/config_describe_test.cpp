@@ -95,7 +95,10 @@ listeners:
             "delivery.first_retry_seconds=60 delivery.max_retry_seconds=3600 "
             "delivery.poll_seconds=30 dkim.enabled=true "
             "dkim.headers=From,To,Cc,Subject,Date,Message-ID,Reply-To,MIME-Version,Content-Type,"
-            "Content-Transfer-Encoding upstreams=none");
+            "Content-Transfer-Encoding "
+            "webhooks.endpoints=none webhooks.timeout_seconds=10 webhooks.concurrency=4 webhooks.batch=100 "
+            "webhooks.poll_milliseconds=1000 webhooks.first_retry_seconds=10 webhooks.max_retry_seconds=3600 "
+            "webhooks.give_up_hours=72 upstreams=none");
 }
 
 TEST(ConfigDescribe, UriPasswordHiddenAndNoTls) {

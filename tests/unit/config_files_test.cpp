@@ -127,5 +127,25 @@ TEST(ConfigExample, CommentedHandlersParse) {
   EXPECT_EQ(std::get<handlers::Command>(c.handlers.handlers.back().action).argv.front(), "/bin/cat");
 }
 
+TEST(ConfigExample, CommentedWebhooksParseToTheDefaults) {
+  // Uncommenting the webhooks section gives one endpoint and the default settings; the example's
+  // secret file is replaced by one that exists here.
+  const TempFile secret{"whsec\n"};
+  std::string text = read_text(fs::path(POSTERN_SOURCE_DIR) / "postern.example.yaml");
+  text = uncomment(text, "# webhooks:",
+                   "#   give_up_hours: 72                   # then an event still not acknowledged is dropped "
+                   "(logged, counted)");
+  const std::string example_secret = "/run/secrets/postern/webhook-crm";
+  const auto at = text.find(example_secret);
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, example_secret.size(), secret.path());
+  const Config c = parse(text, environment({{"POSTERN_DATABASE_URL", "postgresql://db/p"}}));
+  ASSERT_EQ(c.webhooks.endpoints.size(), 1u);
+  EXPECT_EQ(c.webhooks.endpoints[0].secret, "whsec");
+  WebhooksConfig defaults;
+  defaults.endpoints = c.webhooks.endpoints;
+  EXPECT_EQ(c.webhooks, defaults);
+}
+
 }  // namespace
 }  // namespace postern::config

@@ -77,7 +77,8 @@ TEST(Metrics, RegistryRendersEveryMetricOnce) {
                            "postern_accepted_bytes_total", "postern_grant_check_duration_seconds",
                            "postern_accept_duration_seconds", "postern_queue_depth",
                            "postern_queue_oldest_message_age_seconds", "postern_database_up",
-                           "postern_delivery_results_total"}) {
+                           "postern_delivery_results_total", "postern_webhook_events_sent_total",
+                           "postern_webhook_post_failures_total", "postern_webhook_events_dropped_total"}) {
     const std::string type = std::string("# TYPE ") + name + " ";
     const auto at = text.find(type);
     EXPECT_NE(at, std::string::npos) << name;
