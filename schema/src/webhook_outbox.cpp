@@ -41,6 +41,13 @@ constexpr Statement kStatements[] = {
     // Acknowledged: gone. Losing this commit in a crash only posts the event again.
     {"webhook_sent",
      "DELETE FROM postern_webhook_outbox WHERE id = ANY ($2::bigint[]) AND lease_owner = $1 AND " POSTERN_NO_FLUSH_WAIT},
+    {"webhook_release",
+     "UPDATE postern_webhook_outbox SET lease_owner = NULL, lease_until = NULL"
+     " WHERE id = ANY ($2::bigint[]) AND lease_owner = $1 AND " POSTERN_NO_FLUSH_WAIT},
+    // The prefix match is exact (no LIKE patterns: identities may hold '_'), as the queue's.
+    {"webhook_release_earlier_boots",
+     "UPDATE postern_webhook_outbox SET lease_owner = NULL, lease_until = NULL"
+     " WHERE starts_with(lease_owner, $1::text || '/') AND lease_owner <> $2"},
     {"webhook_failed",
      "UPDATE postern_webhook_outbox SET lease_owner = NULL, lease_until = NULL, attempts = attempts + 1,"
      "       next_attempt_at = now() + make_interval(secs => $3), last_error = $4"
@@ -200,6 +207,22 @@ void webhook_events_sent(pqxx::connection_base& db, const std::string& owner, co
   guarded([&] {
     pqxx::nontransaction tx{db};
     tx.exec_prepared("webhook_sent", owner, array_literal(ids));
+  });
+}
+
+void release_webhook_events(pqxx::connection_base& db, const std::string& owner, const std::vector<std::int64_t>& ids) {
+  if (ids.empty()) return;
+  guarded([&] {
+    pqxx::nontransaction tx{db};
+    tx.exec_prepared("webhook_release", owner, array_literal(ids));
+  });
+}
+
+long release_earlier_webhook_leases(pqxx::connection_base& db, const std::string& identity,
+                                    const std::string& owner) {
+  return guarded([&] {
+    pqxx::nontransaction tx{db};
+    return static_cast<long>(tx.exec_prepared("webhook_release_earlier_boots", identity, owner).affected_rows());
   });
 }
 

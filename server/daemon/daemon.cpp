@@ -185,7 +185,7 @@ Daemon::State::State(const config::Config& cfg, const std::string& config_path)
                                                            cfg.hostname, owner.text());
     scheduler = std::make_unique<delivery::DeliveryScheduler>(io, pool, *delivery, config.delivery, owner);
   }
-  webhook_dispatcher = std::make_unique<webhooks::WebhookDispatcher>(io, pool, cfg.webhooks, owner.text());
+  webhook_dispatcher = std::make_unique<webhooks::WebhookDispatcher>(io, pool, cfg.webhooks, owner);
   bind_listeners();
   if (cfg.admin_api) {
     admin_api = std::make_unique<admin::AdminServer>(io, *cfg.admin_api, api_settings(cfg));

@@ -77,9 +77,10 @@ asio::awaitable<void> post_queue(WebhookPoster& poster, std::shared_ptr<std::deq
 }  // namespace
 
 WebhookDispatcher::WebhookDispatcher(asio::io_context& io, BlockingPool& pool, config::WebhooksConfig config,
-                                     std::string lease_owner)
+                                     schema::LeaseOwner owner)
     : pool_(pool),
-      lease_owner_(std::move(lease_owner)),
+      owner_(std::move(owner)),
+      lease_owner_(owner_.text()),
       strand_(asio::make_strand(io)),
       timer_(strand_),
       random_(std::random_device{}()) {
@@ -172,9 +173,15 @@ asio::awaitable<bool> WebhookDispatcher::run_batch() {
       },
       lease_owner_, static_cast<int>(std::max(config_.batch, 1u)), lease_seconds(), endpoint_names());
   if (claimed.empty()) co_return false;
+  std::vector<std::int64_t> unposted;
+  for (const auto& event : claimed) unposted.push_back(event.id);
 
   std::vector<Outcome> outcomes;
   co_await post_all(std::move(claimed), outcomes);
+  // Left when the relay stops: released, not failed.
+  std::erase_if(unposted, [&](std::int64_t id) {
+    return std::any_of(outcomes.begin(), outcomes.end(), [id](const Outcome& o) { return o.event.id == id; });
+  });
 
   std::vector<std::int64_t> sent;
   std::vector<Failure> failures;
@@ -198,15 +205,16 @@ asio::awaitable<bool> WebhookDispatcher::run_batch() {
   }
   co_await pool_.run(
       [](BlockingContext& c, const std::string& owner, const std::vector<std::int64_t>& ids,
-         const std::vector<Failure>& failed) {
-        if (!ids.empty()) schema::webhook_events_sent(c.store().connection(), owner, ids);
+         const std::vector<Failure>& failed, const std::vector<std::int64_t>& released) {
+        schema::webhook_events_sent(c.store().connection(), owner, ids);
+        schema::release_webhook_events(c.store().connection(), owner, released);
         for (const auto& failure : failed) {
           schema::webhook_event_failed(c.store().connection(), owner, failure.id, failure.retry_after_seconds,
                                        failure.error);
         }
         return true;
       },
-      lease_owner_, std::move(sent), std::move(failures));
+      lease_owner_, std::move(sent), std::move(failures), std::move(unposted));
   co_return true;
 }
 
@@ -238,7 +246,22 @@ asio::awaitable<std::chrono::milliseconds> WebhookDispatcher::time_until_next() 
   co_return std::min(poll, std::chrono::milliseconds{static_cast<long long>(std::ceil(*next * 1000)) + 1});
 }
 
+asio::awaitable<void> WebhookDispatcher::release_earlier_boots() {
+  try {
+    const long released = co_await pool_.run(
+        [](BlockingContext& c, const schema::LeaseOwner& owner) {
+          return schema::release_earlier_webhook_leases(c.store().connection(), owner.identity, owner.text());
+        },
+        owner_);
+    if (released > 0) log::info("webhook_leases_released", {{"events", std::to_string(released)}});
+  } catch (const std::exception& e) {
+    // Their leases run out instead.
+    log::warning("webhook_lease_release_failed", {{"error", e.what()}});
+  }
+}
+
 asio::awaitable<void> WebhookDispatcher::loop() {
+  if (!posters_.empty()) co_await release_earlier_boots();
   std::chrono::milliseconds backoff{0};
   auto next_give_up = std::chrono::steady_clock::now();
   while (!stopping_) {

@@ -14,12 +14,17 @@
 // Order per message and endpoint comes from the claim (one event per message and endpoint at a
 // time, the next only once the one before is acknowledged or dropped).
 //
-//   WebhookDispatcher dispatcher{io, pool, config.webhooks, owner.text()};  dispatcher.start();
+// Leases: before its first claim the dispatcher releases what earlier boots of this replica's
+// identity still held (as delivery does); at a stop, the events it claimed but did not post are
+// released, so another replica or the next boot posts them at once.
+//
+//   WebhookDispatcher dispatcher{io, pool, config.webhooks, owner};  dispatcher.start();
 //   dispatcher.reconfigure(new_config.webhooks);  // SIGHUP: from the next batch on
 //   dispatcher.stop(done);  // no new claims nor posts; those in flight end (each within the
-//                           // timeout); events claimed but not posted wait for their lease to end
+//                           // timeout), the others are released
 #pragma once
 
+#include "postern/schema/queue_store.hpp"
 #include "server/config/webhooks_config.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -45,9 +50,9 @@ class WebhookPoster;
 
 class WebhookDispatcher {
  public:
-  // `lease_owner` names this boot's claims (schema::LeaseOwner::text(), as delivery's).
+  // `owner` names this boot's claims, as delivery's.
   WebhookDispatcher(boost::asio::io_context& io, BlockingPool& pool, config::WebhooksConfig config,
-                    std::string lease_owner);
+                    schema::LeaseOwner owner);
   ~WebhookDispatcher();
 
   void start();
@@ -61,6 +66,7 @@ class WebhookDispatcher {
 
  private:
   boost::asio::awaitable<void> loop();
+  boost::asio::awaitable<void> release_earlier_boots();
   boost::asio::awaitable<bool> run_batch();  // true: the batch was full
   boost::asio::awaitable<void> post_all(std::vector<schema::WebhookEvent> events, std::vector<Outcome>& outcomes);
   boost::asio::awaitable<void> give_up_old_events();
@@ -70,7 +76,8 @@ class WebhookDispatcher {
   int lease_seconds() const;
 
   BlockingPool& pool_;
-  const std::string lease_owner_;
+  const schema::LeaseOwner owner_;
+  const std::string lease_owner_;  // owner_.text(), as claims write it
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   boost::asio::steady_timer timer_;
   // All on the strand.

@@ -182,6 +182,10 @@ TEST(RelayRole, DoesEverythingTheRelayDoes) {
   EXPECT_EQ(events[0].attempts, 1);
   webhook_events_sent(db, lease.text(), {events[0].id});
   EXPECT_TRUE(give_up_webhook_events(db, 3600).empty());
+  events = claim_webhook_events(db, lease.text(), 10, 30, {"ops"});
+  ASSERT_FALSE(events.empty());
+  release_webhook_events(db, lease.text(), {events[0].id});
+  EXPECT_EQ(release_earlier_webhook_leases(db, lease.identity, "relay-0/next-boot"), 0);
   EXPECT_EQ(seconds_until_next_due(db), std::optional<double>{0.0});  // the bounce, due now
 
   // DKIM keys, sealed by mailadmin, read and opened by delivery.

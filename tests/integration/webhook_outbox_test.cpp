@@ -299,6 +299,23 @@ TEST_F(WebhookOutbox, ALeaseThatRanOutIsTakenOver) {
   EXPECT_EQ(outbox().size(), 1u);
 }
 
+TEST_F(WebhookOutbox, LeasesOfEarlierBootsAndUnpostedEventsAreReleased) {
+  enqueue_one(all_events({"ops"}), {"bob@example.org"});
+  enqueue_one(all_events({"ops"}), {"carol@example.net"});
+  enqueue_one(all_events({"ops"}), {"dave@example.net"});
+  const auto old_boot = claim_webhook_events(db(), "relay_0/old", 1, 600, {"ops"});
+  const auto other = claim_webhook_events(db(), "relay-1/x", 1, 600, {"ops"});
+  const auto stopping = claim_webhook_events(db(), "relay_0/new", 1, 600, {"ops"});
+  ASSERT_EQ(old_boot.size() + other.size() + stopping.size(), 3u);
+  EXPECT_EQ(release_earlier_webhook_leases(db(), "relay_0", "relay_0/new"), 1);  // not relay-1's, not its own
+  release_webhook_events(db(), "relay_0/new", {stopping[0].id});
+  auto again = claim_webhook_events(db(), "relay_0/new", 10, 600, {"ops"});
+  ASSERT_EQ(again.size(), 2u);
+  EXPECT_EQ(again[0].id, old_boot[0].id);
+  EXPECT_EQ(again[1].id, stopping[0].id);
+  EXPECT_EQ(again[1].attempts, 0);
+}
+
 TEST_F(WebhookOutbox, EventsPastTheirAgeAreGivenUp) {
   enqueue_one(all_events({"ops"}), {"bob@example.org"});
   EXPECT_TRUE(give_up_webhook_events(db(), 3600).empty());

@@ -78,6 +78,15 @@ std::vector<WebhookEvent> claim_webhook_events(pqxx::connection_base& db, const 
 // The endpoint acknowledged these events: they are deleted (when this owner still leases them).
 void webhook_events_sent(pqxx::connection_base& db, const std::string& owner, const std::vector<std::int64_t>& ids);
 
+// Claimed but not posted (the relay stops): the leases end now, attempts unchanged.
+void release_webhook_events(pqxx::connection_base& db, const std::string& owner, const std::vector<std::int64_t>& ids);
+
+// At start-up: the events leased by earlier boots of this replica's identity (`identity/boot`,
+// as LeaseOwner::text() in queue_store.hpp; their process is gone) become claimable at once
+// instead of when those leases run out. Returns how many.
+long release_earlier_webhook_leases(pqxx::connection_base& db, const std::string& identity,
+                                    const std::string& owner);
+
 // A post failed: the lease is released, attempts counted, the error kept, and the event is due
 // again in `retry_after_seconds`.
 void webhook_event_failed(pqxx::connection_base& db, const std::string& owner, std::int64_t id,
