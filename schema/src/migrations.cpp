@@ -4,8 +4,8 @@
 #include "migration_lock.hpp"
 #include "primary_message.hpp"
 #include "postern/schema/errors.hpp"
+#include "postern/schema/hex.hpp"
 
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <map>
@@ -76,19 +76,7 @@ void apply(pqxx::connection_base& db, const MigrationFile& file) {
 
 }  // namespace
 
-std::string migration_checksum(const std::string& sql) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(sql.data(), sql.size(), digest, &length, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(length * 2);
-  for (unsigned int i = 0; i < length; ++i) {
-    hex.push_back(kHex[digest[i] >> 4]);
-    hex.push_back(kHex[digest[i] & 0xf]);
-  }
-  return hex;
-}
+std::string migration_checksum(const std::string& sql) { return sha256_hex(sql); }
 
 MigrationPlan plan_migrations(const std::vector<MigrationFile>& files,
                               const std::vector<AppliedMigration>& applied) {

@@ -2,6 +2,7 @@
 #include "postern/schema/password.hpp"
 
 #include "postern/schema/errors.hpp"
+#include "postern/schema/hex.hpp"
 
 #include <openssl/evp.h>
 #include <sodium.h>
@@ -28,13 +29,7 @@ std::string md5_hex(std::string_view text) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_Digest(text.data(), text.size(), digest, &length, EVP_md5(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) {
-    hex.push_back(kHex[digest[i] >> 4]);
-    hex.push_back(kHex[digest[i] & 0xf]);
-  }
-  return hex;
+  return lower_hex(digest, length);
 }
 
 }  // namespace

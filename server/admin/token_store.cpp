@@ -1,6 +1,7 @@
 // See token_store.hpp.
 #include "server/admin/token_store.hpp"
 
+#include "postern/schema/hex.hpp"
 #include "postern/schema/read_file.hpp"
 
 #include <openssl/crypto.h>
@@ -132,14 +133,6 @@ std::optional<Token> TokenStore::find(std::string_view bearer) const {
   return *found;
 }
 
-std::string token_digest_hex(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (const std::uint8_t byte : sha256(text)) {
-    hex += kHex[byte >> 4];
-    hex += kHex[byte & 0xf];
-  }
-  return hex;
-}
+std::string token_digest_hex(std::string_view text) { return schema::sha256_hex(text); }
 
 }  // namespace postern::admin

@@ -1,6 +1,8 @@
 // See webhook_signature.hpp.
 #include "server/webhooks/webhook_signature.hpp"
 
+#include "postern/schema/hex.hpp"
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -15,14 +17,7 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view message) {
            reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest, &length) == nullptr) {
     throw std::runtime_error("HMAC-SHA256 failed");
   }
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(2 * length);
-  for (unsigned int i = 0; i < length; ++i) {
-    hex += kDigits[digest[i] >> 4];
-    hex += kDigits[digest[i] & 0xf];
-  }
-  return hex;
+  return schema::lower_hex(digest, length);
 }
 
 std::string webhook_signature(std::string_view secret, long long unix_time, std::string_view body) {
