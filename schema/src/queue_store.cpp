@@ -22,9 +22,10 @@ namespace {
 // transaction, then its size. Recipients travel LF-joined (the protocol never lets CR or LF into
 // an address). $13 is the first chunk's size before sealing; an empty message has no chunk. $15,
 // the DKIM body hash, is known here when the message is one chunk; a longer one sets it with its size.
-// $16 (WebhookSubscriptions::pairs) makes an "accepted" outbox row per recipient and subscribed
-// endpoint; none when empty.
-constexpr const char* kEnqueue = R"sql(
+// With webhooks (queue_enqueue_events), kAcceptedEvents adds an "accepted" outbox row per recipient
+// and endpoint subscribed in $16 (WebhookSubscriptions::pairs); without, the statement has none
+// of it, so mail pays nothing for webhooks it does not have.
+constexpr const char* kEnqueueRows = R"sql(
 WITH message AS (
   INSERT INTO postern_queue (id, sender, auth_user, client_address, helo, body_type, smtputf8, size, upstream,
                              intake, dsn, seal_key, dkim_body_hash)
@@ -38,14 +39,18 @@ WITH message AS (
 ), first_chunk AS (
   INSERT INTO postern_message_chunks (message_id, seq, data)
   SELECT message.id, 0, $9::bytea FROM message WHERE $13 > 0
-), events AS (
+))sql";
+
+constexpr const char* kAcceptedEvents = R"sql(, events AS (
   INSERT INTO postern_webhook_outbox (endpoint, event, message_id, sender, auth_user, intake, recipient)
   SELECT split_part(s.pair, ':', 1), 'accepted', message.id, $2, NULLIF($3, ''), $11, r.recipient
     FROM message, unnest(string_to_array($8, chr(10))) WITH ORDINALITY AS r(recipient, position),
          unnest(string_to_array($16, ',')) AS s(pair)
    WHERE split_part(s.pair, ':', 2) = 'accepted'
    ORDER BY r.position, s.pair
-)
+))sql";
+
+constexpr const char* kEnqueueResult = R"sql(
 SELECT pg_notify('postern_queue', (SELECT id FROM message)), (SELECT count(*) FROM recipients)
 )sql";
 
@@ -80,20 +85,20 @@ RETURNING q.id, q.sender, q.body_type, q.smtputf8, q.size, q.attempts,
 )sql";
 
 // An attempt that settled every recipient it was given and queues no DSN: the message goes in one
-// statement, if it is still this owner's and no other recipient is pending, with the attempt's
-// webhook events ($4..$8, attempt_events_insert), which read its recipients as they were before.
-// Its recipients, chunks and shares go with it (ON DELETE CASCADE). Returns 1 when it went.
-const std::string kDeleteSettled = R"sql(
-WITH deleted AS (
-  DELETE FROM postern_queue
-   WHERE id = $1 AND lease_owner = $2
-     AND NOT EXISTS (SELECT 1 FROM postern_queue_recipients
-                      WHERE message_id = $1 AND status = 'pending' AND position <> ALL ($3::integer[]))
-     AND )sql" POSTERN_NO_FLUSH_WAIT R"sql(
-  RETURNING id, sender, auth_user, intake
-), events AS ()sql" + attempt_events_insert("deleted", 4) + R"sql()
-SELECT count(*) FROM deleted
-)sql";
+// statement, if it is still this owner's and no other recipient is pending. Its recipients,
+// chunks and shares go with it (ON DELETE CASCADE).
+constexpr const char* kDeleteSettled = R"sql(
+DELETE FROM postern_queue
+ WHERE id = $1 AND lease_owner = $2
+   AND NOT EXISTS (SELECT 1 FROM postern_queue_recipients
+                    WHERE message_id = $1 AND status = 'pending' AND position <> ALL ($3::integer[]))
+   AND )sql" POSTERN_NO_FLUSH_WAIT;
+
+// The same with the attempt's webhook events ($4..$8, attempt_events_insert), which read its
+// recipients as they were before the delete; returns 1 when the message went.
+const std::string kDeleteSettledWithEvents = std::string("WITH deleted AS (") + kDeleteSettled +
+                                             " RETURNING id, sender, auth_user, intake), events AS (" +
+                                             attempt_events_insert("deleted", 4) + ") SELECT count(*) FROM deleted";
 
 constexpr const char* kUpdateRecipient = R"sql(
 UPDATE postern_queue_recipients
@@ -194,13 +199,17 @@ std::string dkim_body_hash(const QueuedMessage& message) {
 // The envelope, the recipients and the first chunk, in one statement.
 void insert_envelope(pqxx::transaction_base& tx, const QueuedMessage& message, const Body& body) {
   const std::string& first = body.stored_first();
-  auto rows = tx.exec_prepared("queue_enqueue", message.id, message.sender, message.auth_user,
-                               message.client_address, message.helo, message.eight_bit_mime ? "8BITMIME" : "7BIT",
-                               message.smtputf8, join_recipients(message.recipients),
-                               pqxx::binarystring(first.data(), first.size()), message.upstream,
-                               message.intake, message.dsn, static_cast<long long>(body.first_size()),
-                               message.seal ? message.seal->id : std::string(),
-                               body.one_chunk() ? dkim_body_hash(message) : std::string(), message.webhooks.pairs());
+  const auto enqueue = [&](const char* statement, const auto&... events) {
+    return tx.exec_prepared(statement, message.id, message.sender, message.auth_user, message.client_address,
+                            message.helo, message.eight_bit_mime ? "8BITMIME" : "7BIT", message.smtputf8,
+                            join_recipients(message.recipients), pqxx::binarystring(first.data(), first.size()),
+                            message.upstream, message.intake, message.dsn, static_cast<long long>(body.first_size()),
+                            message.seal ? message.seal->id : std::string(),
+                            body.one_chunk() ? dkim_body_hash(message) : std::string(), events...);
+  };
+  const pqxx::result rows = message.webhooks.empty()
+                                ? enqueue("queue_enqueue")
+                                : enqueue("queue_enqueue_events", message.webhooks.pairs());
   if (rows.empty() || rows[0][1].as<std::size_t>() != message.recipients.size()) {
     throw DatabaseUnavailable("queue insert stored an unexpected number of recipients");
   }
@@ -287,6 +296,20 @@ void add_share_events(const AttemptRecord& record, const std::vector<SettledReci
   }
 }
 
+// kDeleteSettled, with the attempt's events when it has subscriptions; true when the message went.
+bool delete_settled(pqxx::transaction_base& tx, const AttemptRecord& record, const AttemptEvents& events) {
+  std::vector<int> positions;
+  for (const auto& r : record.recipients) positions.push_back(r.position);
+  if (record.webhooks.empty()) {
+    return tx.exec_prepared("queue_delete_settled", record.message_id, record.owner, array_literal(positions))
+               .affected_rows() == 1;
+  }
+  return tx.exec_prepared1("queue_delete_settled_events", record.message_id, record.owner, array_literal(positions),
+                           array_literal(events.positions), array_literal(events.shares),
+                           array_literal(events.events), array_literal(events.replies), record.webhooks.pairs())[0]
+             .as<long>() == 1;
+}
+
 }  // namespace
 
 std::string new_queue_id() {
@@ -311,10 +334,12 @@ std::string new_queue_id() {
 void prepare_queue_statements(pqxx::connection_base& db) {
   prepare_chunk_statements(db);
   prepare_share_statements(db);
-  db.prepare("queue_enqueue", kEnqueue);
+  db.prepare("queue_enqueue", std::string(kEnqueueRows) + kEnqueueResult);
+  db.prepare("queue_enqueue_events", std::string(kEnqueueRows) + kAcceptedEvents + kEnqueueResult);
   db.prepare("queue_set_size", kSetSize);
   db.prepare("queue_claim", kClaim);
   db.prepare("queue_delete_settled", kDeleteSettled);
+  db.prepare("queue_delete_settled_events", kDeleteSettledWithEvents);
   prepare_webhook_statements(db);
   db.prepare("queue_update_recipient", kUpdateRecipient);
   db.prepare("queue_lock_owned", kLockOwned);
@@ -407,14 +432,8 @@ bool record_attempt(pqxx::connection_base& db, const AttemptRecord& record) {
     // another recipient is pending), the transaction below tells which.
     AttemptEvents events = recipient_events(record);
     if (settles_everything(record)) {
-      std::vector<int> positions;
-      for (const auto& r : record.recipients) positions.push_back(r.position);
       pqxx::nontransaction tx{db};
-      const auto deleted = tx.exec_prepared1(
-          "queue_delete_settled", record.message_id, record.owner, array_literal(positions),
-          array_literal(events.positions), array_literal(events.shares), array_literal(events.events),
-          array_literal(events.replies), record.webhooks.pairs());
-      if (deleted[0].as<long>() == 1) return true;
+      if (delete_settled(tx, record, events)) return true;
     }
     pqxx::work tx{db};
     if (tx.exec_prepared("queue_lock_owned", record.message_id, record.owner).empty()) return false;
