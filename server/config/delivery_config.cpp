@@ -96,25 +96,6 @@ bool is_loopback_host(const std::string& host) {
          (std::equal(v6, v6 + 12, kMappedPrefix) && v6[12] == 127);
 }
 
-// Where the password of an upstream (or of its POP3 login) comes from; resolved by a queued check.
-struct PasswordSource {
-  bool has_file = false;
-  bool has_env = false;
-  std::string file;
-  std::string variable;
-};
-
-// An inline password is refused whatever its value, which no error message shows.
-PasswordSource read_password_source(Section& s) {
-  if (s.has("password")) {
-    s.fail_at("password", "inline passwords are not allowed: use password_file or password_env");
-  }
-  PasswordSource source;
-  source.has_file = s.read("password_file", source.file);
-  source.has_env = s.read("password_env", source.variable);
-  return source;
-}
-
 std::string read_host(Section& s) {
   std::string host;
   if (s.read("host", host) && !is_domain_name(host) && !is_ip_address(host)) {
@@ -130,24 +111,9 @@ void read_security(Section& s, UpstreamSecurity& security) {
           {"tls", UpstreamSecurity::Tls}});
 }
 
-// A secret from `<name>_file` or `<name>_env`, exactly one of them; `owner` is the key that
-// needs it (username, ident).
-std::string resolve_secret(const Section& s, const PasswordSource& source, const Environment& env,
-                           const std::string& name, std::string_view owner) {
-  const std::string file_key = name + "_file";
-  const std::string env_key = name + "_env";
-  if (source.has_file && source.has_env) s.fail_at(env_key, "cannot be combined with " + file_key);
-  if (source.has_file) return read_secret_file(s, file_key, source.file);
-  if (!source.has_env) s.fail_at(owner, "needs " + file_key + " or " + env_key);
-  const auto value = env(source.variable);
-  if (!value) s.fail_at(env_key, "environment variable " + source.variable + " is not set");
-  if (value->empty()) s.fail_at(env_key, "environment variable " + source.variable + " is empty");
-  return *value;
-}
-
 // The password behind username: from password_file or password_env, exactly one of them.
-std::string resolve_password(const Section& s, const PasswordSource& source, const Environment& env) {
-  return resolve_secret(s, source, env, "password", "username");
+std::string resolve_password(const Section& s, const SecretSource& source, const Environment& env) {
+  return resolve_secret(s, source, env, "username");
 }
 
 // The certificate keys, which mean something only with TLS and verification.
@@ -187,7 +153,7 @@ void check_journal_transport(const Section& s, Upstream& u, std::string_view kin
 // length-prefixed names of up to 255 bytes.
 constexpr std::size_t kMinHpfeedsFrame = 5 + 256 + 256 + 1;
 
-void check_hpfeeds(const Section& s, Upstream& u, const PasswordSource& secret, const Environment& env) {
+void check_hpfeeds(const Section& s, Upstream& u, const SecretSource& secret, const Environment& env) {
   check_journal_transport(s, u, "hpfeeds", 10000, 10000);
   auto& h = u.hpfeeds;
   if (h.ident.empty()) s.fail_at("ident", "required with kind: hpfeeds");
@@ -199,10 +165,10 @@ void check_hpfeeds(const Section& s, Upstream& u, const PasswordSource& secret, 
   if (h.max_frame_bytes < kMinHpfeedsFrame) {
     s.fail_at("max_frame_bytes", "must be at least " + std::to_string(kMinHpfeedsFrame));
   }
-  h.secret = resolve_secret(s, secret, env, "secret", "ident");
+  h.secret = resolve_secret(s, secret, env, "ident");
 }
 
-void check_amqp(const Section& s, Upstream& u, const PasswordSource& source, const Environment& env) {
+void check_amqp(const Section& s, Upstream& u, const SecretSource& source, const Environment& env) {
   check_journal_transport(s, u, "amqp", 5672, 5671);
   if (u.username.empty()) s.fail_at("username", "required with kind: amqp");
   check_password_in_clear(s, u.security, u.host);  // AMQP's PLAIN login shows it
@@ -210,7 +176,7 @@ void check_amqp(const Section& s, Upstream& u, const PasswordSource& source, con
 }
 
 // Kind-dependent checks and defaults for one upstream, once the whole file has been read.
-void check_upstream(const Section& s, Upstream& u, const PasswordSource& source, const PasswordSource& secret,
+void check_upstream(const Section& s, Upstream& u, const SecretSource& source, const SecretSource& secret,
                     const Environment& env) {
   refuse_keys_of_other_kinds(s, u.kind);
   if (u.kind == UpstreamKind::Maildir) {
@@ -241,7 +207,7 @@ void check_upstream(const Section& s, Upstream& u, const PasswordSource& source,
 }
 
 // pop_before_smtp of an smtp upstream, once the whole file has been read.
-void check_pop_before_smtp(const Section& s, PopBeforeSmtp& pop, const PasswordSource& source,
+void check_pop_before_smtp(const Section& s, PopBeforeSmtp& pop, const SecretSource& source,
                            const Environment& env) {
   if (pop.host.empty()) s.fail_at("host", "required");
   if (pop.username.empty()) s.fail_at("username", "required");
@@ -255,7 +221,7 @@ void check_pop_before_smtp(const Section& s, PopBeforeSmtp& pop, const PasswordS
 // An upstream's pop_before_smtp, read key by key; its checks are queued with the upstream's.
 struct PopSection {
   Section section;
-  PasswordSource source;
+  SecretSource source;
 };
 
 std::optional<PopSection> read_pop_before_smtp(Section& s, Upstream& u) {
@@ -263,7 +229,7 @@ std::optional<PopSection> read_pop_before_smtp(Section& s, Upstream& u) {
   s.section("pop_before_smtp", [&](Section& p) {
     if (!p.present()) return;
     PopBeforeSmtp pop;
-    PasswordSource source = read_password_source(p);
+    SecretSource source = read_secret_source(p, "password");
     pop.host = read_host(p);
     p.read("port", pop.port);
     read_security(p, pop.security);
@@ -283,13 +249,8 @@ void read_format(Section& s, JournalFormat& format) {
 }
 
 // The keys of kind: hpfeeds and kind: amqp; returns where hpfeeds' secret comes from.
-PasswordSource read_journal_keys(Section& s, Upstream& u) {
-  if (s.has("secret")) {
-    s.fail_at("secret", "inline secrets are not allowed: use secret_file or secret_env");
-  }
-  PasswordSource secret;
-  secret.has_file = s.read("secret_file", secret.file);
-  secret.has_env = s.read("secret_env", secret.variable);
+SecretSource read_journal_keys(Section& s, Upstream& u) {
+  SecretSource secret = read_secret_source(s, "secret");
   auto& h = u.hpfeeds;
   s.read("ident", h.ident);
   s.read("channels", h.channels);
@@ -312,7 +273,7 @@ PasswordSource read_journal_keys(Section& s, Upstream& u) {
 void read_upstreams(Section& root, DeliveryConfig& cfg, const Environment& env, Checks& checks) {
   root.list("upstreams", [&](Section& s) {
     Upstream u;
-    const PasswordSource source = read_password_source(s);
+    const SecretSource source = read_secret_source(s, "password");
     if (s.read("name", u.name) && !is_plain_name(u.name)) {
       s.fail_at("name", "expected letters, digits, '.', '_' or '-', got " + quote(u.name));
     }
@@ -339,7 +300,7 @@ void read_upstreams(Section& root, DeliveryConfig& cfg, const Environment& env, 
       u.rewrite_reply_to = read_address(r, "reply_to");
     });
     const std::optional<PopSection> pop = read_pop_before_smtp(s, u);
-    const PasswordSource secret = read_journal_keys(s, u);
+    const SecretSource secret = read_journal_keys(s, u);
     const std::size_t index = cfg.upstreams.size();
     cfg.upstreams.push_back(std::move(u));
     checks.push_back([s, index, source, secret, pop, &cfg, &env] {

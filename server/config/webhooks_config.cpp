@@ -38,33 +38,6 @@ std::vector<schema::WebhookEventType> read_events(Section& e) {
   return events;
 }
 
-// Where the secret comes from: secret_file or secret_env, exactly one (checked once the whole
-// file has been read). An inline secret is refused whatever its value, which no error shows.
-struct SecretSource {
-  bool has_file = false;
-  bool has_env = false;
-  std::string file;
-  std::string variable;
-};
-
-SecretSource read_secret_source(Section& e) {
-  if (e.has("secret")) e.fail_at("secret", "inline secrets are not allowed: use secret_file or secret_env");
-  SecretSource source;
-  source.has_file = e.read("secret_file", source.file);
-  source.has_env = e.read("secret_env", source.variable);
-  return source;
-}
-
-std::string resolve_secret(const Section& e, const SecretSource& source, const Environment& env) {
-  if (source.has_file && source.has_env) e.fail_at("secret_env", "cannot be combined with secret_file");
-  if (source.has_file) return read_secret_file(e, "secret_file", source.file);
-  if (!source.has_env) e.fail_at("secret_file", "required (or secret_env)");
-  const auto value = env(source.variable);
-  if (!value) e.fail_at("secret_env", "environment variable " + source.variable + " is not set");
-  if (value->empty()) e.fail_at("secret_env", "environment variable " + source.variable + " is empty");
-  return *value;
-}
-
 void read_endpoint(Section& e, WebhooksConfig& cfg, const Environment& env, Checks& checks) {
   WebhookEndpoint endpoint;
   if (!e.read("name", endpoint.name)) e.fail_at("name", "required");
@@ -89,12 +62,12 @@ void read_endpoint(Section& e, WebhooksConfig& cfg, const Environment& env, Chec
     }
   }
   endpoint.events = read_events(e);
-  const SecretSource source = read_secret_source(e);
+  const SecretSource source = read_secret_source(e, "secret");
   const std::size_t index = cfg.endpoints.size();
   cfg.endpoints.push_back(std::move(endpoint));
   checks.push_back([e, source, index, &cfg, &env] {
     WebhookEndpoint& checked = cfg.endpoints[index];
-    checked.secret = resolve_secret(e, source, env);
+    checked.secret = resolve_secret(e, source, env, "name");
     if (!checked.ca_file.empty() && access(checked.ca_file.c_str(), R_OK) != 0) {
       e.fail_at("ca_file", "cannot read " + checked.ca_file + ": " + std::strerror(errno));
     }

@@ -95,7 +95,7 @@ TEST(ConfigWebhooks, RefusalsNameLineAndKey) {
             "postern.yaml:7: webhooks.endpoints[0].secret: inline secrets are not allowed: use secret_file or "
             "secret_env");
   EXPECT_EQ(error_of(with_endpoint(url), kSecretEnv),
-            "postern.yaml:5: webhooks.endpoints[0].secret_file: required (or secret_env)");
+            "postern.yaml:5: webhooks.endpoints[0].name: needs secret_file or secret_env");
   EXPECT_EQ(error_of(with_endpoint(url + "      secret_env: MISSING\n"), kSecretEnv),
             "postern.yaml:7: webhooks.endpoints[0].secret_env: environment variable MISSING is not set");
   EXPECT_EQ(error_of(with_endpoint(url + "      secret_env: CRM_SECRET\n      events: [delivered, sent]\n"),
