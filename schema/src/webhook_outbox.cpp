@@ -34,7 +34,7 @@ constexpr Statement kStatements[] = {
      "  SELECT o.id FROM postern_webhook_outbox o"
      "   WHERE o.endpoint = ANY (" POSTERN_ENDPOINTS(4) ") AND o.next_attempt_at <= now()"
      "     AND (o.lease_until IS NULL OR o.lease_until < now()) AND " POSTERN_FIRST_OF_ITS_MESSAGE
-     "   ORDER BY o.id LIMIT $2 FOR UPDATE SKIP LOCKED) "
+     "   ORDER BY o.next_attempt_at, o.id LIMIT $2 FOR UPDATE SKIP LOCKED) "
      "UPDATE postern_webhook_outbox o SET lease_owner = $1, lease_until = now() + make_interval(secs => $3) "
      "  FROM due WHERE o.id = due.id AND " POSTERN_NO_FLUSH_WAIT
      " RETURNING " POSTERN_EVENT_COLUMNS},
@@ -48,10 +48,18 @@ constexpr Statement kStatements[] = {
     {"webhook_release_earlier_boots",
      "UPDATE postern_webhook_outbox SET lease_owner = NULL, lease_until = NULL"
      " WHERE starts_with(lease_owner, $1::text || '/') AND lease_owner <> $2"},
+    // The later events of its endpoint and message wait as long (they may not go before it), so
+    // the claim, which walks due rows in the order of next_attempt_at, never wades through them
+    // while an endpoint is down.
     {"webhook_failed",
-     "UPDATE postern_webhook_outbox SET lease_owner = NULL, lease_until = NULL, attempts = attempts + 1,"
-     "       next_attempt_at = now() + make_interval(secs => $3), last_error = $4"
-     " WHERE id = $2 AND lease_owner = $1 AND " POSTERN_NO_FLUSH_WAIT},
+     "WITH failed AS ("
+     "  UPDATE postern_webhook_outbox SET lease_owner = NULL, lease_until = NULL, attempts = attempts + 1,"
+     "         next_attempt_at = now() + make_interval(secs => $3), last_error = $4"
+     "   WHERE id = $2 AND lease_owner = $1 AND " POSTERN_NO_FLUSH_WAIT
+     "  RETURNING id, endpoint, message_id, next_attempt_at) "
+     "UPDATE postern_webhook_outbox o SET next_attempt_at = f.next_attempt_at FROM failed f"
+     " WHERE o.endpoint = f.endpoint AND o.message_id = f.message_id AND o.id > f.id"
+     "   AND o.next_attempt_at < f.next_attempt_at"},
     {"webhook_give_up",
      "DELETE FROM postern_webhook_outbox o WHERE o.created_at < now() - make_interval(secs => $1)"
      "   AND (o.lease_until IS NULL OR o.lease_until < now()) RETURNING " POSTERN_EVENT_COLUMNS},

@@ -244,8 +244,13 @@ TEST_F(WebhookOutbox, AFailedPostRetriesLaterAndHoldsBackItsMessagesNextEvents) 
   auto first = claim_webhook_events(db(), "r", 100, 60, {"ops"});
   ASSERT_EQ(first.size(), 1u);
   webhook_event_failed(db(), "r", first[0].id, 300, "HTTP 503");
-  // The accepted event is due in 5 minutes; its delivered event waits behind it.
+  // The accepted event is due in 5 minutes; its delivered event waits behind it, as long.
   EXPECT_TRUE(claim_webhook_events(db(), "r", 100, 60, {"ops"}).empty());
+  {
+    pqxx::read_transaction tx{db()};
+    EXPECT_EQ(tx.exec1("SELECT count(*) FROM postern_webhook_outbox WHERE next_attempt_at > now() + interval "
+                       "'250 seconds'")[0].as<int>(), 2);
+  }
   EXPECT_GT(*seconds_until_next_webhook(db(), {"ops"}), 250);
   auto backlog = webhook_backlog(db());
   ASSERT_EQ(backlog.size(), 1u);
@@ -254,12 +259,12 @@ TEST_F(WebhookOutbox, AFailedPostRetriesLaterAndHoldsBackItsMessagesNextEvents) 
   EXPECT_EQ(backlog[0].failing, 1);
   EXPECT_EQ(backlog[0].last_error, "HTTP 503");
   // An operator's retry makes it due now; it comes back with its count and the same event id.
-  EXPECT_EQ(retry_webhook_events_now(db(), "ops", "tester"), 1);
+  EXPECT_EQ(retry_webhook_events_now(db(), "ops", "tester"), 2);
   {
     pqxx::read_transaction tx{db()};
     EXPECT_EQ(tx.exec1("SELECT actor || ' ' || action || ' ' || subject || ' ' || detail FROM postern_audit "
                        "ORDER BY id DESC LIMIT 1")[0].as<std::string>(),
-              "tester webhooks retry ops 1 event");
+              "tester webhooks retry ops 2 events");
   }
   auto again = claim_webhook_events(db(), "r", 100, 60, {"ops"});
   ASSERT_EQ(again.size(), 1u);

@@ -71,7 +71,7 @@ void prepare_webhook_statements(pqxx::connection_base& db);
 
 // Leases up to `limit` due events of the named endpoints (others' rows are left alone: an
 // endpoint no longer configured keeps its events) for `owner`, at most one per endpoint and
-// message, oldest first. A lease that ran out (its replica died) is taken over.
+// message, the longest due first. A lease that ran out (its replica died) is taken over.
 std::vector<WebhookEvent> claim_webhook_events(pqxx::connection_base& db, const std::string& owner, int limit,
                                                int lease_seconds, const std::vector<std::string>& endpoints);
 
@@ -88,7 +88,7 @@ long release_earlier_webhook_leases(pqxx::connection_base& db, const std::string
                                     const std::string& owner);
 
 // A post failed: the lease is released, attempts counted, the error kept, and the event is due
-// again in `retry_after_seconds`.
+// again in `retry_after_seconds`; the later events of its endpoint and message not before it.
 void webhook_event_failed(pqxx::connection_base& db, const std::string& owner, std::int64_t id,
                           int retry_after_seconds, const std::string& error);
 
